@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole suite: installs what the tests need, then type check, lint, unit and integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+echo "==> type check"
+npm run -s typecheck
+echo "==> lint"
+npm run -s lint
+echo "==> tests"
+npx vitest run
