@@ -1,14 +1,31 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit tests run in parallel; tests that touch the lab or real daemons live under
-// test/integration and lab/test and are run serially (they share one lab).
+// Two projects, run one after the other by scripts/test-all.sh:
+// - unit: pure cores, golden files, real checkers on rendered files; files run in parallel.
+// - integration: real hosts (the lab), real daemons, real kubectl; files run one at a time
+//   and share one lab, brought up once by lab/test/global-setup.ts.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'lab/test/**/*.test.ts', 'src/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 300_000,
-    pool: 'forks',
-    globalSetup: [],
-    reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts'],
+          testTimeout: 30_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'lab/test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+          pool: 'forks',
+          globalSetup: ['lab/test/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -8,4 +8,6 @@ npm run -s typecheck
 echo "==> lint"
 npm run -s lint
 echo "==> tests"
-npx vitest run
+npx vitest run --project unit
+echo "==> integration tests (the lab)"
+npx vitest run --project integration
