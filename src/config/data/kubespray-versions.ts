@@ -1,0 +1,30 @@
+// Kubernetes versions Kubespray v2.31.0 can install (keys of its kubelet_checksums.amd64);
+// the first is its default. A unit test keeps this in sync with shared/data when present.
+export const KUBESPRAY_VERSION = "v2.31.0";
+export const KUBESPRAY_KUBE_VERSIONS: readonly string[] = [
+  "1.35.4",
+  "1.35.3",
+  "1.35.2",
+  "1.35.1",
+  "1.35.0",
+  "1.34.7",
+  "1.34.6",
+  "1.34.5",
+  "1.34.4",
+  "1.34.3",
+  "1.34.2",
+  "1.34.1",
+  "1.34.0",
+  "1.33.11",
+  "1.33.10",
+  "1.33.9",
+  "1.33.8",
+  "1.33.7",
+  "1.33.6",
+  "1.33.5",
+  "1.33.4",
+  "1.33.3",
+  "1.33.2",
+  "1.33.1",
+  "1.33.0",
+];

@@ -1,0 +1,108 @@
+// The normalized model: every default resolved, including those that depend on other fields
+// (the NTP server defaults to the first control-plane node, the realm to the domain, ...).
+// Later code reads only `Cluster`.
+import type { Method, OsName, ParsedCluster, Role } from './schema.js';
+
+export const DEFAULT_KUBERNETES_VERSION: Record<Method, string> = {
+  kubespray: '1.35.4',
+  kubeadm: '1.35.4',
+  rke2: '1.35.4',
+};
+
+export type ParsedNode = ParsedCluster['spec']['nodes'][number];
+
+export interface ResolvedSsh {
+  user: string;
+  port: number;
+  privateKey: string;
+}
+
+function firstControlPlane(nodes: ParsedNode[]): string {
+  return (nodes.find((n) => n.roles.includes('control-plane')) ?? nodes[0])?.name ?? '';
+}
+
+/** The broadcast address of an IPv4 CIDR (e.g. 10.78.0.0/24 -> 10.78.0.255). */
+export function broadcastAddress(cidr: string): string {
+  const [addr, bits] = cidr.split('/') as [string, string];
+  const n = ipToInt(addr);
+  const prefix = Number(bits);
+  const hostMask = prefix === 0 ? 0xffffffff : (2 ** (32 - prefix) - 1) >>> 0;
+  return intToIp((n | hostMask) >>> 0);
+}
+
+export function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, octet) => ((acc << 8) | Number(octet)) >>> 0, 0);
+}
+
+export function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}
+
+export function normalize(parsed: ParsedCluster) {
+  const { spec } = parsed;
+  const cp = firstControlPlane(spec.nodes);
+  const nodes = spec.nodes.map((n) => ({
+    ...n,
+    ssh: {
+      user: n.ssh?.user ?? spec.ssh.user,
+      port: n.ssh?.port ?? spec.ssh.port,
+      privateKey: n.ssh?.privateKey ?? spec.ssh.privateKey,
+    } satisfies ResolvedSsh,
+  }));
+  return {
+    apiVersion: parsed.apiVersion,
+    kind: parsed.kind,
+    metadata: parsed.metadata,
+    spec: {
+      ...spec,
+      kubernetes: { ...spec.kubernetes, version: spec.kubernetes.version ?? DEFAULT_KUBERNETES_VERSION[spec.kubernetes.method] },
+      nodes,
+      monitoring: { ...spec.monitoring, node: spec.monitoring.node ?? cp },
+      infrastructure: {
+        ntp: { ...spec.infrastructure.ntp, server: spec.infrastructure.ntp.server ?? cp },
+        syslog: { ...spec.infrastructure.syslog, server: spec.infrastructure.syslog.server ?? cp },
+        kerberos: {
+          ...spec.infrastructure.kerberos,
+          kdc: spec.infrastructure.kerberos.kdc ?? cp,
+          realm: spec.infrastructure.kerberos.realm ?? spec.network.domain.toUpperCase(),
+        },
+        firewall: { ...spec.infrastructure.firewall, sshFrom: spec.infrastructure.firewall.sshFrom ?? [spec.network.subnet] },
+      },
+      power: {
+        ...spec.power,
+        wol: { ...spec.power.wol, broadcast: spec.power.wol.broadcast ?? broadcastAddress(spec.network.subnet) },
+      },
+    },
+  };
+}
+
+/** The fully resolved cluster every renderer, planner and controller reads. */
+export type Cluster = ReturnType<typeof normalize>;
+export type ClusterNode = Cluster['spec']['nodes'][number];
+
+export function hasRole(node: { roles: readonly Role[] }, role: Role): boolean {
+  return node.roles.includes(role);
+}
+
+/** etcd members: nodes with the etcd role, or the control-plane nodes when none has it (Kubespray's convention). */
+export function etcdMembers<N extends { roles: readonly Role[] }>(nodes: readonly N[]): N[] {
+  const explicit = nodes.filter((n) => n.roles.includes('etcd'));
+  return explicit.length > 0 ? explicit : nodes.filter((n) => n.roles.includes('control-plane'));
+}
+
+export function osFamily(os: OsName): 'debian' | 'redhat' {
+  return os.startsWith('debian') || os.startsWith('ubuntu') ? 'debian' : 'redhat';
+}
+
+/** Nodes that must stay on: control plane, monitoring, NTP, syslog and (when enabled) KDC hosts. */
+export function alwaysOnNodes(cluster: Cluster): Map<string, string[]> {
+  const why = new Map<string, string[]>();
+  const add = (name: string, reason: string) => why.set(name, [...(why.get(name) ?? []), reason]);
+  const { spec } = cluster;
+  for (const n of spec.nodes) if (hasRole(n, 'control-plane')) add(n.name, 'control-plane node');
+  if (spec.monitoring.enabled) add(spec.monitoring.node, 'monitoring node');
+  if (spec.infrastructure.ntp.enabled) add(spec.infrastructure.ntp.server, 'NTP server');
+  if (spec.infrastructure.syslog.enabled) add(spec.infrastructure.syslog.server, 'syslog server');
+  if (spec.infrastructure.kerberos.enabled) add(spec.infrastructure.kerberos.kdc, 'Kerberos KDC');
+  return why;
+}

@@ -1,0 +1,284 @@
+// Named cross-field rules, run after the schema accepted the file. Each returns problems with
+// the path they concern; the validator turns paths into lines and columns.
+import { durationSeconds } from './duration.js';
+import { METHOD_SUPPORT } from './methods.js';
+import { alwaysOnNodes, etcdMembers, hasRole, ipToInt, type Cluster } from './model.js';
+import type { Severity } from './problems.js';
+import type { Path } from './source.js';
+import { formatPath } from './validate.js';
+
+export interface RuleProblem {
+  path: Path;
+  severity: Severity;
+  code: string;
+  message: string;
+  hint: string;
+}
+
+export interface SecretRefUse {
+  name: string;
+  path: Path;
+}
+
+export interface RuleContext {
+  cluster: Cluster;
+  /** Every secret reference in the file (explicit or defaulted) with its path. */
+  secretRefs: readonly SecretRefUse[];
+  /** Names in the secrets file, when it could be opened. */
+  secretNames: ReadonlySet<string> | undefined;
+  /** Paths the user wrote (defaults have no place in the file). */
+  written: (path: Path) => boolean;
+}
+
+export interface Rule {
+  name: string;
+  check(ctx: RuleContext): RuleProblem[];
+}
+
+const err = (path: Path, code: string, message: string, hint: string): RuleProblem => ({ path, severity: 'error', code, message, hint });
+const warn = (path: Path, code: string, message: string, hint: string): RuleProblem => ({ path, severity: 'warning', code, message, hint });
+
+interface Net {
+  base: number;
+  prefix: number;
+  size: number;
+}
+
+export function parseCidr(cidr: string): Net {
+  const [addr, bits] = cidr.split('/') as [string, string];
+  const prefix = Number(bits);
+  const size = 2 ** (32 - prefix);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { base: (ipToInt(addr) & mask) >>> 0, prefix, size };
+}
+
+export function cidrContains(cidr: string, ip: string): boolean {
+  const net = parseCidr(cidr);
+  const n = ipToInt(ip);
+  return n >= net.base && n < net.base + net.size;
+}
+
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return x.base < y.base + y.size && y.base < x.base + x.size;
+}
+
+function duplicates<T>(items: readonly T[], key: (t: T) => string | undefined): Array<{ index: number; first: number; value: string }> {
+  const seen = new Map<string, number>();
+  const out: Array<{ index: number; first: number; value: string }> = [];
+  items.forEach((item, index) => {
+    const k = key(item);
+    if (k === undefined) return;
+    const first = seen.get(k);
+    if (first === undefined) seen.set(k, index);
+    else out.push({ index, first, value: k });
+  });
+  return out;
+}
+
+export const RULES: readonly Rule[] = [
+  {
+    name: 'unique node names, addresses and MACs',
+    check: ({ cluster }) => {
+      const nodes = cluster.spec.nodes;
+      return [
+        ...duplicates(nodes, (n) => n.name).map((d) =>
+          err(['spec', 'nodes', d.index, 'name'], 'duplicate-node-name', `node name "${d.value}" is used twice (also by nodes[${d.first}])`, 'give every node its own name'),
+        ),
+        ...duplicates(nodes, (n) => n.address).map((d) =>
+          err(['spec', 'nodes', d.index, 'address'], 'duplicate-address', `address ${d.value} is used twice (also by node "${nodes[d.first]?.name}")`, 'every node needs its own address'),
+        ),
+        ...duplicates(nodes, (n) => n.mac?.toLowerCase()).map((d) =>
+          err(['spec', 'nodes', d.index, 'mac'], 'duplicate-mac', `MAC ${d.value} is used twice (also by node "${nodes[d.first]?.name}")`, 'copy the MAC from `ip link` on this node: two NICs never share one'),
+        ),
+      ];
+    },
+  },
+  {
+    name: 'addresses inside the LAN',
+    check: ({ cluster }) => {
+      const { network, nodes } = cluster.spec;
+      const out: RuleProblem[] = [];
+      nodes.forEach((n, i) => {
+        if (!cidrContains(network.subnet, n.address))
+          out.push(err(['spec', 'nodes', i, 'address'], 'address-outside-subnet', `node "${n.name}" address ${n.address} is outside network.subnet ${network.subnet}`, `use an address inside ${network.subnet}, or correct network.subnet`));
+      });
+      if (network.gateway && !cidrContains(network.subnet, network.gateway))
+        out.push(err(['spec', 'network', 'gateway'], 'gateway-outside-subnet', `gateway ${network.gateway} is outside network.subnet ${network.subnet}`, `the gateway must be an address inside ${network.subnet}`));
+      return out;
+    },
+  },
+  {
+    name: 'pod, service and LAN ranges do not overlap',
+    check: ({ cluster }) => {
+      const { network, kubernetes: k } = cluster.spec;
+      const out: RuleProblem[] = [];
+      if (cidrsOverlap(k.podSubnet, k.serviceSubnet))
+        out.push(err(['spec', 'kubernetes', 'podSubnet'], 'subnet-overlap', `podSubnet ${k.podSubnet} overlaps serviceSubnet ${k.serviceSubnet}`, 'pick ranges that do not overlap, e.g. podSubnet 10.233.64.0/18 and serviceSubnet 10.233.0.0/18'));
+      if (cidrsOverlap(k.podSubnet, network.subnet))
+        out.push(err(['spec', 'kubernetes', 'podSubnet'], 'subnet-overlap', `podSubnet ${k.podSubnet} overlaps the LAN ${network.subnet}`, 'pod addresses must not collide with the LAN: pick another private range'));
+      if (cidrsOverlap(k.serviceSubnet, network.subnet))
+        out.push(err(['spec', 'kubernetes', 'serviceSubnet'], 'subnet-overlap', `serviceSubnet ${k.serviceSubnet} overlaps the LAN ${network.subnet}`, 'service addresses must not collide with the LAN: pick another private range'));
+      return out;
+    },
+  },
+  {
+    name: 'pod subnet large enough for every node',
+    check: ({ cluster }) => {
+      const { kubernetes: k, nodes } = cluster.spec;
+      const pod = parseCidr(k.podSubnet);
+      if (k.nodePrefix < pod.prefix)
+        return [err(['spec', 'kubernetes', 'nodePrefix'], 'pod-subnet-too-small', `nodePrefix /${k.nodePrefix} is larger than podSubnet /${pod.prefix}`, 'nodePrefix must be a longer prefix (a smaller block) than podSubnet')];
+      const blocks = 2 ** (k.nodePrefix - pod.prefix);
+      if (blocks < nodes.length)
+        return [err(['spec', 'kubernetes', 'podSubnet'], 'pod-subnet-too-small', `podSubnet ${k.podSubnet} holds ${blocks} per-node /${k.nodePrefix} blocks, but there are ${nodes.length} nodes`, `use a larger podSubnet (at most /${k.nodePrefix - Math.ceil(Math.log2(nodes.length))}) or a longer nodePrefix`)];
+      return [];
+    },
+  },
+  {
+    name: 'service subnet large enough',
+    check: ({ cluster }) => {
+      const svc = parseCidr(cluster.spec.kubernetes.serviceSubnet);
+      return svc.prefix > 24
+        ? [err(['spec', 'kubernetes', 'serviceSubnet'], 'service-subnet-too-small', `serviceSubnet ${cluster.spec.kubernetes.serviceSubnet} has only ${svc.size} addresses`, 'use at least a /24 (Kubespray uses /18)')]
+        : [];
+    },
+  },
+  {
+    name: 'at least one control-plane node',
+    check: ({ cluster }) =>
+      cluster.spec.nodes.some((n) => hasRole(n, 'control-plane'))
+        ? []
+        : [err(['spec', 'nodes'], 'no-control-plane', 'no node has the role control-plane', 'add `control-plane` to the roles of the node that should run the Kubernetes API')],
+  },
+  {
+    name: 'odd number of etcd members',
+    check: ({ cluster }) => {
+      const members = etcdMembers(cluster.spec.nodes);
+      if (members.length === 0 || members.length % 2 === 1) return [];
+      const last = cluster.spec.nodes.indexOf(members[members.length - 1]!);
+      return [err(['spec', 'nodes', last, 'roles'], 'even-etcd-count', `${members.length} etcd members (${members.map((m) => m.name).join(', ')}): etcd needs an odd number to keep quorum`, 'use 1, 3 or 5 etcd members (control-plane nodes are etcd members unless some node has the etcd role)')];
+    },
+  },
+  {
+    name: 'always-on nodes never auto-sleep',
+    check: ({ cluster }) => {
+      const reasons = alwaysOnNodes(cluster);
+      const out: RuleProblem[] = [];
+      cluster.spec.nodes.forEach((n, i) => {
+        const why = reasons.get(n.name);
+        if (why && n.power.autoSleep)
+          out.push(err(['spec', 'nodes', i, 'power', 'autoSleep'], 'always-on-node-sleeps', `node "${n.name}" is the ${why.join(' and the ')} and must stay on, but has autoSleep: true`, 'set power.autoSleep: false on this node, or move that role to another node'));
+      });
+      return out;
+    },
+  },
+  {
+    name: 'references name existing nodes',
+    check: ({ cluster }) => {
+      const names = new Set(cluster.spec.nodes.map((n) => n.name));
+      const { monitoring, infrastructure: infra, apps } = cluster.spec;
+      const refs: Array<[Path, string | undefined, boolean]> = [
+        [['spec', 'monitoring', 'node'], monitoring.node, monitoring.enabled],
+        [['spec', 'infrastructure', 'ntp', 'server'], infra.ntp.server, infra.ntp.enabled],
+        [['spec', 'infrastructure', 'syslog', 'server'], infra.syslog.server, infra.syslog.enabled],
+        [['spec', 'infrastructure', 'kerberos', 'kdc'], infra.kerberos.kdc, infra.kerberos.enabled],
+        ...apps.map((a, i): [Path, string | undefined, boolean] => [['spec', 'apps', i, 'node'], a.node, true]),
+      ];
+      return refs
+        .filter(([, name, on]) => on && name !== undefined && !names.has(name))
+        .map(([path, name]) => err(path, 'unknown-node', `no node is named "${name}"`, `use one of: ${[...names].join(', ')}`));
+    },
+  },
+  {
+    name: 'Kubernetes version installable by the method',
+    check: ({ cluster }) => {
+      const { method, version } = cluster.spec.kubernetes;
+      const support = METHOD_SUPPORT[method];
+      return support.supportsVersion(version)
+        ? []
+        : [err(['spec', 'kubernetes', 'version'], 'unsupported-kubernetes-version', `${support.title} cannot install Kubernetes ${version}`, support.versionsHint)];
+    },
+  },
+  {
+    name: 'OS supported by the method',
+    check: ({ cluster }) => {
+      const support = METHOD_SUPPORT[cluster.spec.kubernetes.method];
+      const out: RuleProblem[] = [];
+      cluster.spec.nodes.forEach((n, i) => {
+        if (!support.os.includes(n.os))
+          out.push(err(['spec', 'nodes', i, 'os'], 'unsupported-os', `${support.title} does not support ${n.os} (node "${n.name}")`, `supported: ${support.os.join(', ')}; or choose another kubernetes.method`));
+      });
+      return out;
+    },
+  },
+  {
+    name: 'wake drivers have what they need',
+    check: ({ cluster }) => {
+      const out: RuleProblem[] = [];
+      cluster.spec.nodes.forEach((n, i) => {
+        const wakes = n.power.autoSleep || n.power.wake.length > 0;
+        if (!wakes) return;
+        if (n.power.wake.includes('wol') && !n.mac && n.power.autoSleep)
+          out.push(err(['spec', 'nodes', i, 'power', 'wake'], 'wol-without-mac', `node "${n.name}" wakes by Wake-on-LAN but has no mac`, 'add `mac:` with the MAC of the NIC that receives magic packets (see `ip link`)'));
+        if (n.power.wake.includes('ipmi') && !n.power.bmc)
+          out.push(err(['spec', 'nodes', i, 'power', 'wake'], 'ipmi-without-bmc', `node "${n.name}" wakes by IPMI but has no power.bmc`, 'add power.bmc with address, username: { secret: NAME } and password: { secret: NAME }'));
+      });
+      return out;
+    },
+  },
+  {
+    name: 'NodePorts used once',
+    check: ({ cluster }) => {
+      const { monitoring: m, apps, power } = cluster.spec;
+      const ports: Array<[Path, number | undefined]> = [
+        [['spec', 'monitoring', 'prometheus', 'nodePort'], m.enabled ? m.prometheus.nodePort : undefined],
+        [['spec', 'monitoring', 'alertmanager', 'nodePort'], m.enabled ? m.alertmanager.nodePort : undefined],
+        [['spec', 'monitoring', 'grafana', 'nodePort'], m.enabled ? m.grafana.nodePort : undefined],
+        [['spec', 'monitoring', 'loki', 'nodePort'], m.enabled ? m.loki.nodePort : undefined],
+        [['spec', 'power', 'controller', 'nodePort'], power.controller.nodePort],
+        ...apps.map((a, i): [Path, number | undefined] => [['spec', 'apps', i, 'nodePort'], a.nodePort]),
+      ];
+      const seen = new Map<number, Path>();
+      const out: RuleProblem[] = [];
+      for (const [path, port] of ports) {
+        if (port === undefined) continue;
+        const first = seen.get(port);
+        if (first) out.push(err(path, 'duplicate-nodeport', `NodePort ${port} is already used by ${formatPath(first)}`, 'every NodePort must be unique in the cluster'));
+        else seen.set(port, path);
+      }
+      return out;
+    },
+  },
+  {
+    name: 'power durations make sense',
+    check: ({ cluster }) => {
+      const p = cluster.spec.power;
+      const out: RuleProblem[] = [];
+      if (durationSeconds(p.idleAfter) < 60)
+        out.push(warn(['spec', 'power', 'idleAfter'], 'idle-too-short', `idleAfter ${p.idleAfter} is under a minute: nodes would sleep between requests`, 'use at least a few minutes, e.g. 30m'));
+      return out;
+    },
+  },
+  {
+    name: 'referenced secrets exist',
+    check: ({ secretRefs, secretNames }) => {
+      if (!secretNames) return [];
+      return secretRefs
+        .filter((r) => !secretNames.has(r.name))
+        .map((r) => err(r.path, 'secret-not-found', `secret "${r.name}" is not in the secrets file`, `add it with: vmstation secrets set ${r.name}  (the value is read from standard input)`));
+    },
+  },
+  {
+    name: 'sleepers have power figures',
+    check: ({ cluster }) => {
+      const out: RuleProblem[] = [];
+      cluster.spec.nodes.forEach((n, i) => {
+        if (n.power.autoSleep && !n.power.watts)
+          out.push(warn(['spec', 'nodes', i, 'power'], 'no-watts', `node "${n.name}" sleeps but has no power.watts: the energy ledger cannot count its savings`, 'add power.watts: { awake: W, asleep: W } (measure with a plug meter)'));
+      });
+      return out;
+    },
+  },
+];

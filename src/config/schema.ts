@@ -1,0 +1,348 @@
+// The one schema of the cluster file. The validator, the normalized model and the JSON Schema
+// for editors (`vmstation schema`) all come from here.
+//
+// Leaf schemas carry `meta({ problem })`: the validator maps a failing leaf to a stable problem
+// code and a hint through it, so a malformed MAC says `invalid-mac`, not a regex.
+import { z } from 'zod';
+
+export interface ProblemMeta {
+  /** Stable problem code reported when this leaf fails. */
+  code: string;
+  /** How to fix it. */
+  hint: string;
+}
+
+declare module 'zod' {
+  interface GlobalMeta {
+    problem?: ProblemMeta;
+    /** Marks a secret reference: a plain string here is a plaintext secret. */
+    secretRef?: boolean;
+  }
+}
+
+// ---- leaves ---------------------------------------------------------------------------------
+
+const ipv4Pattern = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const cidrPattern = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+export const durationPattern = /^(?=\d)(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/;
+const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const macPattern = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const sizePattern = /^\d+(Ki|Mi|Gi|Ti)$/;
+const secretNamePattern = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
+
+export const Ipv4 = z.string().regex(ipv4Pattern).meta({
+  problem: { code: 'invalid-address', hint: 'write an IPv4 address such as 192.168.4.10' },
+});
+export const Cidr = z.string().regex(cidrPattern).meta({
+  problem: { code: 'invalid-cidr', hint: 'write a network in CIDR form such as 192.168.4.0/24' },
+});
+export const Duration = z.string().regex(durationPattern).meta({
+  description: 'A duration such as 30s, 15m, 2h, 1h30m, 30d or 1w.',
+  problem: { code: 'invalid-duration', hint: 'write a duration such as 30s, 15m, 2h, 1h30m or 30d (units w, d, h, m, s)' },
+});
+export const Mac = z.string().regex(macPattern).meta({
+  problem: { code: 'invalid-mac', hint: 'write six hex pairs separated by colons, e.g. "02:00:c0:a8:04:3f" (quote it)' },
+});
+const NodeName = z.string().regex(dnsLabelPattern).meta({
+  problem: { code: 'invalid-name', hint: 'use a DNS label: lower-case letters, digits and "-", at most 63 characters' },
+});
+const DnsName = z.string().regex(dnsNamePattern).meta({
+  problem: { code: 'invalid-name', hint: 'use a DNS name: lower-case letters, digits, "-" and "."' },
+});
+export const NodePort = z.number().int().min(30000).max(32767).meta({
+  problem: { code: 'nodeport-out-of-range', hint: 'NodePorts must be between 30000 and 32767 (the default service-node-port-range)' },
+});
+const Port = z.number().int().min(1).max(65535).meta({
+  problem: { code: 'invalid-port', hint: 'a port is a whole number between 1 and 65535' },
+});
+const Size = z.string().regex(sizePattern).meta({
+  problem: { code: 'invalid-size', hint: 'write a size such as 512Mi, 20Gi or 1Ti' },
+});
+
+/** A reference to a value in the encrypted secrets file: `{ secret: NAME }`. */
+export const SecretRef = z
+  .strictObject({
+    secret: z.string().regex(secretNamePattern).meta({
+      problem: { code: 'invalid-secret-name', hint: 'secret names use lower-case letters, digits, "-", "_" and "."' },
+    }),
+  })
+  .meta({
+    secretRef: true,
+    description: 'A reference to a value in the encrypted secrets file (`vmstation secrets set NAME`).',
+  });
+export type SecretRef = z.infer<typeof SecretRef>;
+
+export const OS_NAMES = [
+  'debian-12',
+  'debian-13',
+  'ubuntu-22.04',
+  'ubuntu-24.04',
+  'rhel-9',
+  'rhel-10',
+  'rocky-9',
+  'rocky-10',
+] as const;
+export type OsName = (typeof OS_NAMES)[number];
+
+export const ROLES = ['control-plane', 'worker', 'etcd'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const METHODS = ['kubespray', 'kubeadm', 'rke2'] as const;
+export type Method = (typeof METHODS)[number];
+
+export const POWER_STATES = ['awake', 'draining', 'suspending', 'asleep', 'waking', 'failed'] as const;
+export type PowerState = (typeof POWER_STATES)[number];
+
+// ---- sections -------------------------------------------------------------------------------
+
+const Network = z.strictObject({
+  subnet: Cidr.describe('The LAN the nodes are on.'),
+  gateway: Ipv4.optional(),
+  domain: DnsName.default('homelab.lan'),
+  dnsServers: z.array(Ipv4).default([]),
+});
+
+const Kubernetes = z.strictObject({
+  method: z.enum(METHODS).default('kubespray').describe('How Kubernetes is installed; kubespray is recommended.'),
+  version: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/)
+    .meta({ problem: { code: 'invalid-version', hint: 'write the version as MAJOR.MINOR.PATCH in quotes, e.g. "1.35.4"' } })
+    .optional(),
+  cni: z.enum(['calico', 'flannel', 'cilium']).default('calico'),
+  podSubnet: Cidr.default('10.233.64.0/18'),
+  serviceSubnet: Cidr.default('10.233.0.0/18'),
+  nodePrefix: z.number().int().min(16).max(28).default(24).describe('Prefix length of the pod range each node gets.'),
+  controlPlaneEndpoint: z.string().optional().describe('host[:port] of a load balancer in front of several control-plane nodes.'),
+  kubeProxyMode: z.enum(['ipvs', 'iptables', 'nftables']).default('ipvs'),
+  clusterDomain: DnsName.default('cluster.local'),
+});
+
+const SshSettings = z.strictObject({
+  user: z.string().min(1).default('root'),
+  port: Port.default(22),
+  privateKey: z.string().min(1).default('~/.ssh/id_ed25519'),
+  knownHosts: z.string().min(1).optional().describe('known_hosts file VMStation manages; default ~/.config/vmstation/known_hosts.'),
+});
+
+const NodeSsh = z.strictObject({
+  user: z.string().min(1).optional(),
+  port: Port.optional(),
+  privateKey: z.string().min(1).optional(),
+});
+
+const Bmc = z.strictObject({
+  address: Ipv4,
+  port: Port.default(623),
+  username: SecretRef,
+  password: SecretRef,
+  cipherSuite: z.number().int().min(0).max(17).default(3),
+});
+
+const NodePower = z.strictObject({
+  autoSleep: z.boolean().default(false),
+  wake: z.array(z.enum(['wol', 'ipmi'])).min(1).default(['wol']).describe('Wake drivers in order; later ones are fallbacks.'),
+  bmc: Bmc.optional(),
+  watts: z.strictObject({ awake: z.number().positive(), asleep: z.number().nonnegative() }).optional(),
+  suspendCommand: z.string().min(1).default('systemctl suspend'),
+  secureOn: SecretRef.optional().describe('Wake-on-LAN SecureOn password (6 bytes as MAC-style hex).'),
+  bootSeconds: z.number().positive().default(60).describe('Expected time from wake to kubelet Ready.'),
+  idleAfter: Duration.optional().describe('Overrides spec.power.idleAfter for this node.'),
+});
+
+const Taint = z.strictObject({
+  key: z.string().min(1),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+});
+
+const Node = z.strictObject({
+  name: NodeName,
+  address: Ipv4,
+  mac: Mac.optional(),
+  os: z.enum(OS_NAMES),
+  roles: z.array(z.enum(ROLES)).min(1),
+  labels: z.record(z.string(), z.string()).default({}),
+  taints: z.array(Taint).default([]),
+  ssh: NodeSsh.optional(),
+  power: NodePower.prefault({}),
+});
+
+const Receiver = z.strictObject({
+  name: z.string().regex(secretNamePattern),
+  type: z.enum(['webhook', 'ntfy', 'email']),
+  url: z.url().optional().describe('webhook: the URL; ntfy: the server (default https://ntfy.sh).'),
+  topic: z.string().optional().describe('ntfy topic.'),
+  to: z.string().optional().describe('email: recipient address.'),
+  from: z.string().optional(),
+  smarthost: z.string().optional().describe('email: host:port of the SMTP server.'),
+  username: z.string().optional(),
+  password: SecretRef.optional(),
+  token: SecretRef.optional().describe('Bearer token sent to a webhook or ntfy.'),
+  severities: z.array(z.enum(['critical', 'warning', 'info'])).default(['critical', 'warning']),
+  sendResolved: z.boolean().default(true),
+});
+
+const Monitoring = z.strictObject({
+  enabled: z.boolean().default(true),
+  node: NodeName.optional().describe('Node that runs every non-DaemonSet monitoring component; default the first control-plane node.'),
+  namespace: NodeName.default('monitoring'),
+  storage: z
+    .strictObject({
+      mode: z.enum(['local-path', 'static']).default('local-path'),
+      path: z.string().default('/var/lib/vmstation'),
+    })
+    .prefault({}),
+  prometheus: z
+    .strictObject({
+      nodePort: NodePort.default(30090),
+      retention: Duration.default('30d'),
+      retentionSize: Size.optional(),
+      scrapeInterval: Duration.default('30s'),
+      storage: Size.default('20Gi'),
+    })
+    .prefault({}),
+  alertmanager: z
+    .strictObject({
+      nodePort: NodePort.default(30903),
+      storage: Size.default('1Gi'),
+      receivers: z.array(Receiver).default([]),
+    })
+    .prefault({}),
+  grafana: z
+    .strictObject({
+      nodePort: NodePort.default(30300),
+      anonymousRole: z.enum(['Viewer', 'Editor', 'None']).default('Viewer'),
+      adminUser: z.string().default('admin'),
+      adminPassword: SecretRef.default({ secret: 'grafana-admin-password' }),
+      storage: Size.default('2Gi'),
+    })
+    .prefault({}),
+  loki: z
+    .strictObject({
+      nodePort: NodePort.default(31100),
+      retention: Duration.default('30d'),
+      storage: Size.default('20Gi'),
+    })
+    .prefault({}),
+  logShipper: z.enum(['alloy', 'promtail']).default('alloy'),
+  exporters: z
+    .strictObject({
+      node: z.boolean().default(true),
+      kubeStateMetrics: z.boolean().default(true),
+      blackbox: z.boolean().default(true),
+      ipmi: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+const Infrastructure = z.strictObject({
+  ntp: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      server: NodeName.optional().describe('Node that serves time to the LAN; default the first control-plane node.'),
+      upstream: z.array(z.string().min(1)).min(1).default(['pool.ntp.org']),
+    })
+    .prefault({}),
+  syslog: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      server: NodeName.optional().describe('Node that receives every node\'s syslog; default the first control-plane node.'),
+      port: Port.default(514),
+      keepDays: z.number().int().positive().default(14),
+    })
+    .prefault({}),
+  kerberos: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      realm: z.string().regex(/^[A-Z0-9][A-Z0-9.-]*$/).meta({ problem: { code: 'invalid-realm', hint: 'Kerberos realms are upper-case, e.g. VMSTATION.LOCAL' } }).optional(),
+      kdc: NodeName.optional().describe('Node that runs the KDC and kadmin; default the first control-plane node.'),
+      masterPassword: SecretRef.default({ secret: 'kerberos-master-password' }),
+      adminPassword: SecretRef.default({ secret: 'kerberos-admin-password' }),
+    })
+    .prefault({}),
+  firewall: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      sshFrom: z.array(Cidr).optional().describe('Networks allowed to SSH in; default network.subnet.'),
+      extraPorts: z
+        .array(z.strictObject({ port: Port, protocol: z.enum(['tcp', 'udp']).default('tcp'), from: Cidr.optional() }))
+        .default([]),
+    })
+    .prefault({}),
+});
+
+const Window = z.strictObject({
+  start: z.string().min(1).describe('Cron expression (5 fields) when the window opens, in spec.power.timezone.'),
+  duration: Duration,
+});
+
+const Power = z.strictObject({
+  enabled: z.boolean().default(true),
+  idleAfter: Duration.default('30m'),
+  minAwake: Duration.default('15m'),
+  ignoreNamespaces: z
+    .array(z.string())
+    .default(['kube-system', 'kube-public', 'kube-node-lease', 'monitoring', 'vmstation-system', 'calico-system', 'tigera-operator', 'local-path-storage'])
+    .describe('Pods in these namespaces do not count as activity. DaemonSet pods never count.'),
+  cpuIdleBelow: z.number().min(0).max(1).default(0.1).describe('A node is idle while its CPU use (fraction of all cores) stays below this.'),
+  networkIdleBelow: z.number().nonnegative().default(10240).describe('...and its network traffic stays below this many bytes per second.'),
+  quietHours: z.array(Window).default([]).describe('When non-empty, nodes may only be put to sleep inside these windows.'),
+  keepAwake: z.array(Window).default([]).describe('Nodes are never put to sleep inside these windows, and are woken ahead of them.'),
+  timezone: z.string().default('UTC'),
+  maxConcurrentTransitions: z.number().int().min(1).default(1),
+  wakeTimeout: Duration.default('5m'),
+  wakeAttempts: z.number().int().min(1).default(3),
+  retryFailedAfter: Duration.default('30m'),
+  wol: z
+    .strictObject({
+      port: Port.default(9),
+      broadcast: Ipv4.optional().describe('Where magic packets go; default the broadcast address of network.subnet.'),
+      packets: z.number().int().min(1).max(10).default(3),
+    })
+    .prefault({}),
+  apiToken: SecretRef.default({ secret: 'power-api-token' }),
+  controller: z
+    .strictObject({
+      namespace: NodeName.default('vmstation-system'),
+      replicas: z.number().int().min(1).max(2).default(1),
+      nodePort: NodePort.optional().describe('Expose the wake/status HTTP API on this NodePort.'),
+    })
+    .prefault({}),
+});
+
+const App = z.strictObject({
+  name: NodeName,
+  namespace: NodeName.default('default'),
+  node: NodeName.optional(),
+  nodePort: NodePort.optional(),
+  port: Port.optional().describe('The service port behind the NodePort.'),
+  healthPath: z.string().default('/'),
+  wakeOnRequest: z.boolean().default(false),
+});
+
+export const ClusterSchema = z.strictObject({
+  apiVersion: z.literal('vmstation.io/v1alpha1'),
+  kind: z.literal('Cluster'),
+  metadata: z.strictObject({
+    name: NodeName,
+    description: z.string().optional(),
+  }),
+  spec: z.strictObject({
+    network: Network,
+    kubernetes: Kubernetes.prefault({}),
+    ssh: SshSettings.prefault({}),
+    nodes: z.array(Node).min(1),
+    monitoring: Monitoring.prefault({}),
+    infrastructure: Infrastructure.prefault({}),
+    power: Power.prefault({}),
+    apps: z.array(App).default([]),
+    secrets: z.strictObject({ file: z.string().min(1).default('secrets.vault.yaml') }).prefault({}),
+  }),
+});
+
+/** What the schema yields: defaults applied, cross-node defaults not yet resolved. */
+export type ParsedCluster = z.output<typeof ClusterSchema>;
+/** What users write. */
+export type ClusterInput = z.input<typeof ClusterSchema>;

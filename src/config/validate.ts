@@ -1,0 +1,179 @@
+// The four stages of reading the cluster file (pure: text in, model and problems out):
+// read with positions -> check against the schema -> normalize -> named cross-field rules.
+import type { z } from 'zod';
+import { normalize, type Cluster } from './model.js';
+import { sortProblems, type Problem } from './problems.js';
+import { RULES, type RuleContext, type SecretRefUse } from './rules.js';
+import { ClusterSchema } from './schema.js';
+import { didYouMean, keysAt, metaOf, schemaAt } from './schema-walk.js';
+import { locate, parseSource, toData, type Path, type SourceFile } from './source.js';
+
+export interface ValidateInput {
+  file: string;
+  text: string;
+  /** Names in the secrets file, when the caller could open it. */
+  secretNames?: ReadonlySet<string> | undefined;
+}
+
+export interface ValidateResult {
+  /** The model, when there is no error. */
+  cluster: Cluster | undefined;
+  problems: Problem[];
+  /** Secret references the file uses (for the caller's secrets check). */
+  secretRefs: SecretRefUse[];
+}
+
+export function validateText(input: ValidateInput): ValidateResult {
+  const { source, problems } = parseSource(input.file, input.text);
+  if (problems.some((p) => p.severity === 'error')) return { cluster: undefined, problems: sortProblems(problems), secretRefs: [] };
+
+  const data = toData(source);
+  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
+    return {
+      cluster: undefined,
+      problems: [{ file: input.file, line: 1, column: 1, severity: 'error', code: 'not-a-cluster', message: 'the file is not a YAML mapping', hint: 'start from `vmstation init` or examples/vmstation.yaml: the file needs apiVersion, kind, metadata and spec' }],
+      secretRefs: [],
+    };
+  }
+
+  const parsed = ClusterSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) {
+    return { cluster: undefined, problems: sortProblems([...problems, ...parsed.error.issues.flatMap((i) => issueToProblems(source, i))]), secretRefs: [] };
+  }
+
+  const cluster = normalize(parsed.data);
+  const secretRefs = collectSecretRefs(cluster);
+  const ctx: RuleContext = {
+    cluster,
+    secretRefs,
+    secretNames: input.secretNames,
+    written: (path) => pathWritten(source, path),
+  };
+  for (const rule of RULES) {
+    for (const p of rule.check(ctx)) {
+      const pos = locate(source, p.path);
+      problems.push({ file: input.file, line: pos.line, column: pos.column, severity: p.severity, code: p.code, message: p.message, hint: p.hint });
+    }
+  }
+  const sorted = sortProblems(problems);
+  return { cluster: sorted.some((p) => p.severity === 'error') ? undefined : cluster, problems: sorted, secretRefs };
+}
+
+/** `spec.nodes[0].mac`, as users read paths. */
+export function formatPath(path: Path): string {
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+}
+
+function pathWritten(source: SourceFile, path: Path): boolean {
+  return source.doc.hasIn(path as unknown[]);
+}
+
+type Issue = z.core.$ZodIssue;
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the text ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+const typeNames: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  int: 'a whole number',
+};
+
+function issueToProblems(source: SourceFile, issue: Issue): Problem[] {
+  const path = issue.path as Path;
+  const at = (p: Path, atKey = false) => locate(source, p, { atKey });
+  const make = (p: Path, code: string, message: string, hint: string, atKey = false): Problem => {
+    const pos = at(p, atKey);
+    return { file: source.file, line: pos.line, column: pos.column, severity: 'error', code, message, hint };
+  };
+  const where = path.length > 0 ? formatPath(path) : 'the file';
+  const leaf = schemaAt(ClusterSchema, path);
+  const meta = metaOf(leaf);
+
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const valid = keysAt(ClusterSchema, path);
+      return issue.keys.map((key) => {
+        const guess = didYouMean(key, valid);
+        return make(
+          [...path, key],
+          'unknown-key',
+          `unknown key "${key}" in ${where}${guess ? `; did you mean "${guess}"?` : ''}`,
+          guess ? `rename it to "${guess}"` : `valid keys here: ${valid.join(', ')}`,
+          true,
+        );
+      });
+    }
+    case 'invalid_type': {
+      const input = (issue as { input?: unknown }).input;
+      if (input === undefined) {
+        return [make(path, 'missing-field', `${where} is required`, `add \`${String(path[path.length - 1])}:\` (see examples/vmstation.yaml)`)];
+      }
+      if (meta?.secretRef && typeof input !== 'object') {
+        return [make(path, 'plaintext-secret', `${where} must be a secret reference, not a plain value`, `store the value with \`vmstation secrets set NAME\` and write \`${String(path[path.length - 1])}: { secret: NAME }\``)];
+      }
+      const expected = typeNames[issue.expected] ?? issue.expected;
+      return [make(path, 'wrong-type', `${where} must be ${expected}, not ${describeValue(input)}`, meta?.problem?.hint ?? `write ${expected} here`)];
+    }
+    case 'invalid_value': {
+      const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
+      const input = (issue as { input?: unknown }).input;
+      const guess = typeof input === 'string' ? didYouMean(input, issue.values.map(String)) : undefined;
+      return [make(path, 'invalid-value', `${where} is ${describeValue(input)}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ''}`, `use one of: ${allowed}`)];
+    }
+    case 'invalid_format': {
+      const input = (issue as { input?: unknown }).input;
+      if (meta?.problem) return [make(path, meta.problem.code, `${where}: ${describeValue(input)} is not valid`, meta.problem.hint)];
+      return [make(path, 'invalid-format', `${where}: ${describeValue(input)} is not a valid ${issue.format}`, `write a valid ${issue.format}`)];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const input = (issue as { input?: unknown }).input;
+      if (meta?.problem) return [make(path, meta.problem.code, `${where}: ${describeValue(input)} is out of range`, meta.problem.hint)];
+      if (issue.origin === 'array') {
+        const bound = issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
+        return [make(path, 'out-of-range', `${where} needs ${bound} item(s)`, `list ${bound} item(s) here`)];
+      }
+      const bound = issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
+      return [make(path, 'out-of-range', `${where} is ${describeValue(input)}; it must be ${bound}`, `use a value ${bound}`)];
+    }
+    default:
+      return [make(path, 'invalid-value', `${where}: ${issue.message}`, meta?.problem?.hint ?? 'see the JSON Schema: vmstation schema')];
+  }
+}
+
+/** Secret references of the enabled parts of the cluster, with their paths. */
+export function collectSecretRefs(cluster: Cluster): SecretRefUse[] {
+  const { spec } = cluster;
+  const refs: SecretRefUse[] = [];
+  const add = (path: Path, ref: { secret: string } | undefined) => {
+    if (ref) refs.push({ name: ref.secret, path });
+  };
+  spec.nodes.forEach((n, i) => {
+    add(['spec', 'nodes', i, 'power', 'bmc', 'username'], n.power.bmc?.username);
+    add(['spec', 'nodes', i, 'power', 'bmc', 'password'], n.power.bmc?.password);
+    add(['spec', 'nodes', i, 'power', 'secureOn'], n.power.secureOn);
+  });
+  if (spec.monitoring.enabled) {
+    add(['spec', 'monitoring', 'grafana', 'adminPassword'], spec.monitoring.grafana.adminPassword);
+    spec.monitoring.alertmanager.receivers.forEach((r, i) => {
+      add(['spec', 'monitoring', 'alertmanager', 'receivers', i, 'password'], r.password);
+      add(['spec', 'monitoring', 'alertmanager', 'receivers', i, 'token'], r.token);
+    });
+  }
+  if (spec.infrastructure.kerberos.enabled) {
+    add(['spec', 'infrastructure', 'kerberos', 'masterPassword'], spec.infrastructure.kerberos.masterPassword);
+    add(['spec', 'infrastructure', 'kerberos', 'adminPassword'], spec.infrastructure.kerberos.adminPassword);
+  }
+  if (spec.power.enabled) add(['spec', 'power', 'apiToken'], spec.power.apiToken);
+  return refs;
+}
