@@ -4,8 +4,7 @@ import { durationSeconds } from './duration.js';
 import { METHOD_SUPPORT } from './methods.js';
 import { alwaysOnNodes, etcdMembers, hasRole, ipToInt, type Cluster } from './model.js';
 import type { Severity } from './problems.js';
-import type { Path } from './source.js';
-import { formatPath } from './validate.js';
+import { formatPath, type Path } from './source.js';
 
 export interface RuleProblem {
   path: Path;

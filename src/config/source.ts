@@ -94,3 +94,8 @@ export function locate(source: SourceFile, path: Path, opts: { atKey?: boolean }
 export function toData(source: SourceFile): unknown {
   return source.doc.toJS({ maxAliasCount: 100 });
 }
+
+/** `spec.nodes[0].mac`, as users read paths. */
+export function formatPath(path: Path): string {
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+}

@@ -6,7 +6,7 @@ import { sortProblems, type Problem } from './problems.js';
 import { RULES, type RuleContext, type SecretRefUse } from './rules.js';
 import { ClusterSchema } from './schema.js';
 import { didYouMean, keysAt, metaOf, schemaAt } from './schema-walk.js';
-import { locate, parseSource, toData, type Path, type SourceFile } from './source.js';
+import { formatPath, locate, parseSource, toData, type Path, type SourceFile } from './source.js';
 
 export interface ValidateInput {
   file: string;
@@ -57,11 +57,6 @@ export function validateText(input: ValidateInput): ValidateResult {
   }
   const sorted = sortProblems(problems);
   return { cluster: sorted.some((p) => p.severity === 'error') ? undefined : cluster, problems: sorted, secretRefs };
-}
-
-/** `spec.nodes[0].mac`, as users read paths. */
-export function formatPath(path: Path): string {
-  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
 }
 
 function pathWritten(source: SourceFile, path: Path): boolean {
