@@ -66,3 +66,11 @@ export function formatError(err: VmstationError): string {
   if (err.hint) lines.push(`  hint: ${err.hint}`);
   return lines.join('\n');
 }
+
+/** Ends a verb with an exit code after it has printed everything itself (e.g. validation problems). */
+export class ExitWith extends Error {
+  constructor(readonly exitCode: ExitCode) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitWith';
+  }
+}

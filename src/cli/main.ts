@@ -1,0 +1,67 @@
+// The CLI frame: global flags, one file per verb under ./verbs, and the one error handler.
+// Only this file calls process.exit.
+import { Command, CommanderError } from 'commander';
+import { ExitCode, ExitWith, formatError, isVmstationError, VmstationError } from '../errors.js';
+import { processIo, writeLine, type CliIo } from './io.js';
+import { VERBS } from './verbs/index.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('vmstation')
+    .description('Describe a bare-metal homelab in one file; validate, plan and deploy Kubernetes with monitoring, host services and a power manager.')
+    .version(VERSION, '-V, --version')
+    .option('--debug', 'print stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  for (const register of VERBS) register(program, io);
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (tests call this; `main` exits with it). */
+export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const program = buildProgram(io);
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync([...argv]);
+    return ExitCode.ok;
+  } catch (err) {
+    return handleError(err, io, debug);
+  }
+}
+
+export function handleError(err: unknown, io: CliIo, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    // --help and --version end through here too, with code 0.
+    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (err instanceof ExitWith) return err.exitCode;
+  if (isVmstationError(err)) {
+    writeLine(io.stderr, formatError(err));
+    if (debug && err.stack) writeLine(io.stderr, err.stack);
+    return err.exitCode;
+  }
+  const bug = err instanceof Error ? err : new Error(String(err));
+  writeLine(io.stderr, formatError(new VmstationError({
+    code: 'internal',
+    message: `internal error: ${bug.message}`,
+    hint: 'this is a bug in vmstation; please report it with the command you ran and its output with --debug',
+    exitCode: ExitCode.internal,
+  })));
+  if (debug && bug.stack) writeLine(io.stderr, bug.stack);
+  return ExitCode.internal;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const code = await run(argv);
+  process.exitCode = code;
+  // Exit once stdout is flushed, so a verb's open handles (timers, sockets) cannot keep us alive.
+  if (process.stdout.writableNeedDrain) process.stdout.once('drain', () => process.exit(code));
+  else process.exit(code);
+}

@@ -1,0 +1,12 @@
+// The list of renderers: each capability adds its renderer here (one line each).
+import type { Cluster } from '../config/model.js';
+import type { Artifact } from './artifact.js';
+import { renderAll, type Renderer } from './registry.js';
+
+export const ALL_RENDERERS: readonly Renderer[] = [
+  // monitoring, logging, ansible, kubespray, kubeadm, rke2, power, apps ...
+];
+
+export function renderCluster(cluster: Cluster, only?: readonly string[]): Artifact[] {
+  return renderAll(cluster, ALL_RENDERERS, only);
+}
