@@ -44,8 +44,8 @@ function splitApiVersion(apiVersion: string): { group: string; version: string }
 
 function modelClass(apiVersion: string, kind: string): ModelClass | undefined {
   const { group, version } = splitApiVersion(apiVersion);
-  const mod = group === '' ? groupModules.v1 : groupModules[groupModuleName(group)]?.[version];
-  const byKind = group === '' ? (mod as Record<string, ModelClass | undefined> | undefined) : mod;
+  // The core group's module holds its kinds directly (`kubernetes-models/v1`).
+  const byKind = (group === '' ? groupModules.v1 : groupModules[groupModuleName(group)]?.[version]) as Record<string, ModelClass | undefined> | undefined;
   return byKind?.[kind];
 }
 
