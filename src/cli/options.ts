@@ -13,7 +13,7 @@ export interface OutputFlags {
 
 export function withClusterFile(cmd: Command): Command {
   return cmd
-    .option('-f, --file <file>', 'the cluster file', 'vmstation.yaml')
+    .option('-f, --file <file>', 'the cluster file (default: vmstation.yaml)')
     .option('--vault-password-file <file>', 'file whose first line is the secrets vault password (or set VMSTATION_VAULT_PASSWORD_FILE)');
 }
 

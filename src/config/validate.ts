@@ -29,9 +29,10 @@ export function validateText(input: ValidateInput): ValidateResult {
 
   const data = toData(source);
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
+    const pos = locate(source, []);
     return {
       cluster: undefined,
-      problems: [{ file: input.file, line: 1, column: 1, severity: 'error', code: 'not-a-cluster', message: 'the file is not a YAML mapping', hint: 'start from `vmstation init` or examples/vmstation.yaml: the file needs apiVersion, kind, metadata and spec' }],
+      problems: [{ file: input.file, line: pos.line, column: pos.column, severity: 'error', code: 'not-a-cluster', message: 'the file is not a YAML mapping', hint: 'start from `vmstation init` or examples/vmstation.yaml: the file needs apiVersion, kind, metadata and spec' }],
       secretRefs: [],
     };
   }

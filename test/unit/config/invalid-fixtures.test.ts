@@ -1,0 +1,38 @@
+// Every file under test/fixtures/invalid must be rejected with the error code, line and column
+// named on its first line (`# expect: CODE at LINE:COL`), exit code 1 and no stack trace.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/cli.js';
+
+const dir = path.resolve(import.meta.dirname, '../../fixtures/invalid');
+const fixtures = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+
+describe('invalid cluster files', () => {
+  it('has a corpus of at least 30 fixtures', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(30);
+  });
+
+  for (const name of fixtures) {
+    const text = readFileSync(path.join(dir, name), 'utf8');
+    const m = /^# expect: ([a-z-]+) at (\d+):(\d+)/.exec(text);
+    it(`${name} is rejected with ${m?.[1]} at ${m?.[2]}:${m?.[3]}`, async () => {
+      expect(m, `${name} must start with "# expect: CODE at LINE:COL"`).not.toBeNull();
+      const [, code, line, column] = m!;
+      const file = path.join('test/fixtures/invalid', name);
+
+      const text1 = await runCli(['validate', '-f', file]);
+      expect(text1.code).toBe(1);
+      expect(text1.stderr).toContain(`${file}:${line}:${column}: error[${code}]:`);
+      expect(text1.stderr).toMatch(/\n {2}hint: \S/);
+      expect(text1.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+
+      const json = await runCli(['validate', '-f', file, '--output', 'json']);
+      expect(json.code).toBe(1);
+      const problems = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+      expect(problems).toContainEqual(
+        expect.objectContaining({ file, line: Number(line), column: Number(column), severity: 'error', code, hint: expect.any(String), message: expect.any(String) }),
+      );
+    });
+  }
+});

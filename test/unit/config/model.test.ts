@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { durationSeconds, isDuration } from '../../../src/config/duration.js';
+import { KUBESPRAY_KUBE_VERSIONS } from '../../../src/config/data/kubespray-versions.js';
+import { broadcastAddress, etcdMembers } from '../../../src/config/model.js';
+import { validateText } from '../../../src/config/validate.js';
+
+const root = path.resolve(import.meta.dirname, '../../..');
+const example = readFileSync(path.join(root, 'examples/vmstation.yaml'), 'utf8');
+
+describe('durations', () => {
+  it.each([
+    ['30m', 1800],
+    ['2h', 7200],
+    ['1h30m', 5400],
+    ['30d', 2592000],
+    ['1w', 604800],
+    ['45s', 45],
+  ])('%s is %i seconds', (text, seconds) => {
+    expect(durationSeconds(text)).toBe(seconds);
+  });
+  it.each(['30 minutes', '', 'm', '1.5h', '30M', 'h1'])('%j does not parse', (text) => {
+    expect(isDuration(text)).toBe(false);
+    expect(() => durationSeconds(text)).toThrow(/not a duration/);
+  });
+});
+
+describe('the bundled example', () => {
+  it('validates without errors and resolves every default', () => {
+    const { cluster, problems } = validateText({ file: 'examples/vmstation.yaml', text: example });
+    expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(cluster).toBeDefined();
+    const spec = cluster!.spec;
+    expect(spec.nodes.map((n) => n.name)).toEqual(['masternode', 'storagenodet3500', 'homelab']);
+    expect(spec.nodes[2]!.ssh).toEqual({ user: 'admin', port: 22, privateKey: '~/.ssh/id_ed25519' });
+    expect(spec.nodes[0]!.ssh.user).toBe('root');
+    expect(spec.infrastructure.kerberos.realm).toBe('VMSTATION.LOCAL');
+    expect(spec.infrastructure.kerberos.kdc).toBe('masternode');
+    expect(spec.infrastructure.firewall.sshFrom).toEqual(['192.168.4.0/24']);
+    expect(spec.power.wol.broadcast).toBe('192.168.4.255');
+    expect(spec.monitoring.alertmanager.nodePort).toBe(30903);
+    expect(etcdMembers(spec.nodes).map((n) => n.name)).toEqual(['masternode']);
+  });
+
+  it('reports defaults for an unset monitoring node as the first control plane', () => {
+    const text = example.replace('    node: masternode\n', '');
+    const { cluster } = validateText({ file: 'x.yaml', text });
+    expect(cluster?.spec.monitoring.node).toBe('masternode');
+  });
+});
+
+describe('broadcast addresses', () => {
+  it.each([
+    ['10.78.0.0/24', '10.78.0.255'],
+    ['192.168.4.0/22', '192.168.7.255'],
+    ['10.0.0.0/8', '10.255.255.255'],
+  ])('%s -> %s', (cidr, bcast) => expect(broadcastAddress(cidr)).toBe(bcast));
+});
+
+describe('Kubespray data', () => {
+  const shared = path.resolve(root, '../shared/data/kubespray-v2.31.0/kube-versions.txt');
+  it('the embedded version list matches shared/data (when present beside the repo)', () => {
+    let text: string;
+    try {
+      text = readFileSync(shared, 'utf8');
+    } catch {
+      // A clone without shared/ beside it still checks the embedded list's shape.
+      expect(KUBESPRAY_KUBE_VERSIONS[0]).toBe('1.35.4');
+      return;
+    }
+    const listed = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect([...KUBESPRAY_KUBE_VERSIONS]).toEqual(listed);
+  });
+});
+
+describe('valid fixtures', () => {
+  for (const name of ['minimal.yaml', 'rke2-rocky.yaml']) {
+    it(`${name} has no errors`, () => {
+      const text = readFileSync(path.join(root, 'test/fixtures/valid', name), 'utf8');
+      const { problems, cluster } = validateText({ file: name, text });
+      expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+      expect(cluster).toBeDefined();
+    });
+  }
+
+  it('collects every problem at once, sorted by position', () => {
+    const text = example
+      .replace('mac: "02:00:c0:a8:04:3d"', 'mac: "02:00:c0:a8:04"')
+      .replace('idleAfter: 30m', 'idleAfter: 30 minutes')
+      .replace('anonymousRole: Viewer', 'anonymousRole: viewer');
+    const { problems } = validateText({ file: 'x.yaml', text });
+    expect(problems.map((p) => p.code)).toEqual(['invalid-mac', 'invalid-value', 'invalid-duration']);
+    const lines = problems.map((p) => p.line);
+    expect([...lines].sort((a, b) => a - b)).toEqual(lines);
+  });
+
+  it('warns (not errors) about a sleeper without power figures', () => {
+    const text = example.replace('        watts: { awake: 90, asleep: 4 }\n', '');
+    const { problems, cluster } = validateText({ file: 'x.yaml', text });
+    expect(cluster).toBeDefined();
+    expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'no-watts' }));
+  });
+
+  it('checks secret references against the secrets file when it could be opened', () => {
+    const { problems } = validateText({ file: 'x.yaml', text: example, secretNames: new Set(['grafana-admin-password']) });
+    expect(problems).toContainEqual(expect.objectContaining({ severity: 'error', code: 'secret-not-found', message: expect.stringContaining('power-api-token') }));
+    const ok = validateText({ file: 'x.yaml', text: example, secretNames: new Set(['grafana-admin-password', 'power-api-token']) });
+    expect(ok.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+});
