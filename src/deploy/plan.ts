@@ -1,0 +1,253 @@
+// The deploy plan: a pure function from (cluster, what was observed on the hosts and in the
+// cluster, what was rendered) to ordered phases and steps. Nothing here touches the network,
+// the disk or the clock; `deploy` executes the plan, `plan` prints it, `deploy --dry-run` is it.
+import { KUBESPRAY_VERSION } from '../config/data/kubespray-versions.js';
+import { METHOD_SUPPORT } from '../config/methods.js';
+import { hasRole, type Cluster } from '../config/model.js';
+import type { Method } from '../config/schema.js';
+import { PHASE_TITLES, PHASES, type PhaseId } from './phases.js';
+
+/** Where the host layer's playbook and inventory are in the render tree (rendered by src/render/ansible). */
+export const HOST_LAYER = { inventory: 'ansible/inventory.yaml', playbook: 'ansible/site.yml' } as const;
+/** Where each method's rendered files are. */
+export const METHOD_FILES = {
+  kubespray: { inventory: 'kubespray/inventory.yaml', playbook: 'cluster.yml', reset: 'reset.yml' },
+  kubeadm: { inventory: 'kubeadm/inventory.yaml', playbook: 'kubeadm/cluster.yml', reset: 'kubeadm/reset.yml' },
+  rke2: { inventory: 'rke2/inventory.yaml', playbook: 'rke2/cluster.yml', reset: 'rke2/reset.yml' },
+} as const satisfies Record<Method, { inventory: string; playbook: string; reset: string }>;
+
+export type NodePower = 'awake' | 'asleep' | 'unreachable' | 'unknown';
+
+/** What preflight (or `power status`) saw on one node. */
+export interface ObservedNode {
+  power: NodePower;
+  /** Kubernetes components already installed on the host (e.g. `kubelet 1.35.4`, `rke2`, `k3s`). */
+  runtimes?: readonly string[];
+}
+
+/** What the Kubernetes API reported, when a kubeconfig existed and the API answered. */
+export interface ObservedCluster {
+  version: string;
+  nodes: ReadonlyArray<{ name: string; ready: boolean; version: string }>;
+}
+
+export interface Observed {
+  nodes: Readonly<Record<string, ObservedNode>>;
+  cluster?: ObservedCluster | undefined;
+}
+
+/** A rendered manifest file (`manifests/<component>.yaml`). */
+export interface RenderedManifest {
+  path: string;
+  component: string;
+}
+
+export type StepAction =
+  | { kind: 'wake'; node: string; drivers: readonly string[] }
+  | { kind: 'preflight'; nodes: readonly string[] }
+  | { kind: 'playbook'; playbook: string; inventory: string; tags?: readonly string[]; secrets?: readonly string[] }
+  | { kind: 'kubespray-obtain'; version: string }
+  | { kind: 'kubespray-environment' }
+  | { kind: 'kubespray-inventory-checks' }
+  | { kind: 'kubespray-playbook'; playbook: 'cluster.yml'; inventory: string }
+  | { kind: 'fetch-kubeconfig'; method: Method; server: string }
+  | { kind: 'apply-manifests'; files: readonly string[] }
+  | { kind: 'prune'; keep: readonly string[] }
+  | { kind: 'verify' };
+
+export interface PlanStep {
+  /** Stable id, `phase/name` (state file and logs use it). */
+  id: string;
+  title: string;
+  /** Hosts the step touches (empty for steps on the local machine or the Kubernetes API). */
+  hosts: readonly string[];
+  action: StepAction;
+}
+
+export interface PlanPhase {
+  id: PhaseId;
+  title: string;
+  steps: PlanStep[];
+  /** Why the whole phase does nothing, when it does nothing. */
+  skipped?: string;
+}
+
+export interface DeployPlan {
+  cluster: string;
+  method: Method;
+  kubernetesVersion: string;
+  phases: PlanPhase[];
+  /** Things the user should know before confirming (never blocking by themselves). */
+  notes: string[];
+}
+
+export interface PlanInput {
+  cluster: Cluster;
+  observed?: Observed | undefined;
+  manifests: readonly RenderedManifest[];
+}
+
+// Which phase applies which manifest, by component name. Anything not listed is infrastructure
+// (apps, wake gateway, ...), so a new renderer never falls through the cracks.
+const ADDON_COMPONENTS = /^(local-path|local-path-provisioner|storage|storage-provisioner)$/;
+const MONITORING_COMPONENTS =
+  /^(monitoring|monitoring-namespace|prometheus|alertmanager|grafana|loki|alloy|promtail|node-exporter|kube-state-metrics|blackbox-exporter|ipmi-exporter|log-shipper)$/;
+const POWER_COMPONENTS = /^(power|power-manager|vmstation-power-manager)$/;
+
+export function manifestPhase(component: string): Extract<PhaseId, 'addons' | 'monitoring' | 'infrastructure' | 'power'> {
+  if (ADDON_COMPONENTS.test(component)) return 'addons';
+  if (MONITORING_COMPONENTS.test(component)) return 'monitoring';
+  if (POWER_COMPONENTS.test(component)) return 'power';
+  return 'infrastructure';
+}
+
+const step = (phase: PhaseId, name: string, title: string, hosts: readonly string[], action: StepAction): PlanStep => ({
+  id: `${phase}/${name}`,
+  title,
+  hosts,
+  action,
+});
+
+function controlPlaneServer(cluster: Cluster): string {
+  const cp = cluster.spec.nodes.find((n) => hasRole(n, 'control-plane'));
+  const endpoint = cluster.spec.kubernetes.controlPlaneEndpoint;
+  if (endpoint) return endpoint.includes(':') ? `https://${endpoint}` : `https://${endpoint}:6443`;
+  return `https://${cp?.address ?? '127.0.0.1'}:6443`;
+}
+
+function kubernetesSteps(cluster: Cluster): PlanStep[] {
+  const { method } = cluster.spec.kubernetes;
+  const all = cluster.spec.nodes.map((n) => n.name);
+  const cps = cluster.spec.nodes.filter((n) => hasRole(n, 'control-plane')).map((n) => n.name);
+  const workers = all.filter((n) => !cps.includes(n));
+  const files = METHOD_FILES[method];
+  const fetch = step('kubernetes', 'kubeconfig', 'fetch the admin kubeconfig', cps.slice(0, 1), { kind: 'fetch-kubeconfig', method, server: controlPlaneServer(cluster) });
+  switch (method) {
+    case 'kubespray':
+      return [
+        step('kubernetes', 'kubespray-obtain', `obtain Kubespray ${KUBESPRAY_VERSION} (cache or --kubespray-dir)`, [], { kind: 'kubespray-obtain', version: KUBESPRAY_VERSION }),
+        step('kubernetes', 'kubespray-environment', "prepare Kubespray's Python environment (venv + requirements.txt)", [], { kind: 'kubespray-environment' }),
+        step('kubernetes', 'kubespray-inventory-checks', "run Kubespray's inventory checks on the rendered inventory", [], { kind: 'kubespray-inventory-checks' }),
+        step('kubernetes', 'kubespray-cluster', `run Kubespray cluster.yml (Kubernetes ${cluster.spec.kubernetes.version})`, all, {
+          kind: 'kubespray-playbook',
+          playbook: 'cluster.yml',
+          inventory: files.inventory,
+        }),
+        fetch,
+      ];
+    case 'kubeadm':
+      return [
+        step('kubernetes', 'kubeadm-prepare', 'containerd (systemd cgroups), kernel modules, sysctls, pkgs.k8s.io packages held at the version', all, {
+          kind: 'playbook',
+          playbook: files.playbook,
+          inventory: files.inventory,
+          tags: ['prepare'],
+        }),
+        step('kubernetes', 'kubeadm-init', 'kubeadm init with the rendered ClusterConfiguration', cps.slice(0, 1), { kind: 'playbook', playbook: files.playbook, inventory: files.inventory, tags: ['init'] }),
+        step('kubernetes', 'kubeadm-join', 'join the other control-plane nodes and the workers', [...cps.slice(1), ...workers], {
+          kind: 'playbook',
+          playbook: files.playbook,
+          inventory: files.inventory,
+          tags: ['join'],
+        }),
+        step('kubernetes', 'kubeadm-cni', `install the CNI (${cluster.spec.kubernetes.cni}) and wait for every node Ready`, cps.slice(0, 1), {
+          kind: 'playbook',
+          playbook: files.playbook,
+          inventory: files.inventory,
+          tags: ['cni', 'wait'],
+        }),
+        fetch,
+      ];
+    case 'rke2':
+      return [
+        step('kubernetes', 'rke2-servers', 'install and start rke2-server (token from the vault)', cps, {
+          kind: 'playbook',
+          playbook: files.playbook,
+          inventory: files.inventory,
+          tags: ['prepare', 'server'],
+          secrets: ['rke2-token'],
+        }),
+        step('kubernetes', 'rke2-agents', 'install and start rke2-agent on the workers', workers, {
+          kind: 'playbook',
+          playbook: files.playbook,
+          inventory: files.inventory,
+          tags: ['prepare', 'agent'],
+          secrets: ['rke2-token'],
+        }),
+        fetch,
+      ];
+  }
+}
+
+/** Why the Kubernetes phase can be skipped, or undefined when it must run. */
+function kubernetesUpToDate(cluster: Cluster, observed: ObservedCluster | undefined): string | undefined {
+  if (!observed) return undefined;
+  const want = cluster.spec.kubernetes.version;
+  const missing = cluster.spec.nodes.filter((n) => !observed.nodes.some((o) => o.name === n.name && o.ready && o.version.replace(/^v/, '').startsWith(want)));
+  if (observed.version.replace(/^v/, '') !== want || missing.length > 0) return undefined;
+  return `the cluster already runs Kubernetes ${want} with every node Ready (run \`deploy --phase kubernetes\` to converge anyway)`;
+}
+
+export function planDeploy(input: PlanInput): DeployPlan {
+  const { cluster, observed } = input;
+  const { spec } = cluster;
+  const notes: string[] = [];
+  const support = METHOD_SUPPORT[spec.kubernetes.method];
+  const nodeNames = spec.nodes.map((n) => n.name);
+
+  // preflight: wake sleepers first, then check every node
+  const wakes: PlanStep[] = [];
+  for (const n of spec.nodes) {
+    const seen = observed?.nodes[n.name];
+    if (seen?.power === 'asleep' || seen?.power === 'unreachable') {
+      wakes.push(step('preflight', `wake-${n.name}`, `wake ${n.name} (${n.power.wake.join(', then ')}) — it is ${seen.power}`, [n.name], { kind: 'wake', node: n.name, drivers: n.power.wake }));
+    }
+    const ours = spec.kubernetes.method === 'rke2' ? 'rke2' : 'kubelet';
+    for (const rt of seen?.runtimes ?? []) {
+      if (rt.split(' ')[0] !== ours)
+        notes.push(`${n.name} has ${rt} installed, which ${support.title} does not manage: run \`vmstation reset\` with the old method or remove it first`);
+    }
+  }
+  const phases: PlanPhase[] = [];
+  const add = (id: PhaseId, steps: PlanStep[], skipped?: string) => phases.push({ id, title: id === 'kubernetes' ? `Kubernetes ${spec.kubernetes.version} via ${support.title}` : PHASE_TITLES[id], steps: skipped ? [] : steps, ...(skipped ? { skipped } : {}) });
+
+  add('preflight', [...wakes, step('preflight', 'checks', 'check OS, resources, swap, ports, clock, SELinux, modules, leftovers, sudo, WoL and suspend', nodeNames, { kind: 'preflight', nodes: nodeNames })]);
+  add('host', [step('host', 'site', 'apply the host layer playbook', nodeNames, { kind: 'playbook', playbook: HOST_LAYER.playbook, inventory: HOST_LAYER.inventory })]);
+  add('kubernetes', kubernetesSteps(cluster), kubernetesUpToDate(cluster, observed?.cluster));
+
+  const sorted = [...input.manifests].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const byPhase = (p: ReturnType<typeof manifestPhase>) => sorted.filter((m) => manifestPhase(m.component) === p).map((m) => m.path);
+  const applyStep = (p: 'addons' | 'monitoring' | 'infrastructure' | 'power', files: string[]): PlanStep[] =>
+    files.length === 0 ? [] : [step(p, 'apply', `server-side apply ${files.length} manifest file(s), secrets from the vault, wait for rollouts`, [], { kind: 'apply-manifests', files })];
+
+  const addons = byPhase('addons');
+  add('addons', applyStep('addons', addons), addons.length === 0 ? 'no storage provisioner is rendered (PersistentVolumeClaims need one: enable monitoring.storage.mode local-path)' : undefined);
+  const monitoring = byPhase('monitoring');
+  add('monitoring', applyStep('monitoring', monitoring), !spec.monitoring.enabled ? 'monitoring.enabled is false' : monitoring.length === 0 ? 'no monitoring manifests were rendered' : undefined);
+  const infra = byPhase('infrastructure');
+  add('infrastructure', applyStep('infrastructure', infra), infra.length === 0 ? 'nothing to run in the cluster besides monitoring and power' : undefined);
+  const power = byPhase('power');
+  const pruneStep = step('power', 'prune', 'remove objects labelled app.kubernetes.io/managed-by=vmstation that are no longer rendered', [], { kind: 'prune', keep: sorted.map((m) => m.path) });
+  add('power', [...applyStep('power', power), pruneStep]);
+  if (spec.power.enabled && power.length === 0) notes.push('power.enabled is true but no power manager manifest was rendered');
+  add('verify', [step('verify', 'checks', 'nodes Ready, workloads rolled out, Prometheus targets, Grafana and Loki health, NTP offsets, syslog', [], { kind: 'verify' })]);
+
+  const sleepers = spec.nodes.filter((n) => n.power.autoSleep).map((n) => n.name);
+  if (sleepers.length > 0 && spec.power.enabled) notes.push(`the power manager may put ${sleepers.join(', ')} to sleep after the deploy; later deploys wake them first`);
+  if (phases.map((p) => p.id).join() !== PHASES.join()) throw new Error('plan phases out of order');
+  return { cluster: cluster.metadata.name, method: spec.kubernetes.method, kubernetesVersion: spec.kubernetes.version, phases, notes };
+}
+
+/** The plan as readable text (what `plan` and `deploy --dry-run` print). */
+export function formatPlan(plan: DeployPlan): string {
+  const lines = [`Plan for ${plan.cluster}: Kubernetes ${plan.kubernetesVersion} via ${plan.method}`, ''];
+  plan.phases.forEach((p, i) => {
+    lines.push(`${i + 1}. ${p.id} — ${p.title}${p.skipped ? ` (skipped: ${p.skipped})` : ''}`);
+    for (const s of p.steps) lines.push(`   - ${s.title}${s.hosts.length > 0 ? ` [${s.hosts.join(', ')}]` : ''}`);
+  });
+  if (plan.notes.length > 0) {
+    lines.push('', 'Notes:');
+    for (const n of plan.notes) lines.push(`  - ${n}`);
+  }
+  return lines.join('\n');
+}
