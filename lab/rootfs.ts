@@ -1,0 +1,96 @@
+// The lab's root filesystem: one Debian image built with mmdebstrap, customized once for
+// systemd-nspawn, cached by the hash of what goes into it, shared read-only by every node
+// (each node writes into its own overlay).
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LAB_DIR } from './paths.js';
+import { runOk } from './run.js';
+
+export const SUITE = 'bookworm';
+export const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'python3', 'iproute2', 'chrony', 'rsyslog'];
+/** Bump when the customization below changes, so caches built before are not reused. */
+const CUSTOMIZATION_VERSION = 3;
+
+export function rootfsKey(): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ SUITE, PACKAGES, CUSTOMIZATION_VERSION }))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/** The Debian mirror apt uses on this machine (first deb822 or one-line source), else the default. */
+export async function aptMirror(): Promise<string> {
+  if (process.env.VMSTATION_LAB_MIRROR) return process.env.VMSTATION_LAB_MIRROR;
+  const candidates = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'];
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    const text = await readFile(file, 'utf8');
+    const deb822 = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text);
+    if (deb822?.[1]) return deb822[1];
+    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+\S+/m.exec(text);
+    if (oneLine?.[1]) return oneLine[1];
+  }
+  return 'http://deb.debian.org/debian';
+}
+
+export interface RootfsResult {
+  dir: string;
+  built: boolean;
+  ms: number;
+}
+
+export async function ensureRootfs(cacheDir: string, log: (line: string) => void): Promise<RootfsResult> {
+  const started = Date.now();
+  const dir = join(cacheDir, `rootfs-${rootfsKey()}`);
+  if (existsSync(join(dir, '.vmstation-lab-ready'))) return { dir, built: false, ms: Date.now() - started };
+  await mkdir(cacheDir, { recursive: true });
+  const tmp = `${dir}.build-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  const mirror = await aptMirror();
+  log(`building the lab root filesystem with mmdebstrap (${SUITE}, ${mirror}) into ${dir}`);
+  await runOk('mmdebstrap', ['--quiet', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, mirror], { timeoutMs: 600_000 });
+  await customize(tmp);
+  await writeFile(join(tmp, '.vmstation-lab-ready'), `${new Date().toISOString()}\n`);
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  return { dir, built: true, ms: Date.now() - started };
+}
+
+async function forceSymlink(target: string, path: string): Promise<void> {
+  await rm(path, { force: true });
+  await symlink(target, path);
+}
+
+/** Everything systemd-nspawn needs from the image, each one a pitfall measured on these machines. */
+export async function customize(root: string): Promise<void> {
+  const p = (...parts: string[]): string => join(root, ...parts);
+  // Clones must not share a hostname or a machine ID: nspawn sets the hostname, systemd makes an ID.
+  await rm(p('etc/hostname'), { force: true });
+  await writeFile(p('etc/machine-id'), '');
+  await mkdir(p('var/lib/dbus'), { recursive: true });
+  await forceSymlink('/etc/machine-id', p('var/lib/dbus/machine-id'));
+
+  // chrony skips itself without CAP_SYS_TIME; run it without touching the clock (-x) instead.
+  // The container never gets CAP_SYS_TIME, so it can never set the host's clock.
+  await mkdir(p('etc/systemd/system/chrony.service.d'), { recursive: true });
+  await writeFile(p('etc/systemd/system/chrony.service.d/vmstation-lab.conf'), '# VMStation lab: run in a container without CAP_SYS_TIME (chronyd -x never sets the clock).\n[Unit]\nConditionCapability=\n');
+  await writeFile(p('etc/default/chrony'), '# VMStation lab: -x, never set the clock (a container shares the host\'s).\nDAEMON_OPTS="-F 1 -x"\n');
+  const chronyConf = await readFile(p('etc/chrony/chrony.conf'), 'utf8');
+  await writeFile(p('etc/chrony/chrony.conf'), chronyConf.replace(/^(pool|server) /gm, '# lab: no public time sources # $1 '));
+
+  // No apt runs by timer; the lab never reaches a mirror from inside.
+  for (const timer of ['apt-daily.timer', 'apt-daily-upgrade.timer']) await forceSymlink('/dev/null', p('etc/systemd/system', timer));
+
+  // Static addresses from a bind-mounted .network file, applied by systemd-networkd.
+  await runOk('systemctl', [`--root=${root}`, 'enable', 'systemd-networkd.service']);
+
+  // Each node gets its own host key (written into its overlay), so host-key checking stays on.
+  for (const f of await readdir(p('etc/ssh'))) if (f.startsWith('ssh_host_')) await unlink(p('etc/ssh', f));
+  await writeFile(p('etc/ssh/sshd_config.d/vmstation-lab.conf'), '# VMStation lab: one host key per node, written by `lab up`.\nHostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\n');
+
+  // The suspend stand-in (see the script).
+  await copyFile(join(LAB_DIR, 'image', 'lab-suspend'), p('usr/local/sbin/lab-suspend'));
+  await chmod(p('usr/local/sbin/lab-suspend'), 0o755);
+}
