@@ -7,7 +7,13 @@ import { VERBS } from './verbs/index.js';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(io: CliIo): Command {
+/** The verb a command line runs (first word that is not a flag), if it is a known verb. */
+function verbOf(argv: readonly string[]): string | undefined {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  return VERBS.some(([name]) => name === first) ? first : undefined;
+}
+
+export async function buildProgram(io: CliIo, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('vmstation')
     .description('Describe a bare-metal homelab in one file; validate, plan and deploy Kubernetes with monitoring, host services and a power manager.')
     .version(VERSION, '-V, --version')
@@ -18,16 +24,17 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
-  for (const register of VERBS) register(program, io);
+  const verb = verbOf(argv);
+  for (const [name, load] of VERBS) if (verb === undefined || verb === name) (await load())(program, io);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;
 }
 
 /** Runs the CLI and returns the exit code (tests call this; `main` exits with it). */
 export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io);
   const debug = argv.includes('--debug');
   try {
+    const program = await buildProgram(io, argv);
     await program.parseAsync([...argv]);
     return ExitCode.ok;
   } catch (err) {

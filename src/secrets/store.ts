@@ -2,7 +2,6 @@
 // so `ansible-vault view/edit` keep working on it. Values never go to argv, logs or renders.
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
-import { Vault } from 'ansible-vault';
 import { parse, stringify } from 'yaml';
 import { userError } from '../errors.js';
 
@@ -36,6 +35,7 @@ export async function decryptSecrets(vaultText: string, password: string, file: 
     throw userError('secrets-not-encrypted', `${file} is not an Ansible Vault file`, 'encrypt it with `ansible-vault encrypt FILE`, or remove it and use `vmstation secrets set NAME`');
   let plain: string | undefined;
   try {
+    const { Vault } = await import('ansible-vault'); // loaded only when a vault is opened
     plain = await new Vault({ password }).decrypt(vaultText, undefined);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -61,6 +61,7 @@ export async function decryptSecrets(vaultText: string, password: string, file: 
 export async function encryptSecrets(secrets: ReadonlyMap<string, string>, password: string): Promise<string> {
   const sorted = Object.fromEntries([...secrets.entries()].sort(([a], [b]) => a.localeCompare(b)));
   const plain = secrets.size === 0 ? '{}\n' : stringify(sorted, { defaultStringType: 'QUOTE_DOUBLE', lineWidth: 0 });
+  const { Vault } = await import('ansible-vault');
   const text = await new Vault({ password }).encrypt(plain, undefined as unknown as string); // no vault id: the 1.1 header
   return text.endsWith('\n') ? text : `${text}\n`;
 }
