@@ -1,10 +1,16 @@
 // The list of renderers: each capability adds its renderer here (one line each).
 import type { Cluster } from '../config/model.js';
 import type { Artifact } from './artifact.js';
+import { kubeadmRenderer } from './kubeadm/index.js';
+import { kubesprayRenderer } from './kubespray/index.js';
 import { renderAll, type Renderer } from './registry.js';
+import { rke2Renderer } from './rke2/index.js';
 
 export const ALL_RENDERERS: readonly Renderer[] = [
   // monitoring, logging, ansible, kubespray, kubeadm, rke2, power, apps ...
+  kubesprayRenderer,
+  kubeadmRenderer,
+  rke2Renderer,
 ];
 
 export function renderCluster(cluster: Cluster, only?: readonly string[]): Artifact[] {
