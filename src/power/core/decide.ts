@@ -55,7 +55,9 @@ export function decide(observed: Observed, policy: Policy, now: Millis): Decisio
   const active: Skipped[] = [];
   const nodes = [...observed.nodes].sort(byName);
   const byNode = new Map(nodes.map((n) => [n.name, n]));
-  const podsByNode = groupPods(observed.pods);
+  // Input order must not matter: sort once, everything downstream keeps this order.
+  const allPods = [...observed.pods].sort((a, b) => (podKey(a) < podKey(b) ? -1 : podKey(a) > podKey(b) ? 1 : 0));
+  const podsByNode = groupPods(allPods);
   const inFlight = new Map<string, InFlightTransition>();
   for (const t of observed.inFlight) inFlight.set(t.node, t);
   const requestsByNode = new Map<string, WakeRequest[]>();
@@ -136,7 +138,8 @@ export function decide(observed: Observed, policy: Policy, now: Millis): Decisio
     const { state } = n.power;
     if (state === 'draining') {
       act({ kind: 'cancel-sleep', node: n.name, reason: `${what}: needed again while draining, rolling back` });
-      transitioning.delete(n.name);
+      // The slot stays taken while the executor unwinds an in-flight drain.
+      if (!flight) transitioning.delete(n.name);
       return false;
     }
     if (flight?.kind === 'wake' || state === 'waking') {
@@ -173,13 +176,13 @@ export function decide(observed: Observed, policy: Policy, now: Millis): Decisio
   }
 
   // (a) pending pods that fit only a sleeping node, oldest first
-  const pending = observed.pods.filter(isUnscheduledPending).sort((a, b) => a.createdAt - b.createdAt || (podKey(a) < podKey(b) ? -1 : 1));
+  const pending = allPods.filter(isUnscheduledPending).sort((a, b) => a.createdAt - b.createdAt || (podKey(a) < podKey(b) ? -1 : 1));
   if (pending.length > 0) {
-    const used = requestedByNode(observed.pods);
+    const used = requestedByNode(allPods);
     const pendingNeeds = new Set<string>();
     for (const pod of pending) {
       if (isWakeOnRequestPod(pod, policy)) continue; // the wake gateway wakes its node on a request
-      const need = podNeedsSleepingNode(pod, nodes, observed.pods, used);
+      const need = podNeedsSleepingNode(pod, nodes, allPods, used);
       if (!need.needed) continue;
       for (const c of need.candidates) pendingNeeds.add(c.node);
       // Already coming: a node waking (or rolled back from draining) will take the pod.

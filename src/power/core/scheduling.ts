@@ -193,13 +193,11 @@ export function podNeedsSleepingNode(
     }
   }
   const awakeText = awakeMisses.length > 0 ? `; awake nodes: ${awakeMisses.join('; ')}` : '; no node is awake';
-  if (candidates.length === 0) {
-    const rest = otherMisses.length > 0 ? `; others: ${otherMisses.join('; ')}` : '';
-    return { needed: false, candidates, reason: `${who} pending, fits no node, sleeping or awake${awakeText}${rest}` };
-  }
+  const rest = otherMisses.length > 0 ? `; others: ${otherMisses.join('; ')}` : '';
+  if (candidates.length === 0) return { needed: false, candidates, reason: `${who} pending, fits no node, sleeping or awake${awakeText}${rest}` };
   const constraint = describeConstraint(awakeFilters);
   const list = candidates.map((c) => `${c.node} (${c.state})`).join(', ');
-  return { needed: true, candidates, reason: `${who} pending, ${constraint} only ${list}${awakeText}` };
+  return { needed: true, candidates, reason: `${who} pending, ${constraint} only ${list}${awakeText}${rest}` };
 }
 
 const filterWords: Record<FitFilter, string> = {
