@@ -3,11 +3,13 @@ import type { Cluster } from '../config/model.js';
 import type { Artifact } from './artifact.js';
 import { kubeadmRenderer } from './kubeadm/index.js';
 import { kubesprayRenderer } from './kubespray/index.js';
+import { ansibleRenderer } from './ansible/index.js';
 import { renderAll, type Renderer } from './registry.js';
 import { rke2Renderer } from './rke2/index.js';
 
 export const ALL_RENDERERS: readonly Renderer[] = [
   // monitoring, logging, ansible, kubespray, kubeadm, rke2, power, apps ...
+  ansibleRenderer,
   kubesprayRenderer,
   kubeadmRenderer,
   rke2Renderer,

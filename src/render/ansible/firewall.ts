@@ -1,0 +1,90 @@
+// The per-node firewall: accept what runs on the node (host-plan.ts decides), refuse the rest.
+// Debian gets an nftables table of its own (other tables, e.g. kube-proxy's and Calico's, are
+// left alone); RHEL gets firewalld's default zone.
+import type { Cluster } from '../../config/model.js';
+import { portText, type NodeHostPlan, type PortRule } from './host-plan.js';
+
+/** Interfaces pod traffic arrives on (Calico veths, VXLAN, IP-in-IP; Flannel; Cilium). */
+const POD_INTERFACES = ['cali*', 'vxlan.calico', 'tunl0', 'cni0', 'flannel.1', 'cilium_*', 'lxc*'];
+
+function nftPort(p: PortRule): string {
+  return Array.isArray(p.port) ? `${p.port[0]}-${p.port[1]}` : String(p.port);
+}
+
+export function renderNftables(cluster: Cluster, plan: NodeHostPlan): string {
+  const { spec } = cluster;
+  const lines = [
+    '#!/usr/sbin/nft -f',
+    `# Rendered by VMStation for ${plan.node.name} (${plan.node.os}). Do not edit: re-render instead.`,
+    '# Only the table inet vmstation is replaced; tables of kube-proxy, Calico and others stay.',
+    'table inet vmstation',
+    'delete table inet vmstation',
+    '',
+    'table inet vmstation {',
+    '\tchain input {',
+    '\t\ttype filter hook input priority filter; policy drop;',
+    '\t\tct state established,related accept',
+    '\t\tct state invalid drop',
+    '\t\tiifname "lo" accept',
+    '\t\tmeta l4proto { icmp, ipv6-icmp } accept',
+    '\t\t# Pods and Services: traffic from pods, and to Service addresses (IPVS delivers through input).',
+    ...POD_INTERFACES.map((i) => `\t\tiifname "${i}" accept`),
+    `\t\tip saddr ${spec.kubernetes.podSubnet} accept`,
+    `\t\tip daddr ${spec.kubernetes.serviceSubnet} accept`,
+    '\t\t# What runs on this node.',
+  ];
+  for (const p of plan.ports) {
+    const from = p.from.length === 0 ? '' : p.from.length === 1 ? `ip saddr ${p.from[0]} ` : `ip saddr { ${p.from.join(', ')} } `;
+    lines.push(`\t\t${from}${p.protocol} dport ${nftPort(p)} accept comment "${p.why}"`);
+  }
+  lines.push(
+    '\t\t# Everything else is refused (a reset for TCP, port-unreachable otherwise), so clients fail fast.',
+    '\t\tmeta l4proto tcp reject with tcp reset',
+    '\t\treject with icmpx type port-unreachable',
+    '\t}',
+    '}',
+    '',
+  );
+  return lines.join('\n');
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** firewalld's `public` zone (the default zone) as the node needs it. */
+export function renderFirewalldZone(cluster: Cluster, plan: NodeHostPlan): string {
+  const { spec } = cluster;
+  const lines = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<zone target="%%REJECT%%">',
+    '  <short>public</short>',
+    `  <description>Rendered by VMStation for ${xmlEscape(plan.node.name)} (${plan.node.os}): what runs on this node; everything else is refused.</description>`,
+    '  <protocol value="icmp"/>',
+    '  <protocol value="ipv6-icmp"/>',
+  ];
+  const open = plan.ports.filter((p) => p.from.length === 0);
+  const scoped = plan.ports.filter((p) => p.from.length > 0);
+  for (const p of open) lines.push(`  <port port="${nftPort(p)}" protocol="${p.protocol}"/>`);
+  lines.push('  <forward/>');
+  for (const p of scoped) {
+    for (const from of p.from) {
+      lines.push(
+        `  <rule family="ipv4">`,
+        `    <source address="${from}"/>`,
+        `    <port port="${nftPort(p)}" protocol="${p.protocol}"/>`,
+        `    <accept/>`,
+        `  </rule>`,
+      );
+    }
+  }
+  // Pods and Services: traffic from pods, and to Service addresses.
+  lines.push(`  <rule family="ipv4">`, `    <source address="${spec.kubernetes.podSubnet}"/>`, `    <accept/>`, `  </rule>`);
+  lines.push(`  <rule family="ipv4">`, `    <destination address="${spec.kubernetes.serviceSubnet}"/>`, `    <accept/>`, `  </rule>`, '</zone>', '');
+  return lines.join('\n');
+}
+
+/** One line per open port, for the comments and docs. */
+export function describePorts(plan: NodeHostPlan): string[] {
+  return plan.ports.map((p) => `${portText(p)} from ${p.from.length ? p.from.join(', ') : 'anywhere'}: ${p.why}`);
+}
