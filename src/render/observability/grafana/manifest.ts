@@ -1,0 +1,113 @@
+// Grafana on the monitoring node: provisioning and dashboards from ConfigMaps, data on a
+// `local-path` claim owned through fsGroup 472, the admin password from a Secret the deploy
+// creates from the encrypted secrets file (only its name is rendered, never the value).
+import type { Cluster } from '../../../config/model.js';
+import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, type KubeObject } from '../../k8s/common.js';
+import { COMPONENTS, RUN_AS } from '../names.js';
+import { configHash, configMap, containerSecurityContext, meta, podSecurityContext, resources, service, serviceAccount } from '../objects.js';
+import { volumeClaimSpec } from '../storage.js';
+import { GRAFANA_PATHS } from './config.js';
+
+/** A Kubernetes Secret the deploy creates from a value in the encrypted secrets file. */
+export interface SecretFromVault {
+  namespace: string;
+  name: string;
+  key: string;
+  /** Name in the secrets file (`vmstation secrets set NAME`). */
+  vaultSecret: string;
+}
+
+export function grafanaAdminSecret(cluster: Cluster): SecretFromVault {
+  return { namespace: cluster.spec.monitoring.namespace, name: 'grafana-admin', key: 'password', vaultSecret: cluster.spec.monitoring.grafana.adminPassword.secret };
+}
+
+export interface GrafanaFiles {
+  ini: string;
+  datasources: string;
+  dashboardProvider: string;
+  dashboards: Record<string, string>;
+}
+
+export function grafanaObjects(cluster: Cluster, files: GrafanaFiles): KubeObject[] {
+  const name = COMPONENTS.grafana.name;
+  const g = cluster.spec.monitoring.grafana;
+  const secret = grafanaAdminSecret(cluster);
+  const labels = standardLabels(name, 'dashboards');
+  const anonymous = g.anonymousRole !== 'None';
+  const hash = configHash(files.ini, files.datasources, files.dashboardProvider, ...Object.values(files.dashboards));
+  return [
+    serviceAccount(cluster, name),
+    configMap(cluster, `${name}-config`, name, { 'grafana.ini': files.ini }),
+    configMap(cluster, `${name}-provisioning`, name, { 'datasources.yaml': files.datasources, 'dashboards.yaml': files.dashboardProvider }),
+    configMap(cluster, `${name}-dashboards`, name, files.dashboards),
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: meta(cluster, `${name}-data`, 'storage'),
+      spec: volumeClaimSpec(g.storage),
+    },
+    service(cluster, name, [{ name: 'http', port: COMPONENTS.grafana.port, nodePort: g.nodePort }]),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(cluster, name, 'dashboards', {
+        // Names only: the deploy creates this Secret from the encrypted secrets file before applying.
+        annotations: { 'vmstation.io/secrets-from-vault': JSON.stringify([{ secret: secret.name, key: secret.key, from: secret.vaultSecret }]) },
+      }),
+      spec: {
+        replicas: 1,
+        // One pod owns the ReadWriteOnce volume: never run two at once.
+        strategy: { type: 'Recreate' },
+        selector: { matchLabels: selectorLabels(name) },
+        template: {
+          metadata: { labels, annotations: { 'vmstation.io/config-hash': hash } },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            ...onMonitoringNode(cluster),
+            securityContext: podSecurityContext(RUN_AS.grafana),
+            containers: [
+              {
+                name,
+                image: IMAGES.grafana,
+                imagePullPolicy: 'IfNotPresent',
+                env: [
+                  { name: 'GF_PATHS_CONFIG', value: GRAFANA_PATHS.config },
+                  { name: 'GF_SECURITY_ADMIN_USER', value: g.adminUser },
+                  { name: 'GF_SECURITY_ADMIN_PASSWORD', valueFrom: { secretKeyRef: { name: secret.name, key: secret.key } } },
+                  { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: String(anonymous) },
+                  ...(anonymous ? [{ name: 'GF_AUTH_ANONYMOUS_ORG_ROLE', value: g.anonymousRole }] : []),
+                  { name: 'GF_PLUGINS_PREINSTALL_DISABLED', value: 'true' },
+                  { name: 'GF_ANALYTICS_CHECK_FOR_UPDATES', value: 'false' },
+                  { name: 'GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES', value: 'false' },
+                ],
+                ports: [{ name: 'http', containerPort: COMPONENTS.grafana.port, protocol: 'TCP' }],
+                readinessProbe: { httpGet: { path: '/api/health', port: 'http' }, periodSeconds: 10, timeoutSeconds: 2 },
+                livenessProbe: { httpGet: { path: '/api/health', port: 'http' }, initialDelaySeconds: 60, periodSeconds: 30, failureThreshold: 5 },
+                securityContext: containerSecurityContext(),
+                resources: resources({ cpu: '50m', memory: '128Mi' }, { memory: '512Mi' }),
+                volumeMounts: [
+                  { name: 'config', mountPath: GRAFANA_PATHS.config, subPath: 'grafana.ini', readOnly: true },
+                  { name: 'provisioning', mountPath: `${GRAFANA_PATHS.provisioning}/datasources/datasources.yaml`, subPath: 'datasources.yaml', readOnly: true },
+                  { name: 'provisioning', mountPath: `${GRAFANA_PATHS.provisioning}/dashboards/dashboards.yaml`, subPath: 'dashboards.yaml', readOnly: true },
+                  { name: 'dashboards', mountPath: GRAFANA_PATHS.dashboards, readOnly: true },
+                  { name: 'data', mountPath: GRAFANA_PATHS.data },
+                  { name: 'logs', mountPath: '/var/log/grafana' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: `${name}-config` } },
+              { name: 'provisioning', configMap: { name: `${name}-provisioning` } },
+              { name: 'dashboards', configMap: { name: `${name}-dashboards` } },
+              { name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } },
+              { name: 'logs', emptyDir: { sizeLimit: '64Mi' } },
+              { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+            ],
+          },
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,103 @@
+// NetworkPolicies for the monitoring namespace: deny all ingress, then admit exactly the
+// traffic the stack needs. Egress is restricted only where the needs are known and small
+// (Grafana, Loki), and every policy that restricts egress allows DNS on UDP and TCP 53 to any
+// address: the original's policies blocked DNS once Calico enforced them, and with Kubespray's
+// nodelocaldns the resolver is a link-local address on the node, not a pod in kube-system.
+// Calico and Cilium enforce these; flannel does not (they are then inert, not harmful).
+import type { Cluster } from '../../config/model.js';
+import { selectorLabels, standardLabels, SYSLOG_RECEIVER_PORT, type KubeObject } from '../k8s/common.js';
+import { COMPONENTS } from './names.js';
+import { meta } from './objects.js';
+import type { ShipperKind } from './shipper.js';
+
+type Protocol = 'TCP' | 'UDP';
+interface Port {
+  protocol: Protocol;
+  port: number;
+}
+interface Peer {
+  podSelector?: { matchLabels: Record<string, string> };
+  namespaceSelector?: { matchLabels: Record<string, string> };
+  ipBlock?: { cidr: string };
+}
+
+const tcp = (port: number): Port => ({ protocol: 'TCP', port });
+const pods = (app: string): Peer => ({ podSelector: { matchLabels: selectorLabels(app) } });
+
+export const DNS_PORTS: readonly Port[] = [
+  { protocol: 'UDP', port: 53 },
+  { protocol: 'TCP', port: 53 },
+];
+
+function policy(cluster: Cluster, name: string, spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { ...meta(cluster, name, 'network-policy'), labels: standardLabels(name, 'network-policy') }, spec };
+}
+
+interface IngressNeed {
+  app: string;
+  port: number;
+  from: Peer[];
+}
+
+export function networkPolicyObjects(cluster: Cluster, shipper: ShipperKind): KubeObject[] {
+  const lan: Peer = { ipBlock: { cidr: cluster.spec.network.subnet } };
+  const prometheus = pods(COMPONENTS.prometheus.name);
+  const grafana = pods(COMPONENTS.grafana.name);
+  const blackbox = pods(COMPONENTS.blackboxExporter.name);
+  const shipperName = shipper === 'alloy' ? COMPONENTS.alloy.name : COMPONENTS.promtail.name;
+  const shipperPort = shipper === 'alloy' ? COMPONENTS.alloy.port : COMPONENTS.promtail.port;
+
+  const needs: IngressNeed[] = [
+    // NodePorts (browsers on the LAN), probes by the blackbox exporter, and the datasource reads.
+    { app: COMPONENTS.grafana.name, port: COMPONENTS.grafana.port, from: [lan, blackbox, prometheus] },
+    { app: COMPONENTS.prometheus.name, port: COMPONENTS.prometheus.port, from: [lan, grafana, blackbox] },
+    { app: COMPONENTS.alertmanager.name, port: COMPONENTS.alertmanager.port, from: [lan, prometheus, grafana, blackbox] },
+    // Pushes from the shipper on every node, reads by Grafana, scrapes and probes.
+    { app: COMPONENTS.loki.name, port: COMPONENTS.loki.port, from: [lan, pods(shipperName), grafana, prometheus, blackbox] },
+    // Exporters: scraped by Prometheus only.
+    { app: COMPONENTS.kubeStateMetrics.name, port: COMPONENTS.kubeStateMetrics.port, from: [prometheus] },
+    { app: COMPONENTS.kubeStateMetrics.name, port: COMPONENTS.kubeStateMetrics.telemetryPort, from: [prometheus] },
+    { app: COMPONENTS.blackboxExporter.name, port: COMPONENTS.blackboxExporter.port, from: [prometheus] },
+    { app: COMPONENTS.ipmiExporter.name, port: COMPONENTS.ipmiExporter.port, from: [prometheus] },
+    { app: shipperName, port: shipperPort, from: [prometheus] },
+    // The syslog stream rsyslog forwards from the syslog server (a node on the LAN).
+    { app: shipperName, port: SYSLOG_RECEIVER_PORT, from: [lan] },
+  ];
+
+  // One policy per app, its rules in the order above.
+  const byApp = new Map<string, IngressNeed[]>();
+  for (const n of needs) byApp.set(n.app, [...(byApp.get(n.app) ?? []), n]);
+
+  const objects: KubeObject[] = [
+    policy(cluster, 'default-deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] }),
+  ];
+  for (const [app, list] of byApp) {
+    objects.push(
+      policy(cluster, `allow-ingress-${app}`, {
+        podSelector: { matchLabels: selectorLabels(app) },
+        policyTypes: ['Ingress'],
+        ingress: list.map((n) => ({ from: n.from, ports: [tcp(n.port)] })),
+      }),
+    );
+  }
+
+  // Egress, where the needs are known: Grafana reads the three datasources; Loki talks to no one.
+  objects.push(
+    policy(cluster, 'restrict-egress-grafana', {
+      podSelector: { matchLabels: selectorLabels(COMPONENTS.grafana.name) },
+      policyTypes: ['Egress'],
+      egress: [
+        { ports: [...DNS_PORTS] },
+        { to: [prometheus], ports: [tcp(COMPONENTS.prometheus.port)] },
+        { to: [pods(COMPONENTS.loki.name)], ports: [tcp(COMPONENTS.loki.port)] },
+        { to: [pods(COMPONENTS.alertmanager.name)], ports: [tcp(COMPONENTS.alertmanager.port)] },
+      ],
+    }),
+    policy(cluster, 'restrict-egress-loki', {
+      podSelector: { matchLabels: selectorLabels(COMPONENTS.loki.name) },
+      policyTypes: ['Egress'],
+      egress: [{ ports: [...DNS_PORTS] }],
+    }),
+  );
+  return objects;
+}
