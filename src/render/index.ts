@@ -3,7 +3,9 @@ import type { Cluster } from '../config/model.js';
 import type { Artifact } from './artifact.js';
 import { kubeadmRenderer } from './kubeadm/index.js';
 import { kubesprayRenderer } from './kubespray/index.js';
+import { metrics } from './metrics/index.js';
 import { ansibleRenderer } from './ansible/index.js';
+import { observability } from './observability/index.js';
 import { renderAll, type Renderer } from './registry.js';
 import { rke2Renderer } from './rke2/index.js';
 
@@ -13,6 +15,8 @@ export const ALL_RENDERERS: readonly Renderer[] = [
   kubesprayRenderer,
   kubeadmRenderer,
   rke2Renderer,
+  observability,
+  metrics,
 ];
 
 export function renderCluster(cluster: Cluster, only?: readonly string[]): Artifact[] {

@@ -1,0 +1,325 @@
+// The exporters: blackbox (probes), node-exporter (every node), kube-state-metrics (read-only
+// RBAC) and, when enabled, the IPMI exporter in remote mode (one module per BMC).
+import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { Cluster } from '../../config/model.js';
+import type { Artifact } from '../artifact.js';
+import { onMonitoringNode, selectorLabels, standardLabels, toYaml, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { checksum, clusterRbac, configMap, image, kube, meta, restricted, service, serviceAccount } from './kube.js';
+import { bmcNodes, IPMI_SECRET_DIR, NAMES, PORTS } from './names.js';
+
+const NOBODY = 65534;
+const nonRoot: IPodSecurityContext = { runAsUser: NOBODY, runAsGroup: NOBODY, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
+
+function deployment(cluster: Cluster, name: string, component: string, annotations: Record<string, string>, pod: IPodSpec): KubeObject {
+  const placement = onMonitoringNode(cluster);
+  return kube({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(cluster, name, component),
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: selectorLabels(name) },
+      template: {
+        metadata: { labels: standardLabels(name, component), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+        spec: { nodeSelector: placement.nodeSelector, tolerations: placement.tolerations, ...pod },
+      },
+    },
+  } satisfies IDeployment);
+}
+
+// ---- blackbox exporter ------------------------------------------------------------------------
+
+/** User-Agent of every HTTP probe, so a wake-on-request gateway can tell probes from users. */
+export const PROBE_USER_AGENT = 'vmstation-blackbox-probe';
+
+export function blackboxConfig(cluster: Cluster): Record<string, unknown> {
+  return {
+    modules: {
+      http_2xx: { prober: 'http', timeout: '5s', http: { preferred_ip_protocol: 'ip4', follow_redirects: true, headers: { 'User-Agent': PROBE_USER_AGENT } } },
+      icmp: { prober: 'icmp', timeout: '5s', icmp: { preferred_ip_protocol: 'ip4' } },
+      dns: {
+        prober: 'dns',
+        timeout: '5s',
+        dns: {
+          preferred_ip_protocol: 'ip4',
+          transport_protocol: 'udp',
+          query_name: `kubernetes.default.svc.${cluster.spec.kubernetes.clusterDomain}`,
+          query_type: 'A',
+          valid_rcodes: ['NOERROR'],
+        },
+      },
+      tcp_connect: { prober: 'tcp', timeout: '5s', tcp: { preferred_ip_protocol: 'ip4' } },
+    },
+  };
+}
+
+export function renderBlackbox(cluster: Cluster): Artifact[] {
+  const name = NAMES.blackbox;
+  const config = toYaml(blackboxConfig(cluster));
+  const objects: KubeObject[] = [
+    configMap(cluster, `${name}-config`, 'probes', { 'blackbox.yml': config }),
+    deployment(cluster, name, 'probes', { 'vmstation.io/config-checksum': checksum(config) }, {
+      automountServiceAccountToken: false,
+      // Unprivileged ICMP sockets (a safe sysctl) let the exporter ping without NET_RAW or root.
+      securityContext: { ...nonRoot, sysctls: [{ name: 'net.ipv4.ping_group_range', value: '0 2147483647' }] },
+      containers: [
+        {
+          name,
+          image: image('blackboxExporter'),
+          args: ['--config.file=/etc/blackbox/blackbox.yml', `--web.listen-address=:${PORTS.blackbox}`],
+          ports: [{ name: 'http', containerPort: PORTS.blackbox, protocol: 'TCP' }],
+          readinessProbe: { httpGet: { path: '/-/healthy', port: 'http' } },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+          securityContext: restricted(),
+          volumeMounts: [{ name: 'config', mountPath: '/etc/blackbox', readOnly: true }],
+        },
+      ],
+      volumes: [{ name: 'config', configMap: { name: `${name}-config` } }],
+    }),
+    service(cluster, name, 'probes', [{ name: 'http', port: PORTS.blackbox }]),
+  ];
+  return [
+    { path: 'configs/blackbox/blackbox.yml', content: config, component: 'blackbox-exporter', checker: 'blackbox-config' },
+    { path: 'manifests/blackbox-exporter.yaml', content: toYamlDocuments(objects), component: 'blackbox-exporter', checker: 'kubernetes-schema' },
+  ];
+}
+
+// ---- node-exporter ----------------------------------------------------------------------------
+
+/** Units whose state the time-sync, logging and node rules read through the systemd collector. */
+export const WATCHED_UNITS = '(chrony|chronyd|rsyslog|sshd|ssh|kubelet|containerd|vmstation-.+)\\.service';
+const VIRTUAL_NICS = '^(veth.*|cali.*|flannel.*|cni.*|tunl.*|vxlan.*|cilium.*|lxc.*|kube-ipvs.*|nodelocaldns)$';
+
+/** Collector flags (shared by the DaemonSet and the integration test, which runs the same binary). */
+export function nodeExporterCollectorArgs(): string[] {
+  return [
+    '--collector.systemd',
+    `--collector.systemd.unit-include=${WATCHED_UNITS}`,
+    '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/kubelet/pods|var/lib/containerd|var/lib/docker)($|/)',
+    `--collector.netclass.ignored-devices=${VIRTUAL_NICS}`,
+    `--collector.netdev.device-exclude=${VIRTUAL_NICS}`,
+  ];
+}
+
+export function renderNodeExporter(cluster: Cluster): Artifact[] {
+  const name = NAMES.nodeExporter;
+  const ds = kube({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: meta(cluster, name, 'metrics'),
+    spec: {
+      selector: { matchLabels: selectorLabels(name) },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%' } },
+      template: {
+        metadata: { labels: standardLabels(name, 'metrics') },
+        spec: {
+          hostNetwork: true,
+          hostPID: true,
+          dnsPolicy: 'ClusterFirstWithHostNet',
+          automountServiceAccountToken: false,
+          priorityClassName: 'system-node-critical',
+          // Every node, whatever its taints (control plane, cordoned, NoExecute).
+          tolerations: [{ operator: 'Exists' }],
+          securityContext: nonRoot,
+          containers: [
+            {
+              name,
+              image: image('nodeExporter'),
+              args: [
+                '--path.procfs=/host/proc',
+                '--path.sysfs=/host/sys',
+                '--path.rootfs=/host/root',
+                `--web.listen-address=:${PORTS.nodeExporter}`,
+                ...nodeExporterCollectorArgs(),
+              ],
+              ports: [{ name: 'metrics', containerPort: PORTS.nodeExporter, hostPort: PORTS.nodeExporter, protocol: 'TCP' }],
+              readinessProbe: { httpGet: { path: '/', port: 'metrics' } },
+              resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+              securityContext: restricted(),
+              volumeMounts: [
+                { name: 'proc', mountPath: '/host/proc', readOnly: true },
+                { name: 'sys', mountPath: '/host/sys', readOnly: true },
+                { name: 'root', mountPath: '/host/root', readOnly: true, mountPropagation: 'HostToContainer' },
+                { name: 'dbus', mountPath: '/var/run/dbus/system_bus_socket', readOnly: true },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'proc', hostPath: { path: '/proc' } },
+            { name: 'sys', hostPath: { path: '/sys' } },
+            { name: 'root', hostPath: { path: '/' } },
+            { name: 'dbus', hostPath: { path: '/run/dbus/system_bus_socket', type: 'Socket' } },
+          ],
+        },
+      },
+    },
+  } satisfies IDaemonSet);
+  return [{ path: 'manifests/node-exporter.yaml', content: toYamlDocuments([ds]), component: 'node-exporter', checker: 'kubernetes-schema' }];
+}
+
+// ---- kube-state-metrics -----------------------------------------------------------------------
+
+/** What kube-state-metrics exports (and so may list and watch); no Secrets, no ConfigMaps. */
+export const KSM_RESOURCES: ReadonlyArray<{ group: string; resource: string }> = [
+  { group: '', resource: 'namespaces' },
+  { group: '', resource: 'nodes' },
+  { group: '', resource: 'persistentvolumeclaims' },
+  { group: '', resource: 'persistentvolumes' },
+  { group: '', resource: 'pods' },
+  { group: '', resource: 'services' },
+  { group: 'apps', resource: 'daemonsets' },
+  { group: 'apps', resource: 'deployments' },
+  { group: 'apps', resource: 'replicasets' },
+  { group: 'apps', resource: 'statefulsets' },
+  { group: 'batch', resource: 'cronjobs' },
+  { group: 'batch', resource: 'jobs' },
+  { group: 'policy', resource: 'poddisruptionbudgets' },
+  { group: 'storage.k8s.io', resource: 'storageclasses' },
+];
+
+export function renderKubeStateMetrics(cluster: Cluster): Artifact[] {
+  const name = NAMES.kubeStateMetrics;
+  const groups = [...new Set(KSM_RESOURCES.map((r) => r.group))];
+  const objects: KubeObject[] = [
+    serviceAccount(cluster, name, 'metrics'),
+    ...clusterRbac(
+      cluster,
+      name,
+      'metrics',
+      groups.map((g) => ({ apiGroups: [g], resources: KSM_RESOURCES.filter((r) => r.group === g).map((r) => r.resource), verbs: ['list', 'watch'] })),
+    ),
+    deployment(cluster, name, 'metrics', {}, {
+      serviceAccountName: name,
+      securityContext: nonRoot,
+      containers: [
+        {
+          name,
+          image: image('kubeStateMetrics'),
+          args: [
+            `--port=${PORTS.kubeStateMetrics}`,
+            `--telemetry-port=${PORTS.kubeStateMetricsTelemetry}`,
+            `--resources=${[...KSM_RESOURCES.map((r) => r.resource)].sort().join(',')}`,
+          ],
+          ports: [
+            { name: 'http-metrics', containerPort: PORTS.kubeStateMetrics, protocol: 'TCP' },
+            { name: 'telemetry', containerPort: PORTS.kubeStateMetricsTelemetry, protocol: 'TCP' },
+          ],
+          readinessProbe: { httpGet: { path: '/readyz', port: 'telemetry' } },
+          livenessProbe: { httpGet: { path: '/livez', port: 'http-metrics' } },
+          resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+          securityContext: restricted(),
+        },
+      ],
+    }),
+    service(cluster, name, 'metrics', [
+      { name: 'http-metrics', port: PORTS.kubeStateMetrics },
+      { name: 'telemetry', port: PORTS.kubeStateMetricsTelemetry },
+    ]),
+  ];
+  return [{ path: 'manifests/kube-state-metrics.yaml', content: toYamlDocuments(objects), component: 'kube-state-metrics', checker: 'kubernetes-schema' }];
+}
+
+// ---- IPMI exporter (remote mode) --------------------------------------------------------------
+
+/** Placeholder the init container replaces with the content of a file from the Secret. */
+export const FILE_PLACEHOLDER = '@file:';
+
+export function ipmiConfig(cluster: Cluster): Record<string, unknown> {
+  const modules: Record<string, unknown> = {
+    // Local process metrics only; every BMC has its own module below.
+    default: { collectors: [] },
+  };
+  for (const n of bmcNodes(cluster)) {
+    modules[n.name] = {
+      user: `${FILE_PLACEHOLDER}${IPMI_SECRET_DIR}/${n.power.bmc.username.secret}`,
+      pass: `${FILE_PLACEHOLDER}${IPMI_SECRET_DIR}/${n.power.bmc.password.secret}`,
+      driver: 'LAN_2_0',
+      privilege: 'user',
+      timeout: 10000,
+      collectors: ['bmc', 'ipmi', 'chassis', 'dcmi'],
+      // Many older BMCs (Dell iDRAC 6/7, Supermicro) reject the default session privilege handshake.
+      workaround_flags: ['opensesspriv'],
+    };
+  }
+  return { modules };
+}
+
+/**
+ * Replaces each `'@file:PATH'` with the first line of PATH as a single-quoted YAML scalar (quotes
+ * doubled). An awk program file, so no shell quoting is involved; POSIX awk (busybox, mawk, gawk).
+ */
+export const FILL_CREDENTIALS_AWK = [
+  '{',
+  '  line = $0',
+  '  done = ""',
+  "  while (match(line, /'@file:[^']+'/)) {",
+  '    f = substr(line, RSTART + 7, RLENGTH - 8)',
+  '    v = ""',
+  '    if ((getline v < f) <= 0) { print "cannot read " f > "/dev/stderr"; exit 1 }',
+  '    close(f)',
+  '    gsub(/\'/, "\'\'", v)',
+  '    done = done substr(line, 1, RSTART - 1) "\'" v "\'"',
+  '    line = substr(line, RSTART + RLENGTH)',
+  '  }',
+  '  print done line > out',
+  '}',
+  '',
+].join('\n');
+
+/** ipmi.yml with the credential placeholders as single-quoted scalars (what the awk program fills). */
+export function ipmiConfigText(cluster: Cluster): string {
+  return toYaml(ipmiConfig(cluster)).replace(/^(\s+(?:user|pass)): "?(@file:[^"\n]*)"?$/gm, "$1: '$2'");
+}
+
+export function renderIpmiExporter(cluster: Cluster): Artifact[] {
+  if (!cluster.spec.monitoring.exporters.ipmi || bmcNodes(cluster).length === 0) return [];
+  const name = NAMES.ipmiExporter;
+  // Double-quoted scalars so the placeholders can be replaced by quoted values.
+  const config = ipmiConfigText(cluster);
+  const objects: KubeObject[] = [
+    configMap(cluster, `${name}-config`, 'hardware', { 'fill-credentials.awk': FILL_CREDENTIALS_AWK, 'ipmi.yml': config }),
+    deployment(cluster, name, 'hardware', { 'vmstation.io/config-checksum': checksum(config) }, {
+      automountServiceAccountToken: false,
+      securityContext: nonRoot,
+      initContainers: [
+        {
+          name: 'fill-credentials',
+          image: image('busybox'),
+          command: ['awk', '-v', 'out=/etc/ipmi-exporter/config/ipmi.yml', '-f', '/etc/ipmi-exporter/template/fill-credentials.awk', '/etc/ipmi-exporter/template/ipmi.yml'],
+          securityContext: restricted(),
+          volumeMounts: [
+            { name: 'template', mountPath: '/etc/ipmi-exporter/template', readOnly: true },
+            { name: 'credentials', mountPath: IPMI_SECRET_DIR, readOnly: true },
+            { name: 'config', mountPath: '/etc/ipmi-exporter/config' },
+          ],
+        },
+      ],
+      containers: [
+        {
+          name,
+          image: image('ipmiExporter'),
+          args: ['--config.file=/etc/ipmi-exporter/config/ipmi.yml', `--web.listen-address=:${PORTS.ipmiExporter}`],
+          ports: [{ name: 'http', containerPort: PORTS.ipmiExporter, protocol: 'TCP' }],
+          readinessProbe: { httpGet: { path: '/metrics', port: 'http' } },
+          resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+          securityContext: restricted(),
+          volumeMounts: [{ name: 'config', mountPath: '/etc/ipmi-exporter/config', readOnly: true }],
+        },
+      ],
+      volumes: [
+        { name: 'template', configMap: { name: `${name}-config` } },
+        // Created at apply time from the vault (keys: the BMC user and password secret names).
+        { name: 'credentials', secret: { secretName: NAMES.ipmiSecret, defaultMode: 0o440 } },
+        { name: 'config', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+      ],
+    }),
+    service(cluster, name, 'hardware', [{ name: 'http', port: PORTS.ipmiExporter }]),
+  ];
+  return [
+    { path: 'configs/ipmi-exporter/ipmi.yml', content: config, component: 'ipmi-exporter', checker: 'yaml' },
+    { path: 'manifests/ipmi-exporter.yaml', content: toYamlDocuments(objects), component: 'ipmi-exporter', checker: 'kubernetes-schema' },
+  ];
+}

@@ -1,0 +1,155 @@
+// Prometheus: the config and rule files under configs/prometheus/, and the objects that run it
+// (ServiceAccount, least-privilege ClusterRole, ConfigMap with the same text, StatefulSet on the
+// monitoring node with a local-path volume, NodePort Service).
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { Cluster } from '../../config/model.js';
+import type { Artifact } from '../artifact.js';
+import { onMonitoringNode, selectorLabels, standardLabels, toYaml, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { checksum, clusterRbac, configMap, image, kube, meta, prometheusSize, restricted, service, serviceAccount } from './kube.js';
+import { monitoringNode, NAMES, PORTS } from './names.js';
+import { prometheusConfig } from './prometheus-config.js';
+import { ruleFile, type RuleGroup } from './rules/index.js';
+
+const CONFIG_DIR = '/etc/prometheus';
+const DATA_DIR = '/prometheus';
+const UID = 65534;
+
+/** Rendered texts of prometheus.yml and each rule file (same text in configs/ and the ConfigMap). */
+export interface PrometheusFiles {
+  config: string;
+  rules: Array<{ group: string; text: string }>;
+}
+
+export function prometheusFiles(cluster: Cluster, groups: RuleGroup[]): PrometheusFiles {
+  return {
+    config: toYaml(prometheusConfig(cluster)),
+    rules: groups.map((g) => ({ group: g.name, text: toYaml(ruleFile(g)) })),
+  };
+}
+
+/** The flags Prometheus runs with: retention from the file, admin API off, CORS limited to its own UI. */
+export function prometheusArgs(cluster: Cluster): string[] {
+  const p = cluster.spec.monitoring.prometheus;
+  const mon = monitoringNode(cluster);
+  const ownOrigin = `http://${mon.address.replace(/\./g, '\\.')}:${p.nodePort}`;
+  return [
+    `--config.file=${CONFIG_DIR}/prometheus.yml`,
+    `--storage.tsdb.path=${DATA_DIR}`,
+    `--storage.tsdb.retention.time=${p.retention}`,
+    ...(p.retentionSize ? [`--storage.tsdb.retention.size=${prometheusSize(p.retentionSize)}`] : []),
+    `--web.listen-address=:${PORTS.prometheus}`,
+    `--web.external-url=http://${mon.address}:${p.nodePort}/`,
+    // Prometheus' default CORS origin is `.*`; allow only its own UI. The admin API stays off
+    // (no --web.enable-admin-api) and so do /-/reload and /-/quit (no --web.enable-lifecycle).
+    `--web.cors.origin=${ownOrigin}`,
+  ];
+}
+
+function rbac(cluster: Cluster): KubeObject[] {
+  return clusterRbac(cluster, NAMES.prometheus, 'metrics', [
+    // Service discovery (roles endpoints, node, pod) and kubelet/cAdvisor scrapes.
+    { apiGroups: [''], resources: ['nodes', 'services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
+    // The API server's own /metrics.
+    { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+  ]);
+}
+
+function statefulSet(cluster: Cluster, files: PrometheusFiles): KubeObject {
+  const p = cluster.spec.monitoring.prometheus;
+  const name = NAMES.prometheus;
+  const placement = onMonitoringNode(cluster);
+  return kube({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: meta(cluster, name, 'metrics'),
+    spec: {
+      serviceName: name,
+      replicas: 1,
+      selector: { matchLabels: selectorLabels(name) },
+      template: {
+        metadata: {
+          labels: standardLabels(name, 'metrics'),
+          annotations: { 'vmstation.io/config-checksum': checksum(files.config, ...files.rules.map((r) => r.text)) },
+        },
+        spec: {
+          serviceAccountName: name,
+          nodeSelector: placement.nodeSelector,
+          tolerations: placement.tolerations,
+          securityContext: {
+            runAsUser: UID,
+            runAsGroup: UID,
+            runAsNonRoot: true,
+            fsGroup: UID,
+            fsGroupChangePolicy: 'OnRootMismatch',
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          initContainers: [
+            {
+              // local-path and hostPath volumes ignore fsGroup: hand the data directory to Prometheus' user.
+              name: 'volume-owner',
+              image: image('busybox'),
+              command: ['chown', `${UID}:${UID}`, DATA_DIR],
+              securityContext: { ...restricted(['CHOWN']), runAsUser: 0, runAsNonRoot: false },
+              volumeMounts: [{ name: 'data', mountPath: DATA_DIR }],
+            },
+          ],
+          containers: [
+            {
+              name,
+              image: image('prometheus'),
+              args: prometheusArgs(cluster),
+              ports: [{ name: 'http', containerPort: PORTS.prometheus, protocol: 'TCP' }],
+              readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 6 },
+              resources: { requests: { cpu: '200m', memory: '512Mi' }, limits: { memory: '2Gi' } },
+              securityContext: restricted(),
+              volumeMounts: [
+                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                { name: 'data', mountPath: DATA_DIR },
+              ],
+            },
+          ],
+          volumes: [
+            {
+              name: 'config',
+              configMap: {
+                name: `${name}-config`,
+                items: [{ key: 'prometheus.yml', path: 'prometheus.yml' }, ...files.rules.map((r) => ({ key: `rules-${r.group}.yaml`, path: `rules/${r.group}.yaml` }))],
+              },
+            },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data', labels: standardLabels(name, 'metrics') },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: NAMES.storageClass,
+            resources: { requests: { storage: p.storage } },
+          },
+        },
+      ],
+    },
+  } satisfies IStatefulSet);
+}
+
+export function renderPrometheus(cluster: Cluster, groups: RuleGroup[]): Artifact[] {
+  const files = prometheusFiles(cluster, groups);
+  const name = NAMES.prometheus;
+  const data: Record<string, string> = { 'prometheus.yml': files.config };
+  for (const r of files.rules) data[`rules-${r.group}.yaml`] = r.text;
+  const objects: KubeObject[] = [
+    serviceAccount(cluster, name, 'metrics'),
+    ...rbac(cluster),
+    configMap(cluster, `${name}-config`, 'metrics', data),
+    statefulSet(cluster, files),
+    service(cluster, name, 'metrics', [{ name: 'http', port: PORTS.prometheus, nodePort: cluster.spec.monitoring.prometheus.nodePort }], 'NodePort'),
+  ];
+  return [
+    { path: 'configs/prometheus/prometheus.yml', content: files.config, component: 'prometheus', checker: 'promtool-config' },
+    ...files.rules.map((r): Artifact => ({ path: `configs/prometheus/rules/${r.group}.yaml`, content: r.text, component: 'prometheus', checker: 'promtool-rules' })),
+    { path: 'manifests/prometheus.yaml', content: toYamlDocuments(objects), component: 'prometheus', checker: 'kubernetes-schema' },
+  ];
+}
