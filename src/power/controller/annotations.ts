@@ -1,0 +1,104 @@
+// The power record lives in Node annotations, so a restarted controller (or another replica)
+// resumes where the last one stopped. Parse and format are exact inverses (tested).
+import { POWER_STATES, type NodePowerRecord, type PowerState, type WakeRequest, type WakeSource, WAKE_SOURCES } from '../core/types.js';
+
+export const POWER_ANNOTATIONS = {
+  state: 'vmstation.io/power-state',
+  since: 'vmstation.io/power-since',
+  reason: 'vmstation.io/power-reason',
+  attempts: 'vmstation.io/power-attempts',
+  lastWakeSeconds: 'vmstation.io/power-last-wake-seconds',
+  /** "true" while the power manager holds the cordon; only then does it uncordon. */
+  cordoned: 'vmstation.io/power-cordoned',
+  /** When the current wake was triggered (wake latency survives a restart). */
+  wakeTriggeredAt: 'vmstation.io/power-wake-triggered-at',
+  /** kWh saved so far (the counter restarts from here). */
+  energySavedKwh: 'vmstation.io/power-energy-saved-kwh',
+  /** A pending request from the CLI, the HTTP API or preflight: JSON `{action, source, at, reason}`. */
+  request: 'vmstation.io/power-request',
+} as const;
+
+export interface PowerAnnotations extends NodePowerRecord {
+  cordonedByPowerManager: boolean;
+  wakeTriggeredAt?: number | undefined;
+  energySavedKwh: number;
+}
+
+export interface PowerRequest {
+  action: 'wake' | 'sleep';
+  source: WakeSource;
+  at: number;
+  reason: string;
+}
+
+function isPowerState(s: string | undefined): s is PowerState {
+  return s !== undefined && (POWER_STATES as readonly string[]).includes(s);
+}
+
+function num(s: string | undefined): number | undefined {
+  if (s === undefined || s.trim() === '') return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function time(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * Reads the record. A node without one (never managed) is `awake` since `fallbackSince` (the
+ * moment this controller first saw it), so idle time never counts from a stale timestamp.
+ */
+export function parsePowerAnnotations(annotations: Readonly<Record<string, string>> | undefined, fallbackSince: number): PowerAnnotations {
+  const a = annotations ?? {};
+  const state = a[POWER_ANNOTATIONS.state];
+  const known = isPowerState(state);
+  return {
+    state: known ? state : 'awake',
+    since: (known ? time(a[POWER_ANNOTATIONS.since]) : undefined) ?? fallbackSince,
+    reason: known ? (a[POWER_ANNOTATIONS.reason] ?? '') : 'not managed yet',
+    attempts: Math.max(0, Math.trunc(num(a[POWER_ANNOTATIONS.attempts]) ?? 0)),
+    lastWakeLatencySeconds: num(a[POWER_ANNOTATIONS.lastWakeSeconds]),
+    cordonedByPowerManager: a[POWER_ANNOTATIONS.cordoned] === 'true',
+    wakeTriggeredAt: time(a[POWER_ANNOTATIONS.wakeTriggeredAt]),
+    energySavedKwh: num(a[POWER_ANNOTATIONS.energySavedKwh]) ?? 0,
+  };
+}
+
+/** The annotations for a record; `null` removes a key (JSON merge patch semantics). */
+export function formatPowerAnnotations(r: PowerAnnotations): Record<string, string | null> {
+  return {
+    [POWER_ANNOTATIONS.state]: r.state,
+    [POWER_ANNOTATIONS.since]: new Date(r.since).toISOString(),
+    [POWER_ANNOTATIONS.reason]: r.reason,
+    [POWER_ANNOTATIONS.attempts]: String(r.attempts),
+    [POWER_ANNOTATIONS.lastWakeSeconds]: r.lastWakeLatencySeconds === undefined ? null : String(Math.round(r.lastWakeLatencySeconds * 1000) / 1000),
+    [POWER_ANNOTATIONS.cordoned]: r.cordonedByPowerManager ? 'true' : null,
+    [POWER_ANNOTATIONS.wakeTriggeredAt]: r.wakeTriggeredAt === undefined ? null : new Date(r.wakeTriggeredAt).toISOString(),
+    [POWER_ANNOTATIONS.energySavedKwh]: String(Math.round(r.energySavedKwh * 1e6) / 1e6),
+  };
+}
+
+export function parsePowerRequest(annotations: Readonly<Record<string, string>> | undefined): PowerRequest | undefined {
+  const raw = annotations?.[POWER_ANNOTATIONS.request];
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as Partial<Record<keyof PowerRequest, unknown>>;
+    if (v.action !== 'wake' && v.action !== 'sleep') return undefined;
+    const source = typeof v.source === 'string' && (WAKE_SOURCES as readonly string[]).includes(v.source) ? (v.source as WakeSource) : 'manual';
+    const at = typeof v.at === 'string' ? Date.parse(v.at) : NaN;
+    return { action: v.action, source, at: Number.isNaN(at) ? 0 : at, reason: typeof v.reason === 'string' ? v.reason : `${v.action} requested` };
+  } catch {
+    return undefined;
+  }
+}
+
+export function formatPowerRequest(r: PowerRequest): string {
+  return JSON.stringify({ action: r.action, source: r.source, at: new Date(r.at).toISOString(), reason: r.reason });
+}
+
+export function toWakeRequest(node: string, r: PowerRequest): WakeRequest | undefined {
+  return r.action === 'wake' ? { node, source: r.source, at: r.at, reason: r.reason } : undefined;
+}

@@ -1,0 +1,39 @@
+// The controller's Prometheus metrics on its own registry (never the global one, so two
+// controllers in one test process do not collide). Names are what the alert rules use.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { POWER_STATES, type PowerState } from '../core/types.js';
+
+export const WAKE_LATENCY_BUCKETS = [5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600];
+
+export class PowerMetrics {
+  readonly registry = new Registry();
+  readonly state = new Gauge({ name: 'vmstation_node_power_state', help: 'Power state of each node: 1 for the current state, 0 for the others.', labelNames: ['node', 'state'], registers: [this.registry] });
+  readonly transitions = new Counter({ name: 'vmstation_power_transitions_total', help: 'Power state transitions.', labelNames: ['node', 'from', 'to'], registers: [this.registry] });
+  readonly wakeLatency = new Histogram({ name: 'vmstation_wake_latency_seconds', help: 'Time from a wake trigger to the node reporting Ready.', labelNames: ['node'], buckets: WAKE_LATENCY_BUCKETS, registers: [this.registry] });
+  readonly failures = new Counter({ name: 'vmstation_power_failures_total', help: 'Failed power operations by kind (wake, sleep, suspend, evict, api).', labelNames: ['node', 'kind'], registers: [this.registry] });
+  readonly energySaved = new Counter({ name: 'vmstation_energy_saved_kwh_total', help: 'Energy saved by sleeping, from the configured awake and asleep watts.', labelNames: ['node'], registers: [this.registry] });
+  readonly leader = new Gauge({ name: 'vmstation_power_leader', help: '1 while this replica holds the leader Lease.', registers: [this.registry] });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'vmstation_power_manager_' });
+  }
+
+  setState(node: string, current: PowerState): void {
+    for (const s of POWER_STATES) this.state.set({ node, state: s }, s === current ? 1 : 0);
+  }
+
+  /** Starts the energy counter of a node at the value recorded in its annotations. */
+  seedEnergy(node: string, kwh: number): void {
+    if (kwh > 0) this.energySaved.inc({ node }, kwh);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** kWh saved by `ms` asleep instead of awake. */
+export function energySavedKwh(watts: { awake: number; asleep: number } | undefined, ms: number): number {
+  if (!watts || ms <= 0) return 0;
+  return ((watts.awake - watts.asleep) * ms) / 3_600_000 / 1000;
+}
