@@ -37,5 +37,6 @@ export async function writeRenderTree(cwd: string, outDir: string, artifacts: re
     throw err;
   }
   await stat(target);
-  return path.relative(cwd, target) || '.';
+  const rel = path.relative(cwd, target);
+  return rel === '' ? '.' : rel.startsWith('..') ? target : rel;
 }
