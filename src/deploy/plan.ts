@@ -8,7 +8,7 @@ import type { Method } from '../config/schema.js';
 import { PHASE_TITLES, PHASES, type PhaseId } from './phases.js';
 
 /** Where the host layer's playbook and inventory are in the render tree (rendered by src/render/ansible). */
-export const HOST_LAYER = { inventory: 'ansible/inventory.yaml', playbook: 'ansible/site.yml' } as const;
+export const HOST_LAYER = { inventory: 'ansible/inventory.yaml', playbook: 'ansible/site.yaml', cwd: 'ansible' } as const;
 /** Where each method's rendered files are. */
 export const METHOD_FILES = {
   kubespray: { inventory: 'kubespray/inventory.yaml', playbook: 'cluster.yml', reset: 'reset.yml' },
@@ -91,7 +91,7 @@ export interface PlanInput {
 // (apps, wake gateway, ...), so a new renderer never falls through the cracks.
 const ADDON_COMPONENTS = /^(local-path|local-path-provisioner|storage|storage-provisioner)$/;
 const MONITORING_COMPONENTS =
-  /^(monitoring|monitoring-namespace|prometheus|alertmanager|grafana|loki|alloy|promtail|node-exporter|kube-state-metrics|blackbox-exporter|ipmi-exporter|log-shipper)$/;
+  /^(monitoring|monitoring-namespace|namespace|network-policies|prometheus|alertmanager|grafana|loki|alloy|promtail|node-exporter|kube-state-metrics|blackbox-exporter|ipmi-exporter|log-shipper)$/;
 const POWER_COMPONENTS = /^(power|power-manager|vmstation-power-manager)$/;
 
 export function manifestPhase(component: string): Extract<PhaseId, 'addons' | 'monitoring' | 'infrastructure' | 'power'> {

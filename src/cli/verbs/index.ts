@@ -9,6 +9,8 @@ export type RegisterVerb = (program: Command, io: CliIo) => void;
 export const VERBS: ReadonlyArray<readonly [name: string, load: () => Promise<RegisterVerb>]> = [
   ['validate', async () => (await import('./validate.js')).registerValidate],
   ['render', async () => (await import('./render.js')).registerRender],
+  ['plan', async () => (await import('./plan.js')).registerPlan],
+  ['preflight', async () => (await import('./preflight.js')).registerPreflight],
   ['secrets', async () => (await import('./secrets.js')).registerSecrets],
   ['init', async () => (await import('./init.js')).registerInit],
   ['schema', async () => (await import('./schema.js')).registerSchema],
