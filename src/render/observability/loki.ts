@@ -126,7 +126,7 @@ export function lokiObjects(cluster: Cluster, configText: string): KubeObject[] 
     service(cluster, name, [
       { name: 'http', port: COMPONENTS.loki.port, nodePort: cluster.spec.monitoring.loki.nodePort },
       { name: 'grpc', port: COMPONENTS.loki.grpcPort },
-    ]),
+    ], { port: COMPONENTS.loki.port }),
     {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',

@@ -35,12 +35,16 @@ export interface ServicePort {
  * (externalTrafficPolicy Local): the NetworkPolicies admit network.subnet by source address,
  * and the pod runs on the monitoring node, which is where users point their browser.
  */
-export function service(cluster: Cluster, app: string, ports: readonly ServicePort[]): KubeObject {
+export function service(cluster: Cluster, app: string, ports: readonly ServicePort[], metrics?: { port: number; path?: string }): KubeObject {
   const nodePorts = ports.some((p) => p.nodePort !== undefined);
+  // Prometheus' annotated-services job scrapes what carries these annotations.
+  const annotations = metrics
+    ? { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metrics.port), 'prometheus.io/path': metrics.path ?? '/metrics' }
+    : undefined;
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: meta(cluster, app),
+    metadata: meta(cluster, app, undefined, annotations ? { annotations } : {}),
     spec: {
       type: nodePorts ? 'NodePort' : 'ClusterIP',
       ...(nodePorts ? { externalTrafficPolicy: 'Local' } : {}),

@@ -71,7 +71,7 @@ export function shipperObjects(cluster: Cluster, kind: ShipperKind, configText: 
       subjects: [{ kind: 'ServiceAccount', name: s.name, namespace: ns }],
     },
     configMap(cluster, `${s.name}-config`, s.name, { [s.configFile]: configText }),
-    service(cluster, s.name, [{ name: 'http-metrics', port: s.port }]),
+    service(cluster, s.name, [{ name: 'http-metrics', port: s.port }], { port: s.port }),
     {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',

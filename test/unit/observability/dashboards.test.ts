@@ -132,7 +132,7 @@ describe('Grafana dashboards', () => {
     const power = dashboards.find((d) => d.json.uid === 'vmstation-power')!.json;
     const exprs = power.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
     expect(power.panels.some((p) => p.type === 'state-timeline' && p.targets?.[0]?.expr?.includes('vmstation_node_power_state'))).toBe(true);
-    expect(exprs.some((e) => e.includes('vmstation_power_transitions_total{kind="wake"}'))).toBe(true);
+    expect(exprs.some((e) => e.includes('vmstation_power_transitions_total{to="waking"}'))).toBe(true);
     expect(exprs.some((e) => e.includes('vmstation_wake_latency_seconds_bucket'))).toBe(true);
     expect(exprs.some((e) => e.includes('vmstation_node_power_state{state="asleep"}[24h]'))).toBe(true);
     expect(exprs.some((e) => e.includes('increase(vmstation_energy_saved_kwh_total'))).toBe(true);

@@ -43,6 +43,9 @@ export const POWER_METRICS = {
   transitions: 'vmstation_power_transitions_total',
   wakeLatency: 'vmstation_wake_latency_seconds',
   energySaved: 'vmstation_energy_saved_kwh_total',
+  failures: 'vmstation_power_failures_total',
+  /** Prometheus job of the power manager's /metrics. */
+  job: 'vmstation-power-manager',
 } as const;
 
 export interface RenderedDashboard {
@@ -248,9 +251,9 @@ function powerEnergy(): RenderedDashboard {
   const l = new Layout();
   l.add(powerTimeline(), 24, 8);
   l.add(new BarGaugePanel().title('Wakes in the time range').datasource(PROM)
-    .withTarget(prom(`sum by (node) (increase(${POWER_METRICS.transitions}{kind="wake"}[$__range]))`, '{{node}}').instant()), 8, 8);
+    .withTarget(prom(`sum by (node) (increase(${POWER_METRICS.transitions}{to="waking"}[$__range]))`, '{{node}}').instant()), 8, 8);
   l.add(new BarGaugePanel().title('Sleeps in the time range').datasource(PROM)
-    .withTarget(prom(`sum by (node) (increase(${POWER_METRICS.transitions}{kind="sleep"}[$__range]))`, '{{node}}').instant()), 8, 8);
+    .withTarget(prom(`sum by (node) (increase(${POWER_METRICS.transitions}{to="asleep"}[$__range]))`, '{{node}}').instant()), 8, 8);
   l.add(new BarGaugePanel().title('Hours asleep (last 24h)').unit('h').datasource(PROM)
     .withTarget(prom(`sum by (node) (avg_over_time(${POWER_METRICS.state}{state="asleep"}[24h])) * 24`, '{{node}}').instant()), 8, 8);
   l.add(new TimeSeriesPanel().title('Wake latency (p50, p90)').unit('s').datasource(PROM)
@@ -263,7 +266,9 @@ function powerEnergy(): RenderedDashboard {
   l.add(new StatPanel().title('Nodes in failed state').datasource(PROM)
     .withTarget(prom(`count(${POWER_METRICS.state}{state="failed"} == 1) or vector(0)`)), 8, 5);
   l.add(new StatPanel().title('Power manager up').datasource(PROM)
-    .withTarget(prom('max(up{job=~".*power-manager.*"}) or vector(0)')), 8, 5);
+    .withTarget(prom(`max(up{job="${POWER_METRICS.job}"}) or vector(0)`)), 8, 5);
+  l.add(new BarGaugePanel().title('Failed power operations in the time range').datasource(PROM)
+    .withTarget(prom(`sum by (node, kind) (increase(${POWER_METRICS.failures}[$__range]))`, '{{node}} {{kind}}').instant()), 24, 6);
   const db = base('vmstation-power', 'Power and energy', 'What the power manager did: states, wakes, sleep hours and energy saved.', ['power']);
   return { file: 'power-energy.json', uid: 'vmstation-power', json: finish(db, l) };
 }

@@ -46,7 +46,7 @@ export function grafanaObjects(cluster: Cluster, files: GrafanaFiles): KubeObjec
       metadata: meta(cluster, `${name}-data`, 'storage'),
       spec: volumeClaimSpec(g.storage),
     },
-    service(cluster, name, [{ name: 'http', port: COMPONENTS.grafana.port, nodePort: g.nodePort }]),
+    service(cluster, name, [{ name: 'http', port: COMPONENTS.grafana.port, nodePort: g.nodePort }], { port: COMPONENTS.grafana.port }),
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
