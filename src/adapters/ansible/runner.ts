@@ -1,0 +1,197 @@
+// The one way VMStation runs ansible-playbook (the host layer, Kubespray, ...): never
+// interactive (stdin closed, no prompts, no colors), progress streamed as typed events from our
+// callback plugin, the full human output written to a log file, known failures classified.
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { stringify } from 'yaml';
+import { userError } from '../../errors.js';
+import { CALLBACK_NAME, CALLBACK_PLUGIN_SOURCE, EVENTS_FD_ENV } from './callback-plugin.js';
+import { checkAnsibleVersion, classifyAnsibleRun } from './classify.js';
+import { LineSplitter, parseEventLine, type AnsibleEvent, type HostStats } from './events.js';
+
+export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export interface PlaybookRunOptions {
+  /** Folder to run in (where ansible.cfg is). */
+  cwd: string;
+  /** The playbook, relative to cwd or absolute. */
+  playbook: string;
+  inventory?: string;
+  /** Variables files passed as `-e @FILE` (e.g. a temporary secrets file, mode 0600). */
+  extraVarsFiles?: readonly string[];
+  tags?: readonly string[];
+  skipTags?: readonly string[];
+  limit?: string;
+  check?: boolean;
+  diff?: boolean;
+  /** Where the full human output goes. */
+  logFile: string;
+  onEvent?: (event: AnsibleEvent) => void;
+  /** Extra environment (merged over process.env). */
+  env?: NodeJS.ProcessEnv;
+  ansiblePlaybook?: string;
+  spawn?: SpawnFn;
+  /** Kill the run after this long (default: no limit). */
+  timeoutMs?: number;
+}
+
+export interface PlaybookRunResult {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  events: AnsibleEvent[];
+  /** The recap: per host ok/changed/failed/unreachable/... */
+  stats: Record<string, HostStats>;
+  /** stdout + stderr of ansible-playbook, also in the log file. */
+  output: string;
+  logFile: string;
+  argv: string[];
+}
+
+/** The arguments, in order; secrets never appear here (they go through -e @FILE). */
+export function playbookArgs(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventory' | 'extraVarsFiles' | 'tags' | 'skipTags' | 'limit' | 'check' | 'diff'>): string[] {
+  const args: string[] = [];
+  if (opts.inventory) args.push('-i', opts.inventory);
+  for (const f of opts.extraVarsFiles ?? []) args.push('-e', `@${f}`);
+  if (opts.tags && opts.tags.length > 0) args.push('--tags', opts.tags.join(','));
+  if (opts.skipTags && opts.skipTags.length > 0) args.push('--skip-tags', opts.skipTags.join(','));
+  if (opts.limit) args.push('--limit', opts.limit);
+  if (opts.check) args.push('--check');
+  if (opts.diff) args.push('--diff');
+  args.push(opts.playbook);
+  return args;
+}
+
+/** Environment that keeps ansible-playbook from ever waiting on a person. */
+export function nonInteractiveEnv(pluginDir: string): NodeJS.ProcessEnv {
+  return {
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_CALLBACK_PLUGINS: pluginDir,
+    ANSIBLE_CALLBACKS_ENABLED: CALLBACK_NAME,
+    ANSIBLE_STDOUT_CALLBACK: 'default',
+    ANSIBLE_RETRY_FILES_ENABLED: '0',
+    ANSIBLE_HOST_KEY_CHECKING: 'True',
+    ANSIBLE_ASK_PASS: 'False',
+    ANSIBLE_BECOME_ASK_PASS: 'False',
+    ANSIBLE_ASK_VAULT_PASS: 'False',
+    PYTHONUNBUFFERED: '1',
+    SSH_ASKPASS_REQUIRE: 'never',
+  };
+}
+
+function emptyStats(): HostStats {
+  return { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0 };
+}
+
+/** Runs ansible-playbook to the end; never throws for a failed playbook (see `requireSuccess`). */
+export async function runPlaybook(opts: PlaybookRunOptions): Promise<PlaybookRunResult> {
+  const pluginDir = await mkdtemp(path.join(os.tmpdir(), 'vmstation-ansible-cb-'));
+  await writeFile(path.join(pluginDir, `${CALLBACK_NAME}.py`), CALLBACK_PLUGIN_SOURCE);
+  await mkdir(path.dirname(opts.logFile), { recursive: true });
+  const log = createWriteStream(opts.logFile, { flags: 'w', mode: 0o600 });
+  const argv = playbookArgs(opts);
+  const bin = opts.ansiblePlaybook ?? 'ansible-playbook';
+  const spawn = opts.spawn ?? nodeSpawn;
+  const started = Date.now();
+  const events: AnsibleEvent[] = [];
+  const output: string[] = [];
+  log.write(`# ${new Date(started).toISOString()} ${bin} ${argv.join(' ')} (in ${opts.cwd})\n`);
+
+  try {
+    const result = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+      // fd 3 is the events pipe our callback plugin writes to.
+      const child = spawn(bin, argv, {
+        cwd: opts.cwd,
+        env: { ...process.env, ...opts.env, ...nonInteractiveEnv(pluginDir), [EVENTS_FD_ENV]: '3' },
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      });
+      const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs) : undefined;
+      const text = (s: Readable | null) =>
+        s?.on('data', (chunk: Buffer) => {
+          const t = chunk.toString('utf8');
+          output.push(t);
+          log.write(t);
+        });
+      text(child.stdout);
+      text(child.stderr);
+      const split = new LineSplitter();
+      const handle = (line: string) => {
+        const e = parseEventLine(line);
+        if (!e) return;
+        events.push(e);
+        opts.onEvent?.(e);
+      };
+      (child.stdio[3] as Readable | null)?.on('data', (chunk: Buffer) => split.push(chunk.toString('utf8')).forEach(handle));
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (timer) clearTimeout(timer);
+        if (err.code === 'ENOENT')
+          reject(userError('ansible-not-installed', `${bin} was not found`, 'install ansible-core 2.14 or newer (Debian: apt install ansible-core; RHEL: dnf install ansible-core)'));
+        else reject(err);
+      });
+      child.on('close', (code, signal) => {
+        if (timer) clearTimeout(timer);
+        split.end().forEach(handle);
+        resolve({ code, signal });
+      });
+    });
+    const statsEvent = events.findLast((e) => e.event === 'stats');
+    const stats: Record<string, HostStats> = statsEvent && statsEvent.event === 'stats' ? statsEvent.hosts : {};
+    for (const e of events) if (e.event === 'host_result' && !stats[e.host]) stats[e.host] = emptyStats();
+    return { exitCode: result.code, signal: result.signal, durationMs: Date.now() - started, events, stats, output: output.join(''), logFile: opts.logFile, argv: [bin, ...argv] };
+  } finally {
+    await new Promise<void>((resolve) => log.end(resolve));
+    await rm(pluginDir, { recursive: true, force: true });
+  }
+}
+
+/** Throws the classified error of a failed run. */
+export function requireSuccess(result: PlaybookRunResult): PlaybookRunResult {
+  const err = classifyAnsibleRun({ exitCode: result.exitCode, signal: result.signal, events: result.events, output: result.output, logFile: result.logFile });
+  if (err) throw err;
+  return result;
+}
+
+/** Total changed tasks over all hosts (from the recap). */
+export function changedCount(result: Pick<PlaybookRunResult, 'stats'>): number {
+  return Object.values(result.stats).reduce((n, s) => n + s.changed, 0);
+}
+
+/** Checks `ansible-playbook --version` against the minimum VMStation needs. */
+export async function ensureAnsibleVersion(minimum: string, opts: { ansiblePlaybook?: string; spawn?: SpawnFn } = {}): Promise<string> {
+  const bin = opts.ansiblePlaybook ?? 'ansible-playbook';
+  const spawn = opts.spawn ?? nodeSpawn;
+  const text = await new Promise<string>((resolve, reject) => {
+    const child = spawn(bin, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ANSIBLE_NOCOLOR: '1' } });
+    const out: string[] = [];
+    child.stdout?.on('data', (c: Buffer) => out.push(c.toString('utf8')));
+    child.stderr?.on('data', (c: Buffer) => out.push(c.toString('utf8')));
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' ? userError('ansible-not-installed', `${bin} was not found`, 'install ansible-core 2.14 or newer (Debian: apt install ansible-core; RHEL: dnf install ansible-core)') : err),
+    );
+    child.on('close', () => resolve(out.join('')));
+  });
+  const err = checkAnsibleVersion(text, minimum);
+  if (err) throw err;
+  return text;
+}
+
+/**
+ * Runs `fn` with a variables file holding `vars` (mode 0600 in a private temporary folder),
+ * removed afterwards: how secrets reach a playbook without touching argv or the render tree.
+ */
+export async function withSecretVarsFile<T>(vars: Record<string, string>, fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vmstation-secrets-'));
+  const file = path.join(dir, 'secrets.yaml');
+  try {
+    await writeFile(file, stringify(vars, { defaultStringType: 'QUOTE_DOUBLE' }), { mode: 0o600 });
+    return await fn(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
