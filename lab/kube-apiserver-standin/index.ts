@@ -3,6 +3,7 @@
 // stand-in, not a kube-apiserver: see README.md for what it does and does not do.
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { DisruptionController } from './disruption.js';
 import { Faults } from './faults.js';
@@ -15,6 +16,7 @@ import { RolloutEmulator } from './rollout.js';
 import { Binder } from './scheduling.js';
 import { StandinServer, type RequestRecord } from './server.js';
 import { Store } from './store.js';
+import { selfSignedCert } from './tls.js';
 
 export type { EmulatedNode, KubeletOptions } from './kubelet.js';
 export type { FaultRuleInput, FaultRule } from './faults.js';
@@ -27,6 +29,8 @@ export interface StandinOptions {
   port?: number;
   /** 127.0.0.1 (default); the lab may bind its bridge address in 10.78.0.0/24. */
   host?: string;
+  /** HTTPS with a self-signed certificate (default true; the kubeconfig carries it as CA). */
+  tls?: boolean;
   /** What /version reports; kubectl's dispatcher picks its client from the minor version. */
   gitVersion?: string;
   /** Hosts to run the kubelet emulator for. */
@@ -47,6 +51,8 @@ export interface StandinOptions {
 
 export interface Standin {
   url: string;
+  /** PEM of the serving certificate (also the CA), when TLS is on. */
+  caCert: string | undefined;
   host: string;
   port: number;
   ops: Operations;
@@ -107,13 +113,17 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       nodes: Object.fromEntries(kubelet.nodeNames().map((n) => [n, kubelet.state(n)])),
     }),
   });
-  const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, server.handle);
+  const cert = options.tls === false ? undefined : await selfSignedCert(host);
+  const httpServer =
+    cert === undefined
+      ? http.createServer({ keepAliveTimeout: 65_000 }, server.handle)
+      : https.createServer({ keepAliveTimeout: 65_000, key: cert.key, cert: cert.cert }, server.handle);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (httpServer.address() as AddressInfo).port;
-  const url = `http://${host}:${port}`;
+  const url = `${cert === undefined ? 'http' : 'https'}://${host}:${port}`;
   disruption?.start();
   rollout?.start();
   binder?.start();
@@ -126,14 +136,15 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   };
   return {
     url,
+    caCert: cert?.cert,
     host,
     port,
     ops,
     faults,
     kubelet,
     binder,
-    kubeconfig: () => standinKubeconfig(url),
-    writeKubeconfig: (path) => writeFile(path, standinKubeconfig(url), { mode: 0o600 }),
+    kubeconfig: () => standinKubeconfig(url, cert?.cert),
+    writeKubeconfig: (path) => writeFile(path, standinKubeconfig(url, cert?.cert), { mode: 0o600 }),
     requests: () => server.recentRequests(),
     clearRequests: () => server.clearRequestLog(),
     type: typeOf,
