@@ -2,7 +2,7 @@
 // kube-prometheus-stack's kubernetes-* groups), sleep-aware where a rule is about one node.
 import { POWER_STATE_METRIC } from '../../k8s/common.js';
 import { JOBS } from '../names.js';
-import { unlessSleeping, type RuleGroup } from './types.js';
+import { jobDown, unlessSleeping, type RuleGroup } from './types.js';
 
 export function kubernetesRules(): RuleGroup {
   return {
@@ -43,7 +43,7 @@ export function kubernetesRules(): RuleGroup {
       },
       {
         alert: 'KubeAPIDown',
-        expr: `absent(up{job="${JOBS.apiserver}"} == 1)`,
+        expr: jobDown(JOBS.apiserver),
         for: '5m',
         severity: 'critical',
         summary: 'the Kubernetes API server is unreachable',
@@ -51,7 +51,7 @@ export function kubernetesRules(): RuleGroup {
       },
       {
         alert: 'CoreDNSDown',
-        expr: `absent(up{job="${JOBS.coredns}"} == 1)`,
+        expr: jobDown(JOBS.coredns),
         for: '5m',
         severity: 'critical',
         summary: 'CoreDNS is down',

@@ -2,7 +2,7 @@
 // Includes the original's PrometheusTargetsDown (>30 % of a job), TSDB reload and config reload
 // rules, and kube-prometheus-stack's Watchdog and TargetDown; target and probe rules are sleep-aware.
 import { JOBS } from '../names.js';
-import { unlessSleeping, type RuleGroup } from './types.js';
+import { jobDown, unlessSleeping, type RuleGroup } from './types.js';
 
 /** Share of a job's targets that are down, ignoring targets on nodes asleep on purpose. */
 function downShare(): string {
@@ -112,7 +112,7 @@ export function monitoringRules(): RuleGroup {
       },
       {
         alert: 'AlertmanagerDown',
-        expr: `absent(up{job="${JOBS.alertmanager}"} == 1)`,
+        expr: jobDown(JOBS.alertmanager),
         for: '5m',
         severity: 'critical',
         summary: 'Alertmanager is down',
@@ -136,7 +136,7 @@ export function monitoringRules(): RuleGroup {
       },
       {
         alert: 'KubeStateMetricsDown',
-        expr: `absent(up{job="${JOBS.kubeStateMetrics}"} == 1)`,
+        expr: jobDown(JOBS.kubeStateMetrics),
         for: '5m',
         severity: 'critical',
         summary: 'kube-state-metrics is down',
@@ -152,7 +152,7 @@ export function monitoringRules(): RuleGroup {
       },
       {
         alert: 'BlackboxExporterDown',
-        expr: `absent(up{job="${JOBS.blackboxExporter}"} == 1)`,
+        expr: jobDown(JOBS.blackboxExporter),
         for: '5m',
         severity: 'critical',
         summary: 'the blackbox exporter is down',

@@ -2,7 +2,7 @@
 import type { Cluster } from '../../../config/model.js';
 import { POWER_STATE_METRIC } from '../../k8s/common.js';
 import { JOBS } from '../names.js';
-import type { RuleGroup } from './types.js';
+import { jobDown, type RuleGroup } from './types.js';
 
 const state = (s: string) => `max by (node) (${POWER_STATE_METRIC}{state=${s}})`;
 
@@ -11,7 +11,7 @@ export function powerRules(cluster: Cluster): RuleGroup {
   if (cluster.spec.power.enabled) {
     rules.push({
       alert: 'PowerManagerDown',
-      expr: `absent(up{job="${JOBS.powerManager}"} == 1)`,
+      expr: jobDown(JOBS.powerManager),
       for: '5m',
       severity: 'critical',
       summary: 'the VMStation power manager is down',

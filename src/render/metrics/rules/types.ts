@@ -50,3 +50,8 @@ export function ruleFile(group: RuleGroup): { groups: Array<{ name: string; rule
     ],
   };
 }
+
+/** No target of a job is up (none discovered, or all failing); keeps the `job` label for routing. */
+export function jobDown(job: string): string {
+  return `absent(up{job="${job}"}) or max by (job) (up{job="${job}"}) == 0`;
+}
