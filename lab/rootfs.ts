@@ -9,7 +9,12 @@ import { LAB_DIR } from './paths.js';
 import { runOk } from './run.js';
 
 export const SUITE = 'bookworm';
-export const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'python3', 'iproute2', 'chrony', 'rsyslog'];
+export const PACKAGES = [
+  'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'python3', 'iproute2', 'chrony', 'rsyslog',
+  // Added by the host layer (issue 5, src/render/ansible): what its roles install on Debian nodes,
+  // preinstalled because lab hosts reach no mirror (the prep role then finds nothing missing).
+  'ethtool', 'logrotate', 'nftables', 'krb5-kdc', 'krb5-admin-server', 'krb5-user',
+];
 /** Bump when the customization below changes, so caches built before are not reused. */
 const CUSTOMIZATION_VERSION = 3;
 
