@@ -214,17 +214,48 @@ function comm(pid: number): string | undefined {
   }
 }
 
+/** PID 1 of a PID namespace other than ours: a container's init. */
+function isNamespaceInit(pid: number): boolean {
+  try {
+    const ns = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+    return ns.length > 1 && ns[ns.length - 1] === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** SIGRTMIN+4 on Linux (SIGRTMIN is 34): systemd as PID 1 powers off on it. Node knows no name for it. */
+const SIGRTMIN_PLUS_4 = 38;
+
+function signal(pid: number, sig: NodeJS.Signals | number): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+}
+
+/** Alive and not a zombie (a zombie waits for its new parent to reap it, and holds nothing). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
 async function killAndWait(pid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<boolean> {
   try {
     process.kill(pid, signal);
   } catch {
     return true;
   }
-  for (let waited = 0; waited < timeoutMs; waited += 100) {
-    if (!pidAlive(pid) || comm(pid) === undefined) return true;
-    await sleep(100);
+  for (let waited = 0; waited < timeoutMs; waited += 50) {
+    if (!running(pid)) return true;
+    await sleep(50);
   }
-  return !pidAlive(pid);
+  return !running(pid);
 }
 
 /** What a lab left on the host. `down` must leave every list empty. */
@@ -275,35 +306,39 @@ export async function down(opts: DownOptions = {}): Promise<Leftovers> {
   }
   const supervisorPid = runtime?.supervisorPid ?? state?.supervisorPid;
   if (supervisorPid !== undefined && comm(supervisorPid) === 'node') {
-    for (let i = 0; i < 250 && pidAlive(supervisorPid); i++) await sleep(100);
-    if (pidAlive(supervisorPid)) await killAndWait(supervisorPid, 'SIGKILL', 3000);
+    for (let i = 0; i < 250 && running(supervisorPid); i++) await sleep(100);
+    if (running(supervisorPid)) await killAndWait(supervisorPid, 'SIGKILL', 3000);
   }
   if (state?.standinPid !== undefined && comm(state.standinPid) === 'node') {
     if (!(await killAndWait(state.standinPid, 'SIGTERM', 5000))) await killAndWait(state.standinPid, 'SIGKILL', 2000);
   }
 
   // 2. Anything the supervisor started and left (it crashed or was killed): by PID, checked by name.
-  for (const p of Object.values(runtime?.processes ?? {})) {
-    if (comm(p.pid) !== p.comm) continue;
-    log(`stopping ${p.role} (pid ${p.pid})`);
-    if (!(await killAndWait(p.pid, 'SIGTERM', 10_000))) await killAndWait(p.pid, 'SIGKILL', 3000);
-  }
+  await Promise.all(
+    Object.values(runtime?.processes ?? {}).map(async (p) => {
+      if (comm(p.pid) !== p.comm) return;
+      log(`stopping ${p.role} (pid ${p.pid})`);
+      if (!(await killAndWait(p.pid, 'SIGTERM', 10_000))) await killAndWait(p.pid, 'SIGKILL', 3000);
+    }),
+  );
 
   // 3. Orphans still in the lab's cgroups (a container whose nspawn died): ask its init to power
-  // off (SIGRTMIN+4), then kill what remains.
+  // off (SIGRTMIN+4), then kill the init (the kernel then kills its whole PID namespace), then
+  // anything else that remains.
   const systemdParent = labCgroupParents()[0] ?? '';
-  for (const sig of ['SIGRTMIN+4', 'SIGKILL'] as const) {
-    const pids = cgroupPids(systemdParent);
-    if (pids.length === 0) break;
-    log(`${sig === 'SIGKILL' ? 'killing' : 'powering off'} ${pids.length} leftover container process(es)`);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, sig === 'SIGRTMIN+4' ? (comm(pid) === 'systemd' ? 'SIGRTMIN+4' : 'SIGTERM') : 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    for (let i = 0; i < 100 && cgroupPids(systemdParent).length > 0; i++) await sleep(100);
+  const inits = cgroupPids(systemdParent).filter(isNamespaceInit);
+  if (inits.length > 0) {
+    log(`powering off ${inits.length} orphaned container(s): init pid ${inits.join(', ')}`);
+    for (const pid of inits) signal(pid, SIGRTMIN_PLUS_4);
+    for (let i = 0; i < 50 && cgroupPids(systemdParent).length > 0; i++) await sleep(100);
+    for (const pid of cgroupPids(systemdParent).filter(isNamespaceInit)) signal(pid, 'SIGKILL');
+    for (let i = 0; i < 30 && cgroupPids(systemdParent).length > 0; i++) await sleep(100);
+  }
+  const rest = cgroupPids(systemdParent);
+  if (rest.length > 0) {
+    log(`killing ${rest.length} leftover process(es): ${rest.map((p) => `${p}/${comm(p) ?? '?'}`).join(' ')}`);
+    for (const pid of rest) signal(pid, 'SIGKILL');
+    for (let i = 0; i < 50 && cgroupPids(systemdParent).length > 0; i++) await sleep(100);
   }
   for (const parent of labCgroupParents()) removeCgroupTree(parent, false);
 
