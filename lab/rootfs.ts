@@ -95,6 +95,10 @@ export async function customize(root: string): Promise<void> {
   for (const f of await readdir(p('etc/ssh'))) if (f.startsWith('ssh_host_')) await unlink(p('etc/ssh', f));
   await writeFile(p('etc/ssh/sshd_config.d/vmstation-lab.conf'), '# VMStation lab: one host key per node, written by `lab up`.\nHostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\n');
 
+  // Added by the host layer (issue 5): the KDC services run only where its kerberos role enables
+  // them (the KDC node); enabled everywhere they would fail at boot on every node (no realm yet).
+  await runOk('systemctl', [`--root=${root}`, 'disable', 'krb5-kdc.service', 'krb5-admin-server.service']);
+
   // The suspend stand-in (see the script).
   await copyFile(join(LAB_DIR, 'image', 'lab-suspend'), p('usr/local/sbin/lab-suspend'));
   await chmod(p('usr/local/sbin/lab-suspend'), 0o755);
