@@ -1,0 +1,244 @@
+// vmstation power status | wake NODE [--wait] | sleep NODE [--yes] | controller
+// Status and requests go through the controller's HTTP API (--url) or straight to the Node
+// annotations with a kubeconfig. `power controller` runs the controller (the in-cluster Deployment
+// runs `vmstation power controller --in-cluster`).
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { userError } from '../../errors.js';
+import type { Cluster } from '../../config/model.js';
+import { KubeClient, loadKubeConfig, type KubeConnectOptions } from '../../adapters/kube/client.js';
+import { loadToken } from '../../power/api/auth.js';
+import { requestPower } from '../../power/api/requests.js';
+import { parsePowerAnnotations } from '../../power/controller/annotations.js';
+import type { ControllerStatus, NodeStatus } from '../../power/controller/controller.js';
+import { nodeReady } from '../../power/controller/observe.js';
+import { systemClock } from '../../power/controller/clock.js';
+import { runController } from '../../power/controller/run.js';
+import type { LogLevel } from '../../power/controller/log.js';
+import { directorySecrets, vaultSecrets, type SecretSource } from '../../power/drivers/secrets.js';
+import { readVaultPassword, SecretsFile } from '../../secrets/store.js';
+import { loadCluster, secretsPath } from '../cluster-file.js';
+import { formatTable, writeJson, writeLine, type CliIo } from '../io.js';
+import { withClusterFile, withOutput, type ClusterFlags, type OutputFlags } from '../options.js';
+import type { RegisterVerb } from './index.js';
+
+interface ConnectFlags extends ClusterFlags {
+  kubeconfig?: string;
+  context?: string;
+  url?: string;
+  tokenFile?: string;
+}
+
+function withConnect(cmd: Command): Command {
+  return withClusterFile(cmd)
+    .option('--kubeconfig <file>', 'kubeconfig to read Node annotations with (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--url <url>', 'the power manager HTTP API, e.g. http://192.168.4.63:30880 (instead of the kubeconfig)')
+    .option('--token-file <file>', 'file holding the API token for --url (or set VMSTATION_POWER_TOKEN_FILE)');
+}
+
+function kubeOptions(io: CliIo, flags: ConnectFlags): KubeConnectOptions {
+  return { kubeconfig: flags.kubeconfig ?? io.env['KUBECONFIG'], context: flags.context };
+}
+
+async function apiCall(io: CliIo, flags: ConnectFlags, method: 'GET' | 'POST', path: string): Promise<unknown> {
+  const token = await loadToken(flags.tokenFile, io.env).catch((err: unknown) => {
+    throw userError('power-token-missing', (err as Error).message, 'the token is the vault secret spec.power.apiToken (`vmstation secrets get power-api-token > token`)');
+  });
+  let res: Response;
+  try {
+    res = await fetch(`${(flags.url ?? '').replace(/\/$/, '')}${path}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    throw userError('power-api-unreachable', `cannot reach the power manager at ${flags.url}: ${(err as Error).message}`, 'check --url (the NodePort in spec.power.controller.nodePort) and that the controller runs');
+  }
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (res.status === 401) throw userError('power-api-unauthorized', 'the power manager refused the token', 'use the token stored in the vault as spec.power.apiToken');
+  if (res.status === 429) throw userError('power-api-rate-limited', 'too many requests to the power manager', `retry in ${res.headers.get('retry-after') ?? 'a few'} s`);
+  if (!res.ok) throw userError('power-api-error', `the power manager answered ${res.status}: ${body.error ?? ''}`);
+  return body;
+}
+
+function statusFromNodes(cluster: Cluster, nodes: Awaited<ReturnType<KubeClient['listNodes']>>, now: number): ControllerStatus {
+  const wanted = new Set(cluster.spec.nodes.map((n) => n.name));
+  const out: NodeStatus[] = nodes
+    .filter((n) => wanted.has(n.metadata?.name ?? ''))
+    .map((n) => {
+      const rec = parsePowerAnnotations(n.metadata?.annotations, now);
+      return {
+        node: n.metadata?.name ?? '',
+        state: rec.state,
+        since: new Date(rec.since).toISOString(),
+        reason: rec.reason,
+        attempts: rec.attempts,
+        ready: nodeReady(n),
+        cordoned: n.spec?.unschedulable === true,
+        lastWakeLatencySeconds: rec.lastWakeLatencySeconds,
+        energySavedKwh: rec.energySavedKwh,
+      };
+    })
+    .sort((a, b) => (a.node < b.node ? -1 : 1));
+  return { identity: 'kubeconfig', leader: false, synced: true, nodes: out };
+}
+
+async function readStatus(io: CliIo, flags: ConnectFlags, cluster: Cluster): Promise<ControllerStatus> {
+  if (flags.url) return (await apiCall(io, flags, 'GET', '/status')) as ControllerStatus;
+  const kube = new KubeClient(loadKubeConfig(kubeOptions(io, flags)));
+  try {
+    return statusFromNodes(cluster, await kube.listNodes(), Date.now());
+  } catch (err) {
+    throw userError('kube-unreachable', `cannot list Nodes: ${(err as Error).message}`, 'pass --kubeconfig, or --url and --token-file for the power manager API');
+  }
+}
+
+function printStatus(io: CliIo, status: ControllerStatus): void {
+  const rows = status.nodes.map((n) => [
+    n.node,
+    n.state + (n.inFlight ? '*' : ''),
+    n.since.replace(/\.\d{3}Z$/, 'Z'),
+    n.lastWakeLatencySeconds === undefined ? '-' : `${n.lastWakeLatencySeconds.toFixed(1)}s`,
+    n.energySavedKwh.toFixed(3),
+    n.reason || '-',
+  ]);
+  writeLine(io.stdout, formatTable(['NODE', 'STATE', 'SINCE', 'LAST-WAKE', 'KWH-SAVED', 'REASON'], rows));
+}
+
+function checkNode(cluster: Cluster, node: string): void {
+  if (!cluster.spec.nodes.some((n) => n.name === node))
+    throw userError('unknown-node', `no node named ${node} in the cluster file`, `nodes: ${cluster.spec.nodes.map((n) => n.name).join(', ')}`, { exitCode: 2 });
+}
+
+async function request(io: CliIo, flags: ConnectFlags, cluster: Cluster, node: string, action: 'wake' | 'sleep'): Promise<void> {
+  checkNode(cluster, node);
+  if (flags.url) {
+    await apiCall(io, flags, 'POST', `/${action}/${node}`);
+    return;
+  }
+  const kube = new KubeClient(loadKubeConfig(kubeOptions(io, flags)));
+  await requestPower(kube, node, action, 'manual', `${action} requested with the CLI by ${io.env['USER'] ?? 'a user'} on ${hostname()}`, Date.now());
+}
+
+async function waitFor(io: CliIo, flags: ConnectFlags, cluster: Cluster, node: string, done: (n: NodeStatus) => boolean, timeoutMs: number): Promise<NodeStatus | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const st = (await readStatus(io, flags, cluster)).nodes.find((n) => n.node === node);
+    if (st && st.state !== last) {
+      writeLine(io.stderr, `${node}: ${st.state}${st.reason ? ` (${st.reason})` : ''}`);
+      last = st.state;
+    }
+    if (st && done(st)) return st;
+    if (st?.state === 'failed') return st;
+    await systemClock.sleep(1000);
+  }
+  return undefined;
+}
+
+interface ControllerFlags extends ClusterFlags {
+  kubeconfig?: string;
+  context?: string;
+  inCluster?: boolean;
+  listen: string;
+  tokenFile?: string;
+  knownHosts?: string;
+  sshKey?: string;
+  secretsDir?: string;
+  prometheusUrl?: string;
+  namespace?: string;
+  identity?: string;
+  logLevel: LogLevel;
+}
+
+async function secretSource(io: CliIo, flags: ControllerFlags, cluster: Cluster, dir: string): Promise<SecretSource> {
+  if (flags.secretsDir) return directorySecrets(flags.secretsDir);
+  const password = await readVaultPassword(flags.vaultPasswordFile, io.env);
+  if (password === undefined) return { get: () => Promise.resolve(undefined) };
+  return vaultSecrets(await SecretsFile.open(secretsPath(dir, cluster), password));
+}
+
+export function registerPower(program: Command, io: CliIo, registerSimulate?: (power: Command, io: CliIo) => void): void {
+  const power = program.command('power').description('the power manager: node power states, wake and sleep, the controller');
+
+  withOutput(withConnect(power.command('status').description('power state of each node: state, since, reason, last wake latency, kWh saved'))).action(async (flags: ConnectFlags & OutputFlags) => {
+    const { cluster } = await loadCluster(io, flags);
+    const status = await readStatus(io, flags, cluster);
+    if (flags.output === 'json') writeJson(io.stdout, status);
+    else printStatus(io, status);
+  });
+
+  withConnect(power.command('wake <node>').description('wake a node (WoL, IPMI fallback) and uncordon it once Ready'))
+    .option('--wait', 'wait until the node is awake and Ready')
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds', '900')
+    .action(async (node: string, flags: ConnectFlags & { wait?: boolean; timeout: string }) => {
+      const { cluster } = await loadCluster(io, flags);
+      await request(io, flags, cluster, node, 'wake');
+      writeLine(io.stderr, `wake of ${node} requested`);
+      if (!flags.wait) return;
+      const st = await waitFor(io, flags, cluster, node, (n) => n.state === 'awake' && n.ready && !n.cordoned, Number(flags.timeout) * 1000);
+      if (!st) throw userError('wake-timeout', `${node} is not awake after ${flags.timeout} s`, 'see `vmstation power status` and the Events of the Node');
+      if (st.state === 'failed') throw userError('wake-failed', `${node} failed to wake: ${st.reason}`, 'check the MAC, that Wake-on-LAN is enabled in the BIOS and the NIC, or the BMC');
+      writeLine(io.stdout, `${node} is awake${st.lastWakeLatencySeconds === undefined ? '' : ` (${st.lastWakeLatencySeconds.toFixed(1)} s)`}`);
+    });
+
+  withConnect(power.command('sleep <node>').description('drain a node through the Eviction API and suspend it (safety rules apply)'))
+    .option('--yes', 'do not ask for confirmation')
+    .action(async (node: string, flags: ConnectFlags & { yes?: boolean }) => {
+      const { cluster } = await loadCluster(io, flags);
+      checkNode(cluster, node);
+      if (!flags.yes)
+        throw userError('confirmation-needed', `putting ${node} to sleep evicts its pods and suspends it`, `run again with --yes to go ahead`, { exitCode: 2 });
+      await request(io, flags, cluster, node, 'sleep');
+      writeLine(io.stderr, `sleep of ${node} requested; the controller checks the safety rules first (see \`vmstation power status\` and the Node's Events)`);
+    });
+
+  withClusterFile(power.command('controller').description('run the power manager controller (what the in-cluster Deployment runs)'))
+    .option('--kubeconfig <file>', 'kubeconfig (outside the cluster)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--in-cluster', 'use the pod\'s service account')
+    .option('--listen <host:port>', 'HTTP API and /metrics', '0.0.0.0:8080')
+    .option('--token-file <file>', 'API bearer token file (or VMSTATION_POWER_TOKEN_FILE / VMSTATION_POWER_TOKEN)')
+    .option('--known-hosts <file>', 'known_hosts the nodes\' SSH host keys are checked against (default spec.ssh.knownHosts)')
+    .option('--ssh-key <file>', 'SSH private key for suspend and checks (default spec.ssh.privateKey)')
+    .option('--secrets-dir <dir>', 'mounted Secret with BMC and SecureOn values, one file per vault secret name (default: the vault)')
+    .option('--prometheus-url <url>', 'Prometheus to read CPU and network activity from (optional)')
+    .option('--namespace <ns>', 'namespace of the leader Lease (default spec.power.controller.namespace)')
+    .option('--identity <name>', 'this replica\'s name in the Lease (default $POD_NAME or host-pid)')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (flags: ControllerFlags) => {
+      const { cluster, dir } = await loadCluster(io, flags);
+      const token = await loadToken(flags.tokenFile, io.env).catch((err: unknown) => {
+        throw userError('power-token-missing', (err as Error).message, 'mount the API token Secret and pass --token-file');
+      });
+      const running = await runController({
+        cluster,
+        kube: flags.inCluster ? { inCluster: true } : { kubeconfig: flags.kubeconfig ?? io.env['KUBECONFIG'], context: flags.context },
+        token,
+        listen: flags.listen,
+        driverOptions: { secrets: await secretSource(io, flags, cluster, dir), knownHostsPath: flags.knownHosts, privateKeyPath: flags.sshKey },
+        prometheusUrl: flags.prometheusUrl,
+        ...(flags.namespace ? { namespace: flags.namespace } : {}),
+        identity: flags.identity ?? io.env['POD_NAME'] ?? `${hostname()}-${process.pid}`,
+        logStream: io.stderr,
+        logLevel: flags.logLevel,
+        defaultMetrics: true,
+      });
+      writeLine(io.stderr, JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'power manager running', url: running.url }));
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await running.close();
+    });
+
+  registerSimulate?.(power, io);
+}
+
+/** The `power` verb, with `power simulate` when that module is present. */
+export async function loadPowerVerb(): Promise<RegisterVerb> {
+  const simulateModule: string = './power-simulate.js';
+  const sim = (await import(simulateModule).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  })) as { registerPowerSimulate?: (power: Command, io: CliIo) => void } | undefined;
+  return (program, io) => registerPower(program, io, sim?.registerPowerSimulate);
+}

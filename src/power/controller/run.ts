@@ -1,0 +1,104 @@
+// Wires a running power manager: Kubernetes client, drivers, controller, HTTP API. The CLI verb
+// `vmstation power controller` and the integration tests both start it through here.
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import type { Writable } from 'node:stream';
+import type { Cluster } from '../../config/model.js';
+import { KubeClient, loadKubeConfig, type KubeConnectOptions } from '../../adapters/kube/client.js';
+import { createPowerApi } from '../api/server.js';
+import { requestPower } from '../api/requests.js';
+import type { RateLimit } from '../api/auth.js';
+import { createDrivers, type DriverOptions, type PowerDrivers } from '../drivers/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { PowerController, type ActivitySource, type ControllerTuning } from './controller.js';
+import { jsonLogger, type LogLevel, type Logger } from './log.js';
+import { PowerMetrics } from './metrics.js';
+import { prometheusActivity } from './prometheus-activity.js';
+
+export interface RunControllerOptions {
+  cluster: Cluster;
+  kube: KubeConnectOptions;
+  token: string;
+  /** host:port for the HTTP API; port 0 picks a free one. Default 0.0.0.0:8080. */
+  listen?: string;
+  drivers?: PowerDrivers;
+  driverOptions?: DriverOptions;
+  prometheusUrl?: string | undefined;
+  activity?: ActivitySource;
+  identity?: string;
+  namespace?: string;
+  clock?: Clock;
+  log?: Logger;
+  logStream?: Writable;
+  logLevel?: LogLevel;
+  tuning?: Partial<ControllerTuning>;
+  rateLimit?: RateLimit;
+  defaultMetrics?: boolean;
+}
+
+export interface RunningController {
+  controller: PowerController;
+  kube: KubeClient;
+  url: string;
+  close(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:(.*):)?(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen must be HOST:PORT or PORT, got "${listen}"`);
+  return { host: m[1] || '0.0.0.0', port: Number(m[2]) };
+}
+
+export async function runController(opts: RunControllerOptions): Promise<RunningController> {
+  const clock = opts.clock ?? systemClock;
+  const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
+  const log = opts.log ?? jsonLogger(opts.logStream ?? process.stderr, { now: () => clock.now(), level: opts.logLevel ?? 'info', base: { component: 'vmstation-power-manager', identity } });
+  const kube = new KubeClient(loadKubeConfig(opts.kube));
+  if (!opts.drivers && !opts.driverOptions) throw new Error('runController needs drivers or driverOptions');
+  const drivers = opts.drivers ?? createDrivers(opts.cluster, opts.driverOptions as DriverOptions);
+  const metrics = new PowerMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  const activity = opts.activity ?? (opts.prometheusUrl ? prometheusActivity(opts.cluster, opts.prometheusUrl) : undefined);
+  const controller = new PowerController({
+    cluster: opts.cluster,
+    kube,
+    drivers,
+    clock,
+    log,
+    metrics,
+    identity,
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    ...(activity ? { activity } : {}),
+    ...(opts.tuning ? { tuning: opts.tuning } : {}),
+  });
+  const nodeNames = opts.cluster.spec.nodes.map((n) => n.name);
+  const server = createPowerApi({
+    token: opts.token,
+    status: () => controller.status(),
+    nodes: () => nodeNames,
+    request: (node, action, source, reason) => requestPower(kube, node, action, source, reason, clock.now()),
+    metrics: () => metrics.text(),
+    healthy: () => controller.isSynced(),
+    log,
+    now: () => clock.now(),
+    ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+  });
+  const { host, port } = parseListen(opts.listen ?? '0.0.0.0:8080');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  log.info('listening', { url, prometheus: opts.prometheusUrl ?? null });
+  await controller.start();
+  return {
+    controller,
+    kube,
+    url,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await controller.close();
+    },
+  };
+}
