@@ -141,6 +141,18 @@ function removeAt(obj: JsonObject, path: FieldPath): void {
   }
 }
 
+/** After a removal, drops maps left empty unless applied (the API omits empty maps). */
+function pruneEmptyParents(obj: JsonObject, path: FieldPath, applied: Map<string, FieldPath>): void {
+  for (let len = path.length - 1; len > 0; len--) {
+    const parent = path.slice(0, len);
+    const last = parent[parent.length - 1] ?? '';
+    if (!last.startsWith('f:') || applied.has(parent.join(SEP))) return;
+    const v = valueAt(obj, parent);
+    if (!isPlainObject(v) || Object.keys(v).length > 0) return;
+    removeAt(obj, parent);
+  }
+}
+
 // ---- FieldsV1 trie <-> path sets ----
 
 export function toFieldsV1(paths: Iterable<FieldPath>): JsonObject {
@@ -347,7 +359,10 @@ export function applyConfiguration(
   const toRemove = [...previous].filter(([k]) => !appliedSet.has(k) && !ownedByOthers.has(k)).map(([, p]) => p);
   // Remove deeper paths first so list items disappear after their fields.
   toRemove.sort((a, b) => b.length - a.length);
-  for (const p of toRemove) removeAt(merged, p);
+  for (const p of toRemove) {
+    removeAt(merged, p);
+    pruneEmptyParents(merged, p, appliedSet);
+  }
 
   const result: ManagedFieldsEntry[] = [];
   const prevMine = previousIdx >= 0 ? entries[previousIdx] : undefined;
