@@ -136,7 +136,7 @@ export function lokiObjects(cluster: Cluster, configText: string): KubeObject[] 
         replicas: 1,
         selector: { matchLabels: selectorLabels(name) },
         template: {
-          metadata: { labels, annotations: { 'vmstation.io/config-hash': configHash(configText) } },
+          metadata: { labels, annotations: { 'vmstation.io/config-checksum': configHash(configText) } },
           spec: {
             serviceAccountName: name,
             automountServiceAccountToken: false,

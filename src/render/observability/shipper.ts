@@ -80,7 +80,7 @@ export function shipperObjects(cluster: Cluster, kind: ShipperKind, configText: 
         selector: { matchLabels: selectorLabels(s.name) },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
         template: {
-          metadata: { labels, annotations: { 'vmstation.io/config-hash': configHash(configText) } },
+          metadata: { labels, annotations: { 'vmstation.io/config-checksum': configHash(configText) } },
           spec: {
             serviceAccountName: s.name,
             // Every node ships its logs, whatever its taints.

@@ -60,7 +60,7 @@ export function grafanaObjects(cluster: Cluster, files: GrafanaFiles): KubeObjec
         strategy: { type: 'Recreate' },
         selector: { matchLabels: selectorLabels(name) },
         template: {
-          metadata: { labels, annotations: { 'vmstation.io/config-hash': hash } },
+          metadata: { labels, annotations: { 'vmstation.io/config-checksum': hash } },
           spec: {
             serviceAccountName: name,
             automountServiceAccountToken: false,
