@@ -1,0 +1,271 @@
+// Manifests to the cluster: parse the rendered files, order objects so dependencies come first
+// (namespaces and CRDs, then what pods mount, then workloads), create the Secrets the vault
+// holds (never written to the render tree), server-side apply as `vmstation`, wait for each
+// workload's rollout by its real kind, and prune our objects that are no longer rendered.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { refText, type ApplyOutcome, type ObjectClient, type ObjectRef } from '../adapters/kube/apply.js';
+import type { Cluster } from '../config/model.js';
+import { ExitCode, VmstationError } from '../errors.js';
+import { MANAGED_BY } from '../render/k8s/common.js';
+import { alertmanagerSecretKeys, ipmiSecretKeys, NAMES } from '../render/metrics/names.js';
+import { grafanaAdminSecret } from '../render/observability/grafana/manifest.js';
+
+export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+export const FROM_VAULT_ANNOTATION = 'vmstation.io/from-vault';
+
+/** Apply order by kind; unknown kinds (custom resources) go last, after their CRDs exist. */
+const KIND_ORDER = [
+  'Namespace',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'StorageClass',
+  'ServiceAccount',
+  'Secret',
+  'ConfigMap',
+  'PersistentVolume',
+  'PersistentVolumeClaim',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'Service',
+  'NetworkPolicy',
+  'PodDisruptionBudget',
+  'DaemonSet',
+  'Deployment',
+  'StatefulSet',
+  'Job',
+  'CronJob',
+  'Ingress',
+];
+
+export interface SourcedObject {
+  object: KubernetesObject;
+  file: string;
+}
+
+export function parseManifests(files: ReadonlyArray<{ path: string; content: string }>): SourcedObject[] {
+  const out: SourcedObject[] = [];
+  for (const f of files) {
+    for (const doc of parseAllDocuments(f.content)) {
+      if (doc.errors.length > 0) throw new VmstationError({ code: 'manifest-invalid', message: `${f.path}: ${doc.errors[0]!.message}`, hint: 'render again; rendered manifests are always valid YAML' });
+      const o = doc.toJSON() as KubernetesObject | null;
+      if (o && typeof o === 'object' && o.kind) out.push({ object: o, file: f.path });
+    }
+  }
+  return out;
+}
+
+const rank = (kind: string | undefined) => {
+  const i = KIND_ORDER.indexOf(kind ?? '');
+  return i === -1 ? KIND_ORDER.length : i;
+};
+
+/** Stable dependency order (pure): by kind rank, then as rendered. */
+export function orderForApply<T extends { object: KubernetesObject }>(objects: readonly T[]): T[] {
+  return objects
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => rank(a.o.object.kind) - rank(b.o.object.kind) || a.i - b.i)
+    .map(({ o }) => o);
+}
+
+export interface VaultSecret {
+  namespace: string;
+  name: string;
+  /** Secret key -> name in the vault. */
+  keys: Record<string, string>;
+}
+
+/** The Secrets the rendered manifests reference and the deploy creates from the vault. */
+export function vaultBackedSecrets(cluster: Cluster): VaultSecret[] {
+  const out: VaultSecret[] = [];
+  const m = cluster.spec.monitoring;
+  if (!m.enabled) return out;
+  const g = grafanaAdminSecret(cluster);
+  out.push({ namespace: g.namespace, name: g.name, keys: { [g.key]: g.vaultSecret } });
+  const am = alertmanagerSecretKeys(cluster);
+  if (am.length > 0) out.push({ namespace: m.namespace, name: NAMES.alertmanagerSecret, keys: Object.fromEntries(am.map((k) => [k, k])) });
+  if (m.exporters.ipmi) {
+    const ipmi = ipmiSecretKeys(cluster);
+    if (ipmi.length > 0) out.push({ namespace: m.namespace, name: NAMES.ipmiSecret, keys: Object.fromEntries(ipmi.map((k) => [k, k])) });
+  }
+  return out;
+}
+
+export type SecretLookup = (vaultName: string) => Promise<string | undefined>;
+
+export async function secretObject(s: VaultSecret, lookup: SecretLookup): Promise<KubernetesObject> {
+  const data: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const [key, vaultName] of Object.entries(s.keys)) {
+    const v = await lookup(vaultName);
+    if (v === undefined) missing.push(vaultName);
+    else data[key] = Buffer.from(v, 'utf8').toString('base64');
+  }
+  if (missing.length > 0)
+    throw new VmstationError({ code: 'secret-missing', message: `Secret ${s.namespace}/${s.name} needs ${missing.join(', ')} from the secrets file`, hint: `${missing.map((n) => `vmstation secrets set ${n}`).join('; ')} (and pass --vault-password-file)` });
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY, 'app.kubernetes.io/part-of': 'vmstation' }, annotations: { [FROM_VAULT_ANNOTATION]: 'true' } },
+    type: 'Opaque',
+    data,
+  } as KubernetesObject;
+}
+
+// ---- rollouts --------------------------------------------------------------------------------
+
+interface WorkloadStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  updatedReplicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+  desiredNumberScheduled?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+}
+
+/** Whether a workload finished rolling out, judged the way `kubectl rollout status` does for its kind (pure). */
+export function rolloutDone(o: KubernetesObject & { spec?: { replicas?: number }; status?: WorkloadStatus }): { done: boolean; detail: string } {
+  const gen = o.metadata?.generation ?? 0;
+  const s = o.status ?? {};
+  if ((s.observedGeneration ?? 0) < gen) return { done: false, detail: 'waiting for the controller to see the new generation' };
+  const want = o.spec?.replicas ?? 1;
+  switch (o.kind) {
+    case 'Deployment': {
+      const done = (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
+      return { done, detail: `${s.updatedReplicas ?? 0}/${want} updated, ${s.availableReplicas ?? 0} available` };
+    }
+    case 'StatefulSet': {
+      const done = (s.readyReplicas ?? 0) >= want && (s.updatedReplicas ?? 0) >= want && (s.updateRevision === undefined || s.currentRevision === s.updateRevision);
+      return { done, detail: `${s.readyReplicas ?? 0}/${want} ready, ${s.updatedReplicas ?? 0} updated` };
+    }
+    case 'DaemonSet': {
+      const desired = s.desiredNumberScheduled ?? 0;
+      const done = (s.updatedNumberScheduled ?? 0) >= desired && (s.numberAvailable ?? 0) >= desired;
+      return { done, detail: `${s.numberAvailable ?? 0}/${desired} available, ${s.updatedNumberScheduled ?? 0} updated` };
+    }
+    default:
+      return { done: true, detail: 'not a workload' };
+  }
+}
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'];
+
+export interface ApplyDeps {
+  client: ObjectClient;
+  secrets: SecretLookup;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+  progress?: (line: string) => void;
+  rolloutTimeoutMs?: number;
+  pollMs?: number;
+}
+
+export interface ApplyReport {
+  outcomes: Array<{ ref: ObjectRef; outcome: ApplyOutcome; file: string }>;
+  rollouts: Array<{ ref: ObjectRef; detail: string }>;
+}
+
+export function countOutcomes(report: ApplyReport): Record<ApplyOutcome, number> {
+  const c: Record<ApplyOutcome, number> = { created: 0, configured: 0, unchanged: 0 };
+  for (const o of report.outcomes) c[o.outcome]++;
+  return c;
+}
+
+export async function applyManifests(cluster: Cluster, files: ReadonlyArray<{ path: string; content: string }>, deps: ApplyDeps): Promise<ApplyReport> {
+  const ordered = orderForApply(parseManifests(files));
+  const namespaces = new Set(ordered.map((o) => (o.object.kind === 'Namespace' ? o.object.metadata?.name : o.object.metadata?.namespace)).filter((n): n is string => Boolean(n)));
+  const secrets = vaultBackedSecrets(cluster).filter((s) => namespaces.has(s.namespace));
+  const report: ApplyReport = { outcomes: [], rollouts: [] };
+  const apply = async (object: KubernetesObject, file: string) => {
+    const r = await deps.client.apply(object).catch((err: unknown) => {
+      throw new VmstationError({ code: 'apply-failed', message: err instanceof Error ? err.message : String(err), hint: `see ${file}; fix the cluster file and render again`, exitCode: ExitCode.partial });
+    });
+    report.outcomes.push({ ref: r.ref, outcome: r.outcome, file });
+    deps.progress?.(`${refText(r.ref)} ${r.outcome}`);
+  };
+  // Namespaces first, then the vault's Secrets (so pods never start without them), then the rest.
+  const isNs = (o: SourcedObject) => o.object.kind === 'Namespace' || o.object.kind === 'CustomResourceDefinition';
+  for (const o of ordered.filter(isNs)) await apply(o.object, o.file);
+  for (const s of secrets) await apply(await secretObject(s, deps.secrets), '(secrets file)');
+  for (const o of ordered.filter((x) => !isNs(x))) await apply(o.object, o.file);
+
+  const timeout = deps.rolloutTimeoutMs ?? 300_000;
+  const poll = deps.pollMs ?? 2000;
+  for (const o of ordered.filter((x) => WORKLOAD_KINDS.includes(x.object.kind ?? ''))) {
+    const ref: ObjectRef = { apiVersion: o.object.apiVersion ?? '', kind: o.object.kind ?? '', name: o.object.metadata?.name ?? '', namespace: o.object.metadata?.namespace };
+    const until = deps.now() + timeout;
+    let last = '';
+    for (;;) {
+      const live = await deps.client.read(ref);
+      const state = live ? rolloutDone(live) : { done: false, detail: 'not found' };
+      last = state.detail;
+      if (state.done) break;
+      if (deps.now() >= until)
+        throw new VmstationError({
+          code: 'rollout-timeout',
+          message: `${refText(ref)} did not finish rolling out within ${Math.round(timeout / 1000)} s (${last})`,
+          hint: `kubectl -n ${ref.namespace ?? 'default'} describe ${ref.kind.toLowerCase()} ${ref.name} shows why (image pull, Pending pods, a sleeping node)`,
+          exitCode: ExitCode.partial,
+        });
+      deps.progress?.(`waiting for ${refText(ref)}: ${last}`);
+      await deps.sleep(poll);
+    }
+    report.rollouts.push({ ref, detail: last });
+  }
+  return report;
+}
+
+// ---- prune -----------------------------------------------------------------------------------
+
+/** Kinds prune looks at. Namespaces, PersistentVolumes and their claims are never pruned: they hold data. */
+export const PRUNE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'Secret' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+  { apiVersion: 'apps/v1', kind: 'DaemonSet' },
+  { apiVersion: 'batch/v1', kind: 'CronJob' },
+  { apiVersion: 'batch/v1', kind: 'Job' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
+  { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass' },
+];
+
+const key = (r: ObjectRef) => `${r.kind}|${r.namespace ?? ''}|${r.name}`;
+
+/** What prune deletes: ours, not rendered, not a Secret the vault still provides (pure). */
+export function pruneCandidates(live: readonly KubernetesObject[], rendered: readonly KubernetesObject[], vault: readonly VaultSecret[]): ObjectRef[] {
+  const keep = new Set([
+    ...rendered.map((o) => key({ apiVersion: '', kind: o.kind ?? '', name: o.metadata?.name ?? '', namespace: o.metadata?.namespace })),
+    ...vault.map((s) => key({ apiVersion: 'v1', kind: 'Secret', name: s.name, namespace: s.namespace })),
+  ]);
+  return live
+    .map((o) => ({ apiVersion: o.apiVersion ?? '', kind: o.kind ?? '', name: o.metadata?.name ?? '', namespace: o.metadata?.namespace }))
+    .filter((r) => !keep.has(key(r)))
+    .sort((a, b) => key(a).localeCompare(key(b)));
+}
+
+export async function pruneManifests(cluster: Cluster, files: ReadonlyArray<{ path: string; content: string }>, deps: Pick<ApplyDeps, 'client' | 'progress'>): Promise<ObjectRef[]> {
+  const rendered = parseManifests(files).map((o) => o.object);
+  const live: KubernetesObject[] = [];
+  for (const k of PRUNE_KINDS) live.push(...(await deps.client.list(k.apiVersion, k.kind, MANAGED_SELECTOR)));
+  const doomed = pruneCandidates(live, rendered, vaultBackedSecrets(cluster));
+  for (const r of doomed) {
+    await deps.client.delete(r);
+    deps.progress?.(`${refText(r)} pruned`);
+  }
+  return doomed;
+}
