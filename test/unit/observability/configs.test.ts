@@ -1,12 +1,13 @@
 // The service configs no real binary can check here (Loki, Alloy, Promtail, Grafana): their
 // documented settings, cross-references inside them, and how they match the manifests.
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests walk parsed YAML freely */
+import fc from 'fast-check';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ALL_RENDERERS } from '../../../src/render/index.js';
 import { renderAll } from '../../../src/render/registry.js';
 import { renderObservability, observability } from '../../../src/render/observability/index.js';
-import { quote } from '../../../src/render/observability/alloy/syntax.js';
+import { formatFile, quote } from '../../../src/render/observability/alloy/syntax.js';
 import { exampleCluster, VARIANTS, variant } from './fixture.js';
 
 const content = (arts: ReturnType<typeof renderObservability>, p: string) => {
@@ -98,6 +99,17 @@ describe('Alloy config', () => {
 
   it('quotes strings the way Alloy reads them', () => {
     expect(quote('a"b\\c\nd\te')).toBe('"a\\"b\\\\c\\nd\\te"');
+    // Alloy string literals use Go's escapes; for what quote() emits they coincide with JSON's.
+    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (s) => JSON.parse(quote(s)) === s));
+    fc.assert(fc.property(fc.string({ unit: 'binary-ascii' }), (s) => JSON.parse(quote(s)) === s));
+  });
+
+  it('refuses labels, block and attribute names Alloy would reject', () => {
+    const block = (name: string, label?: string, attr = 'x') => formatFile([{ block: { name, ...(label === undefined ? {} : { label }), attributes: [[attr, 1]], blocks: [] } }], 'h');
+    expect(block('loki.write', 'ok_1')).toContain('loki.write "ok_1" {');
+    expect(() => block('loki.write', 'pod-logs')).toThrow(/not an Alloy label/);
+    expect(() => block('loki..write', 'a')).toThrow(/not an Alloy block name/);
+    expect(() => block('loki.write', 'a', 'forward-to')).toThrow(/not an Alloy attribute name/);
   });
 });
 
