@@ -11,6 +11,7 @@ export const VERBS: ReadonlyArray<readonly [name: string, load: () => Promise<Re
   ['render', async () => (await import('./render.js')).registerRender],
   ['plan', async () => (await import('./plan.js')).registerPlan],
   ['preflight', async () => (await import('./preflight.js')).registerPreflight],
+  ['host', async () => (await import('./host.js')).registerHost],
   ['power', async () => (await import('./power.js')).loadPowerVerb()],
   ['secrets', async () => (await import('./secrets.js')).registerSecrets],
   ['init', async () => (await import('./init.js')).registerInit],
