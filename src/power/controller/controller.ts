@@ -4,7 +4,7 @@
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { Cluster } from '../../config/model.js';
 import { apiMessage, httpStatusOf, keepInformerRunning, type KubeClient } from '../../adapters/kube/client.js';
-import { decide } from '../core/decide.js';
+import { decide, SUSPEND_GRACE_SECONDS } from '../core/decide.js';
 import { policyFromCluster } from '../core/policy.js';
 import { podsToEvict, sleepBlockers } from '../core/safety.js';
 import { podKey } from '../core/scheduling.js';
@@ -32,6 +32,8 @@ export interface ControllerTuning {
   drainTimeoutMs: number;
   /** How long after the suspend command TCP 22 must stop answering. */
   suspendConfirmMs: number;
+  /** How long after TCP 22 went quiet the kubelet may take to report the Node not Ready (node-monitor-grace-period is 40-50 s). */
+  notReadyTimeoutMs: number;
   /** Longest SSH check step inside one wake attempt. */
   sshStepMs: number;
   probeTimeoutMs: number;
@@ -48,6 +50,7 @@ export const DEFAULT_TUNING: ControllerTuning = {
   apiRetries: 6,
   drainTimeoutMs: 120_000,
   suspendConfirmMs: 60_000,
+  notReadyTimeoutMs: SUSPEND_GRACE_SECONDS * 1000,
   sshStepMs: 30_000,
   probeTimeoutMs: 1_000,
   leaseName: 'vmstation-power-manager',
@@ -807,6 +810,9 @@ export class PowerController {
       }
       const quiet = await this.poll(async () => !(await this.deps.drivers.reachable(name, this.tuning.probeTimeoutMs)), this.now() + this.tuning.suspendConfirmMs, new AbortController().signal);
       if (!quiet) throw new StepFailure('suspend', `TCP ${this.sshPort(name)} still answers ${this.tuning.suspendConfirmMs / 1000} s after the suspend command`);
+      // Asleep once Kubernetes agrees: a node still reported Ready would look woken by hand.
+      const notReady = await this.waitForNode(name, (n) => n !== undefined && !nodeReady(n), this.tuning.notReadyTimeoutMs, signal);
+      if (!notReady) throw new StepFailure('suspend', `TCP ${this.sshPort(name)} is quiet but the Node is still Ready ${this.tuning.notReadyTimeoutMs / 1000} s after the suspend command`);
       await this.transition(name, 'asleep', `suspended: ${reason}`, {}, 'Normal', EVENT_REASONS.asleep);
       this.energyAccountedTo.set(name, this.now());
     } catch (err) {
