@@ -12,7 +12,8 @@ import { ensureRootfs } from './rootfs.js';
 import { hostsFile, knownHosts, networkUnit, sshConfig } from './render.js';
 import { LabError, pidAlive, run, runOk, sleep } from './run.js';
 import { readRuntime, readState, writeState, type BmcCredentials, type LabState } from './state.js';
-import { startKubeStandin } from './kube.js';
+import { startKubeStandin, waitForKubeStandin } from './kube.js';
+import { labUsers, withLabLock } from './lock.js';
 
 export const NSPAWN_RUN_DIR = '/run/systemd/nspawn';
 
@@ -21,6 +22,8 @@ export interface UpOptions {
   bootDelayMs?: number;
   log?: (line: string) => void;
   paths?: LabPaths;
+  /** Who brings it up: a person (`lab up`, stays up) or a test run (the last run out takes it down). */
+  owner?: 'cli' | 'tests';
 }
 
 export interface UpResult {
@@ -39,7 +42,9 @@ export interface LabFixture {
   sshConfig: string;
   knownHosts: string;
   privateKey: string;
+  /** Written by the Kubernetes API stand-in (null when the stand-in is absent). */
   kubeconfig: string | null;
+  kubeApiUrl: string | null;
   controlUrl: string;
   bridge: string;
   broadcast: string;
@@ -89,10 +94,14 @@ export async function waitForSsh(paths: LabPaths, node: string, timeoutMs: numbe
 }
 
 export async function up(opts: UpOptions = {}): Promise<UpResult> {
-  const started = Date.now();
-  const log = opts.log ?? ((l: string) => console.log(l));
   const paths = opts.paths ?? labPaths();
   requireRoot();
+  return withLabLock(paths, () => upLocked(opts, paths));
+}
+
+async function upLocked(opts: UpOptions, paths: LabPaths): Promise<UpResult> {
+  const started = Date.now();
+  const log = opts.log ?? ((l: string) => console.log(l));
   const file = opts.file ?? DEFAULT_CLUSTER_FILE;
   const spec = parseLabSpec(await readFile(file, 'utf8'), file);
 
@@ -106,7 +115,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   }
   if (existing || existsSync(paths.stateDir) || (await labLinks(spec.nodes.map((n) => n.name))).length > 0) {
     log('cleaning up what an earlier lab left');
-    await down({ paths, log });
+    await downLocked({ log }, paths);
   }
 
   const rootfs = await ensureRootfs(paths.cacheDir, log);
@@ -150,6 +159,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     mountedNspawnTmpfs: false,
     bootDelayMs: opts.bootDelayMs ?? 1000,
     bmcs,
+    owner: opts.owner ?? 'cli',
   };
   // Recorded before each change to the host, so `down` can undo a half-made lab.
   await writeState(paths, state);
@@ -181,11 +191,12 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   }
   if (!url) throw new LabError('the lab supervisor did not start', `see ${join(paths.logsDir, 'supervisor.log')}`);
 
-  const kube = await startKubeStandin(paths, spec, log);
+  const kube = startKubeStandin(paths, file, log);
   if (kube) {
     state.standinPid = kube.pid;
     await writeState(paths, state);
   }
+  const kubeUrl = kube ? waitForKubeStandin(kube, paths) : Promise.resolve(null);
 
   const fixture: LabFixture = {
     stateDir: paths.stateDir,
@@ -194,15 +205,16 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     knownHosts: paths.knownHosts,
     privateKey: paths.clientKey,
     kubeconfig: kube ? paths.kubeconfig : null,
+    kubeApiUrl: null,
     controlUrl: url,
     bridge: BRIDGE,
     broadcast: spec.broadcast,
     secretsFile,
     nodes: spec.nodes.map((n) => ({ name: n.name, address: n.address, mac: n.mac, bmc: n.bmc ?? null })),
   };
+  const [ready, apiUrl] = await Promise.all([Promise.all(spec.nodes.map(async (n) => [n.name, await waitForSsh(paths, n.name, 90_000)] as const)), kubeUrl]);
+  fixture.kubeApiUrl = apiUrl;
   await writeFile(paths.fixtureFile, JSON.stringify(fixture, null, 2) + '\n');
-
-  const ready = await Promise.all(spec.nodes.map(async (n) => [n.name, await waitForSsh(paths, n.name, 90_000)] as const));
   return { reused: false, rootfsBuilt: rootfs.built, rootfsMs: rootfs.ms, totalMs: Date.now() - started, sshReadyMs: Object.fromEntries(ready), fixture };
 }
 
@@ -282,6 +294,17 @@ export async function leftovers(paths: LabPaths = labPaths(), nodeNames: string[
   };
 }
 
+/** Takes the lab down when no test run uses it any more and a test run brought it up. */
+export async function downIfUnused(opts: DownOptions = {}): Promise<boolean> {
+  const paths = opts.paths ?? labPaths();
+  return withLabLock(paths, async () => {
+    const state = readState(paths);
+    if (labUsers(paths).length > 0 || (state !== undefined && state.owner !== 'tests')) return false;
+    await downLocked(opts, paths);
+    return true;
+  });
+}
+
 export interface DownOptions {
   log?: (line: string) => void;
   paths?: LabPaths;
@@ -289,9 +312,13 @@ export interface DownOptions {
 
 /** Removes everything a lab made; safe to run again, and after a crash (works from the state files). */
 export async function down(opts: DownOptions = {}): Promise<Leftovers> {
-  const log = opts.log ?? ((l: string) => console.log(l));
   const paths = opts.paths ?? labPaths();
   requireRoot();
+  return withLabLock(paths, () => downLocked(opts, paths));
+}
+
+async function downLocked(opts: DownOptions, paths: LabPaths): Promise<Leftovers> {
+  const log = opts.log ?? ((l: string) => console.log(l));
   const state = readState(paths);
   const runtime = readRuntime(paths);
 

@@ -28,6 +28,8 @@ export interface LabState {
   mountedNspawnTmpfs: boolean;
   bootDelayMs: number;
   bmcs: BmcCredentials[];
+  /** 'cli': brought up by a person, stays up; 'tests': the last test run out takes it down. */
+  owner: 'cli' | 'tests';
   supervisorPid?: number;
   standinPid?: number;
 }

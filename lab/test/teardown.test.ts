@@ -4,13 +4,31 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cgroupPids } from '../cgroups.js';
 import { down, leftovers, up } from '../lifecycle.js';
+import { labUsers } from '../lock.js';
 import { labPaths, nodeCgroups } from '../paths.js';
 import { run } from '../run.js';
-import { readRuntime } from '../state.js';
+import { readRuntime, readState } from '../state.js';
 import { labFixture } from './lab-fixture.js';
 
 const paths = labPaths();
 const quiet = (): void => undefined;
+
+/**
+ * Taking the shared lab down is only fair when no other test run (another person's, on this
+ * machine) uses it: wait for them, bounded. In CI this run is the only one.
+ */
+async function waitUntilOnlyUser(): Promise<void> {
+  const mine = new Set([process.pid, process.ppid]);
+  const started = Date.now();
+  for (;;) {
+    const others = labUsers(paths).filter((p) => !mine.has(p));
+    if (others.length === 0) return;
+    if (Date.now() - started > 300_000) throw new Error(`other test runs use the lab (pids ${others.join(', ')}): cannot take it down under them`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+const owner = (): 'cli' | 'tests' => readState(paths)?.owner ?? 'tests';
 
 async function expectNothingLeft(nodeNames: string[]): Promise<void> {
   const left = await leftovers(paths, nodeNames);
@@ -26,7 +44,9 @@ async function expectNothingLeft(nodeNames: string[]): Promise<void> {
 
 describe('lab teardown', () => {
   it('down removes everything; up again reuses the root filesystem', async () => {
+    await waitUntilOnlyUser();
     const names = labFixture().nodes.map((n) => n.name);
+    const was = owner();
     try {
       await down({ log: quiet });
       await expectNothingLeft(names);
@@ -34,17 +54,19 @@ describe('lab teardown', () => {
       await expectNothingLeft(names);
     } finally {
       // Other test files share this lab: bring it back whatever happened.
-      await up({ log: quiet });
+      await up({ log: quiet, owner: was });
     }
     await down({ log: quiet });
-    const r = await up({ log: quiet });
+    const r = await up({ log: quiet, owner: was });
     expect(r.rootfsBuilt).toBe(false);
     expect(r.totalMs).toBeLessThan(20_000);
     console.log(`[lab] up with a reused root filesystem: ${(r.totalMs / 1000).toFixed(1)}s`);
   });
 
   it('down cleans up after a crash: supervisor and one nspawn killed, the container orphaned', async () => {
+    await waitUntilOnlyUser();
     const names = labFixture().nodes.map((n) => n.name);
+    const was = owner();
     const rt = readRuntime(paths);
     expect(rt).toBeDefined();
     const nspawnPid = rt?.processes['nspawn:homelab']?.pid;
@@ -59,7 +81,7 @@ describe('lab teardown', () => {
       await down({ log: quiet });
       await expectNothingLeft(names);
     } finally {
-      await up({ log: quiet });
+      await up({ log: quiet, owner: was });
     }
   });
 });
