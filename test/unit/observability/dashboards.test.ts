@@ -2,12 +2,12 @@
 // provisioned, and every query parsed by the real grammars (PromQL: @prometheus-io/lezer-promql,
 // LogQL: @grafana/lezer-logql) with Grafana's variables replaced by sample values.
 import { parser as logqlParser } from '@grafana/lezer-logql';
-import type { Parser } from '@lezer/common';
 import { parser as promqlParser } from '@prometheus-io/lezer-promql';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderObservability } from '../../../src/render/observability/index.js';
 import { exampleCluster } from './fixture.js';
+import { substituteVariables, syntaxErrors } from './queries.js';
 
 interface Target {
   expr?: string;
@@ -27,27 +27,6 @@ interface DashboardJson {
   title: string;
   panels: Panel[];
   templating?: { list: Array<{ name: string; datasource?: { uid: string } }> };
-}
-
-/** Grafana's variables, replaced by values of the right shape before parsing. */
-export function substituteVariables(query: string): string {
-  return query
-    .replaceAll('$__rate_interval', '5m')
-    .replaceAll('$__range', '6h')
-    .replaceAll('$__interval', '1m')
-    .replaceAll('$__auto', '1m')
-    .replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, 'x');
-}
-
-/** Error nodes in the syntax tree of `text` (lezer marks what it could not parse with ⚠). */
-export function syntaxErrors(parser: Parser, text: string): string[] {
-  const errors: string[] = [];
-  parser.parse(text).iterate({
-    enter: (node) => {
-      if (node.type.isError) errors.push(`error at ${node.from}: ${JSON.stringify(text.slice(Math.max(0, node.from - 10), node.to + 10))}`);
-    },
-  });
-  return errors;
 }
 
 const cluster = exampleCluster();
