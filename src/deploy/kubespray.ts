@@ -145,6 +145,8 @@ export interface KubesprayRunOptions {
   onEvent?: (e: AnsibleEvent) => void;
   extraVarsFiles?: readonly string[];
   ansiblePlaybook?: string;
+  /** Extra environment for ansible-playbook. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** SSH settings that keep host-key checking on even though Kubespray's ansible.cfg turns it off. */
@@ -161,7 +163,7 @@ export async function runKubesprayPlaybook(opts: KubesprayRunOptions): Promise<P
     playbook: opts.playbook,
     inventory: path.join(opts.renderDir, 'kubespray', 'inventory.yaml'),
     logFile: opts.logFile,
-    env: strictSshEnv(opts.knownHosts),
+    env: { ...opts.env, ...strictSshEnv(opts.knownHosts) },
     ansiblePlaybook: opts.ansiblePlaybook ?? (await kubesprayAnsiblePlaybook(opts.loc)),
     ...(opts.extraVarsFiles ? { extraVarsFiles: opts.extraVarsFiles } : {}),
     ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
