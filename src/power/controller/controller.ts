@@ -410,7 +410,10 @@ export class PowerController {
       const claimed = this.claim(name, 'sleep');
       if (!claimed) continue;
       const evict = podsToEvict(podsOn).map((p) => ({ namespace: p.namespace, name: p.name }));
-      this.queue.enqueue(name, 'sleep', () => this.sleepJob(name, `${req.source} request: ${req.reason}`, evict, claimed));
+      if (this.queue.enqueue(name, 'sleep', () => this.sleepJob(name, `${req.source} request: ${req.reason}`, evict, claimed))) {
+        this.dispatched.push({ at: this.now(), action: 'sleep', node: name });
+        this.log.info('action', { node: name, action: 'sleep', reason: `${req.source} request: ${req.reason}` });
+      }
     }
   }
 

@@ -294,3 +294,28 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Back to a known state between tests: every host up, faults off, Nodes awake and uncordoned, test pods gone. */
+export async function resetLab(lab: LoopbackLab): Promise<void> {
+  const { KubeClient, loadKubeConfig } = await import('../../../src/adapters/kube/client.js');
+  const kube = new KubeClient(loadKubeConfig({ kubeconfig: lab.kubeconfigPath }));
+  lab.standin.faults.clear();
+  for (const h of lab.hosts.values()) {
+    h.dropPackets = 0;
+    h.neverWake = false;
+    h.packets.length = 0;
+    h.suspends = 0;
+    await h.up();
+  }
+  const clear: Record<string, null> = {};
+  for (const k of ['state', 'since', 'reason', 'attempts', 'last-wake-seconds', 'cordoned', 'wake-triggered-at', 'energy-saved-kwh', 'request']) clear[`vmstation.io/power-${k}`] = null;
+  for (const name of ['masternode', ...lab.hosts.keys()]) await kube.patchNode(name, { metadata: { annotations: clear }, spec: { unschedulable: null } });
+  const pods = await kube.core.listNamespacedPod({ namespace: 'default' });
+  for (const p of pods.items) await kube.core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace: 'default', gracePeriodSeconds: 0 }).catch(() => undefined);
+  const pdbs = await kube.policy.listNamespacedPodDisruptionBudget({ namespace: 'default' });
+  for (const p of pdbs.items) await kube.policy.deleteNamespacedPodDisruptionBudget({ name: p.metadata?.name ?? '', namespace: 'default' });
+  await eventually('all nodes Ready', async () => {
+    const nodes = await kube.listNodes();
+    return nodes.length === lab.hosts.size + 1 && nodes.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  });
+}
