@@ -86,7 +86,8 @@ function onMagicPayload(payload: Buffer, via: string, from: string): void {
   event(m.node.name, r.woke ? 'magic-packet-wake' : 'magic-packet-no-effect', { via, from, reason: r.reason });
 }
 
-// UDP magic packets (ports 9 and 7): from the host itself or from any node on the bridge.
+// UDP magic packets (ports 9 and 7) to the lab's broadcast address, from the host itself or from
+// any node on the bridge. Bound to that address only, so other programs keep ports 9/7 elsewhere.
 const udpSockets: dgram.Socket[] = [];
 for (const port of [9, 7]) {
   const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
@@ -95,7 +96,7 @@ for (const port of [9, 7]) {
     onMagicPayload(msg, `udp:${port}`, rinfo.address);
   });
   s.on('error', (e) => log(`udp ${port}: ${e.message}`));
-  s.bind(port, '0.0.0.0');
+  s.bind(port, state.spec.broadcast);
   udpSockets.push(s);
 }
 
