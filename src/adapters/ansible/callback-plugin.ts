@@ -91,11 +91,15 @@ class CallbackModule(CallbackBase):
             module_stderr=_tail(r.get('module_stderr')),
             censored=bool(r.get('censored')),
         )
-        if r.get('results') and not fields['msg']:
+        if isinstance(r.get('results'), list):
             failed = [x for x in r['results'] if isinstance(x, dict) and x.get('failed')]
             if failed:
-                fields['msg'] = _tail(failed[0].get('msg'))
+                # A loop: name the first failed item and say what it reported.
+                item = failed[0].get('item')
+                label = failed[0].get('_ansible_item_label', item)
+                fields['msg'] = _tail('%s (item %s: %s)' % (fields['msg'] or 'failed', label, failed[0].get('msg')))
                 fields['stderr'] = fields['stderr'] or _tail(failed[0].get('stderr'))
+                fields['rc'] = fields['rc'] if fields['rc'] is not None else failed[0].get('rc')
         fields.update(extra)
         self._emit('host_result', **fields)
 

@@ -91,8 +91,10 @@ function taskFailedError(results: HostResultEvent[], run: FinishedRun): Vmstatio
 /** The error for a finished run, or undefined when it succeeded. */
 export function classifyAnsibleRun(run: FinishedRun): VmstationError | undefined {
   const results = run.events.filter((e): e is HostResultEvent => e.event === 'host_result');
-  const failed = results.filter((r) => r.status === 'failed' && !r.ignored);
-  const unreachable = results.filter((r) => r.status === 'unreachable');
+  // A connection that fails during a file transfer is reported as a failed task; it is unreachable.
+  const lostConnection = (r: HostResultEvent) => r.status === 'failed' && /^Failed to connect to the host via ssh/.test(r.msg ?? '');
+  const failed = results.filter((r) => r.status === 'failed' && !r.ignored && !lostConnection(r));
+  const unreachable = results.filter((r) => r.status === 'unreachable' || lostConnection(r));
   if (run.exitCode === 0 && failed.length === 0 && unreachable.length === 0) return undefined;
 
   const output = run.output;

@@ -39,10 +39,10 @@ export const GROUPS = {
   kdc: 'kerberos_kdc',
 } as const;
 
-/** Kernel modules Kubernetes needs, with a path that exists once each is active (built-in or loaded). */
+/** Kernel modules Kubernetes needs, with a test that passes once each is active (built in or loaded; /sys/module is not always visible). */
 export const KERNEL_MODULES = [
-  { name: 'overlay', active_when: '/sys/module/overlay' },
-  { name: 'br_netfilter', active_when: '/proc/sys/net/bridge/bridge-nf-call-iptables' },
+  { name: 'overlay', active_when: 'grep -qw overlay /proc/filesystems' },
+  { name: 'br_netfilter', active_when: 'test -e /proc/sys/net/bridge/bridge-nf-call-iptables' },
 ] as const;
 
 export const SYSCTLS = [

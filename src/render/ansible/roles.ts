@@ -75,11 +75,12 @@ const PREP_TASKS = `---
     mode: "0644"
 
 - name: Check which kernel modules are active
-  ansible.builtin.stat:
-    path: "{{ item.active_when }}"
+  ansible.builtin.shell: "{{ item.active_when }}"
   loop: "{{ vmstation_kernel_modules }}"
   loop_control:
     label: "{{ item.name }}"
+  changed_when: false
+  failed_when: false
   register: vmstation_module_state
 
 - name: Load kernel modules now
@@ -87,7 +88,7 @@ const PREP_TASKS = `---
   loop: "{{ vmstation_module_state.results }}"
   loop_control:
     label: "{{ item.item.name }}"
-  when: not item.stat.exists
+  when: item.rc != 0
 
 - name: Kernel settings for Kubernetes
   ansible.builtin.copy:
