@@ -42,12 +42,19 @@ export class ManualClock implements Clock {
     this.sleeps.push(ms);
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
-      const w = { at: this.t + ms, resolve };
-      this.waiters.push(w);
-      signal?.addEventListener('abort', () => {
+      const onAbort = () => {
         this.waiters = this.waiters.filter((x) => x !== w);
-        reject(signal.reason as Error);
-      }, { once: true });
+        reject(signal?.reason as Error);
+      };
+      const w = {
+        at: this.t + ms,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      this.waiters.push(w);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
