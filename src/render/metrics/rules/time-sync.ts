@@ -3,7 +3,7 @@
 // "stratum > 10" is expressed as "the kernel clock has not been synchronized for 15 minutes".
 import type { Cluster } from '../../../config/model.js';
 import { JOBS } from '../names.js';
-import type { RuleGroup } from './types.js';
+import { unlessSleeping, type RuleGroup } from './types.js';
 
 const chronyUnit = 'name=~"chronyd?\\\\.service"';
 
@@ -28,7 +28,9 @@ export function timeSyncRules(cluster: Cluster): RuleGroup {
     },
     {
       alert: 'NodeClockNotSynchronising',
-      expr: 'min_over_time(node_timex_sync_status[5m]) == 0 and node_timex_maxerror_seconds >= 16',
+      // Sleep-aware: a node resuming from suspend needs a moment to resync, and a node going to
+      // sleep leaves 5-15 minutes of old samples in these windows.
+      expr: unlessSleeping('min_over_time(node_timex_sync_status[5m]) == 0 and node_timex_maxerror_seconds >= 16'),
       for: '10m',
       severity: 'warning',
       summary: 'clock of {{ $labels.node }} is not synchronising',
@@ -36,7 +38,7 @@ export function timeSyncRules(cluster: Cluster): RuleGroup {
     },
     {
       alert: 'NTPNotSynchronized',
-      expr: 'max_over_time(node_timex_sync_status[15m]) == 0',
+      expr: unlessSleeping('max_over_time(node_timex_sync_status[15m]) == 0'),
       for: '15m',
       severity: 'warning',
       summary: '{{ $labels.node }} has not been in sync with NTP for 15 minutes',
