@@ -16,10 +16,29 @@ function rate(bytesPerSecond: number): string {
   return `${Math.round(bytesPerSecond)} B/s`;
 }
 
+// Sets derived from a policy, built once per policy object (decide() runs often on the same one).
+const derived = new WeakMap<Policy, { ignored: ReadonlySet<string>; wakeOnRequest: ReadonlySet<string> }>();
+
+function derivedSets(policy: Policy) {
+  let d = derived.get(policy);
+  if (!d) {
+    d = {
+      ignored: new Set(policy.ignoreNamespaces),
+      wakeOnRequest: new Set(policy.apps.filter((a) => a.wakeOnRequest).map((a) => `${a.namespace}/${a.name}`)),
+    };
+    derived.set(policy, d);
+  }
+  return d;
+}
+
+export function ignoredNamespaces(policy: Policy): ReadonlySet<string> {
+  return derivedSets(policy).ignored;
+}
+
 /** The pod belongs to an app whose node the wake gateway wakes on request. */
 export function isWakeOnRequestPod(pod: ObservedPod, policy: Policy): boolean {
   const name = pod.labels['app.kubernetes.io/name'];
-  return name !== undefined && policy.apps.some((a) => a.wakeOnRequest && a.name === name && a.namespace === pod.namespace);
+  return name !== undefined && derivedSets(policy).wakeOnRequest.has(`${pod.namespace}/${name}`);
 }
 
 function hasTrafficData(a: NodeActivity | undefined): boolean {
@@ -33,7 +52,7 @@ function hasTrafficData(a: NodeActivity | undefined): boolean {
  * traffic is what counts, so an idle media server can sleep and be woken by the gateway.
  */
 export function nodeActivity(podsOnNode: readonly ObservedPod[], activity: NodeActivity | undefined, policy: Policy): ActivityVerdict {
-  const ignored = new Set(policy.ignoreNamespaces);
+  const ignored = ignoredNamespaces(policy);
   const traffic = hasTrafficData(activity);
   const counting = podsOnNode.filter(
     (p) =>

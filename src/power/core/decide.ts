@@ -56,7 +56,10 @@ export function decide(observed: Observed, policy: Policy, now: Millis): Decisio
   const nodes = [...observed.nodes].sort(byName);
   const byNode = new Map(nodes.map((n) => [n.name, n]));
   // Input order must not matter: sort once, everything downstream keeps this order.
-  const allPods = [...observed.pods].sort((a, b) => (podKey(a) < podKey(b) ? -1 : podKey(a) > podKey(b) ? 1 : 0));
+  const allPods = observed.pods
+    .map((p) => ({ key: podKey(p), p }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((x) => x.p);
   const podsByNode = groupPods(allPods);
   const inFlight = new Map<string, InFlightTransition>();
   for (const t of observed.inFlight) inFlight.set(t.node, t);
@@ -182,7 +185,7 @@ export function decide(observed: Observed, policy: Policy, now: Millis): Decisio
     const pendingNeeds = new Set<string>();
     for (const pod of pending) {
       if (isWakeOnRequestPod(pod, policy)) continue; // the wake gateway wakes its node on a request
-      const need = podNeedsSleepingNode(pod, nodes, allPods, used);
+      const need = podNeedsSleepingNode(pod, nodes, allPods, used, true);
       if (!need.needed) continue;
       for (const c of need.candidates) pendingNeeds.add(c.node);
       // Already coming: a node waking (or rolled back from draining) will take the pod.

@@ -56,8 +56,9 @@ export function sleepBlockers({ node, policy, podsOnNode, pdbs }: SleepSafetyInp
     const why = policy.unusableDrivers.length > 0 ? policy.unusableDrivers.join(', ') : 'no wake driver configured';
     out.push(`no configured driver can wake it (${why})`);
   }
-  const live = podsOnNode.filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' && !p.terminating);
-  for (const p of live) {
+  if (podsOnNode.length === 0) return out;
+  for (const p of podsOnNode) {
+    if (p.phase === 'Succeeded' || p.phase === 'Failed' || p.terminating) continue;
     if (p.labels[POWER_LABELS.preventSleep] === 'true') out.push(`pod ${podKey(p)} has ${POWER_LABELS.preventSleep}=true`);
   }
   const nodeSleepOk = flag(node, POWER_LABELS.sleepOk);

@@ -82,7 +82,9 @@ export function tolerates(t: Toleration, taint: Taint): boolean {
 }
 
 /** The first NoSchedule/NoExecute taint the pod does not tolerate (ignoring `ignoreKeys`). */
-export function untoleratedTaint(pod: ObservedPod, taints: readonly Taint[], ignoreKeys: ReadonlySet<string> = new Set()): Taint | undefined {
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+export function untoleratedTaint(pod: ObservedPod, taints: readonly Taint[], ignoreKeys: ReadonlySet<string> = NO_KEYS): Taint | undefined {
   return taints.find((taint) => taint.effect !== 'PreferNoSchedule' && !ignoreKeys.has(taint.key) && !pod.tolerations.some((t) => tolerates(t, taint)));
 }
 
@@ -116,23 +118,47 @@ function formatMem(b: number): string {
 export type FitFilter = 'selector' | 'affinity' | 'taint' | 'cpu' | 'memory';
 export type FitResult = { fits: true } | { fits: false; filter: FitFilter; why: string };
 
+/** The first hard filter that rejects `pod` on `node`, without building any text (hot path). */
+export function failingFilter(pod: ObservedPod, node: ObservedNode, used: Resources | undefined, ignoreSleepTaints: boolean): FitFilter | undefined {
+  for (const k in pod.nodeSelector) if (node.labels[k] !== pod.nodeSelector[k]) return 'selector';
+  if (!matchesNodeAffinity(node, pod.requiredNodeAffinity)) return 'affinity';
+  if (node.taints.length > 0 && untoleratedTaint(pod, node.taints, ignoreSleepTaints ? SLEEP_TAINT_KEYS : NO_KEYS)) return 'taint';
+  const cpu = node.allocatable.cpuMillis - (used?.cpuMillis ?? 0);
+  if (pod.requests.cpuMillis > cpu) return 'cpu';
+  const mem = node.allocatable.memoryBytes - (used?.memoryBytes ?? 0);
+  if (pod.requests.memoryBytes > mem) return 'memory';
+  return undefined;
+}
+
 /**
- * Whether the scheduler's hard filters would accept `pod` on `node`. `ignoreSleepTaints` drops the
- * taints a sleeping node carries only because it sleeps (not-ready, unreachable, unschedulable).
+ * Whether the scheduler's hard filters would accept `pod` on `node`, and if not, why.
+ * `ignoreSleepTaints` drops the taints a sleeping node carries only because it sleeps
+ * (not-ready, unreachable, unschedulable).
  */
 export function podFitsNode(pod: ObservedPod, node: ObservedNode, used: Resources | undefined, ignoreSleepTaints: boolean): FitResult {
-  for (const [k, v] of Object.entries(pod.nodeSelector)) {
-    if (node.labels[k] !== v) return { fits: false, filter: 'selector', why: `nodeSelector ${k}=${v} not matched` };
+  const filter = failingFilter(pod, node, used, ignoreSleepTaints);
+  switch (filter) {
+    case undefined:
+      return { fits: true };
+    case 'selector': {
+      const [k, v] = Object.entries(pod.nodeSelector).find(([key, value]) => node.labels[key] !== value) as [string, string];
+      return { fits: false, filter, why: `nodeSelector ${k}=${v} not matched` };
+    }
+    case 'affinity':
+      return { fits: false, filter, why: 'required node affinity not matched' };
+    case 'taint': {
+      const taint = untoleratedTaint(pod, node.taints, ignoreSleepTaints ? SLEEP_TAINT_KEYS : NO_KEYS) as Taint;
+      return { fits: false, filter, why: `taint ${formatTaint(taint)} not tolerated` };
+    }
+    case 'cpu': {
+      const free = node.allocatable.cpuMillis - (used?.cpuMillis ?? 0);
+      return { fits: false, filter, why: `needs cpu ${formatCpu(pod.requests.cpuMillis)}, ${formatCpu(Math.max(0, free))} free` };
+    }
+    case 'memory': {
+      const free = node.allocatable.memoryBytes - (used?.memoryBytes ?? 0);
+      return { fits: false, filter, why: `needs memory ${formatMem(pod.requests.memoryBytes)}, ${formatMem(Math.max(0, free))} free` };
+    }
   }
-  if (!matchesNodeAffinity(node, pod.requiredNodeAffinity)) return { fits: false, filter: 'affinity', why: 'required node affinity not matched' };
-  const taint = untoleratedTaint(pod, node.taints, ignoreSleepTaints ? SLEEP_TAINT_KEYS : new Set());
-  if (taint) return { fits: false, filter: 'taint', why: `taint ${formatTaint(taint)} not tolerated` };
-  const u = used ?? { cpuMillis: 0, memoryBytes: 0 };
-  const freeCpu = node.allocatable.cpuMillis - u.cpuMillis;
-  const freeMem = node.allocatable.memoryBytes - u.memoryBytes;
-  if (pod.requests.cpuMillis > freeCpu) return { fits: false, filter: 'cpu', why: `needs cpu ${formatCpu(pod.requests.cpuMillis)}, ${formatCpu(Math.max(0, freeCpu))} free` };
-  if (pod.requests.memoryBytes > freeMem) return { fits: false, filter: 'memory', why: `needs memory ${formatMem(pod.requests.memoryBytes)}, ${formatMem(Math.max(0, freeMem))} free` };
-  return { fits: true };
 }
 
 /** The node takes new pods right now: awake, Ready, not cordoned. */
@@ -168,37 +194,51 @@ export function podNeedsSleepingNode(
   nodes: readonly ObservedNode[],
   pods: readonly ObservedPod[],
   usedByNode: ReadonlyMap<string, Resources> = requestedByNode(pods),
+  /** The caller already sorted `nodes` by name (decide() does). */
+  nodesSorted = false,
 ): PodNeed {
   const who = `pod ${podKey(pod)}`;
   if (!isUnscheduledPending(pod)) return { needed: false, candidates: [], reason: `${who} is not waiting for the scheduler` };
-  const awakeMisses: string[] = [];
+  // Explanations are built for the first few nodes only: a 500-node cluster needs no 500-item reason.
+  const awakeMisses: ObservedNode[] = [];
   const awakeFilters = new Set<FitFilter>();
-  const otherMisses: string[] = [];
+  const otherMisses: ObservedNode[] = [];
   const candidates: SleepingCandidate[] = [];
-  const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = nodesSorted ? nodes : [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const node of sorted) {
     const awake = isSchedulableAwake(node);
-    const fit = podFitsNode(pod, node, usedByNode.get(node.name), !awake);
+    const filter = failingFilter(pod, node, usedByNode.get(node.name), !awake);
     if (awake) {
-      if (fit.fits) return { needed: false, candidates: [], reason: `${who} pending, fits awake node ${node.name}` };
-      awakeMisses.push(`${node.name}: ${fit.why}`);
-      awakeFilters.add(fit.filter);
-    } else if (node.power.state === 'awake') {
-      // Awake by record but not Ready or cordoned by someone else: not ours to wake.
-      otherMisses.push(`${node.name}: ${node.ready ? 'cordoned' : 'not Ready'}`);
-    } else if (fit.fits) {
-      candidates.push({ node: node.name, state: node.power.state });
+      if (filter === undefined) return { needed: false, candidates: [], reason: `${who} pending, fits awake node ${node.name}` };
+      awakeMisses.push(node);
+      awakeFilters.add(filter);
+    } else if (node.power.state === 'awake' || filter !== undefined) {
+      // Awake by record but not Ready or cordoned by someone else is not ours to wake.
+      otherMisses.push(node);
     } else {
-      otherMisses.push(`${node.name} (${node.power.state}): ${fit.why}`);
+      candidates.push({ node: node.name, state: node.power.state });
     }
   }
-  const awakeText = awakeMisses.length > 0 ? `; awake nodes: ${awakeMisses.join('; ')}` : '; no node is awake';
-  const rest = otherMisses.length > 0 ? `; others: ${otherMisses.join('; ')}` : '';
+  const explain = (list: readonly ObservedNode[], withState: boolean): string => {
+    const shown = list.slice(0, MAX_EXPLAINED).map((node) => {
+      if (node.power.state === 'awake' && !isSchedulableAwake(node)) return `${node.name}: ${node.ready ? 'cordoned' : 'not Ready'}`;
+      const fit = podFitsNode(pod, node, usedByNode.get(node.name), !isSchedulableAwake(node));
+      const why = fit.fits ? 'fits' : fit.why;
+      return withState ? `${node.name} (${node.power.state}): ${why}` : `${node.name}: ${why}`;
+    });
+    const more = list.length > MAX_EXPLAINED ? `; and ${list.length - MAX_EXPLAINED} more` : '';
+    return shown.join('; ') + more;
+  };
+  const awakeText = awakeMisses.length > 0 ? `; awake nodes: ${explain(awakeMisses, false)}` : '; no node is awake';
+  const rest = otherMisses.length > 0 ? `; others: ${explain(otherMisses, true)}` : '';
   if (candidates.length === 0) return { needed: false, candidates, reason: `${who} pending, fits no node, sleeping or awake${awakeText}${rest}` };
   const constraint = describeConstraint(awakeFilters);
-  const list = candidates.map((c) => `${c.node} (${c.state})`).join(', ');
-  return { needed: true, candidates, reason: `${who} pending, ${constraint} only ${list}${awakeText}${rest}` };
+  const listed = candidates.slice(0, MAX_EXPLAINED).map((c) => `${c.node} (${c.state})`).join(', ') + (candidates.length > MAX_EXPLAINED ? ` and ${candidates.length - MAX_EXPLAINED} more` : '');
+  return { needed: true, candidates, reason: `${who} pending, ${constraint} only ${listed}${awakeText}${rest}` };
 }
+
+/** How many nodes a reason names before it says "and N more". */
+export const MAX_EXPLAINED = 5;
 
 const filterWords: Record<FitFilter, string> = {
   selector: 'selector matches',

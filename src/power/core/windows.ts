@@ -123,11 +123,14 @@ export function describeWindow(w: PolicyWindow): string {
 
 /** 2040 -> "34m", 5400 -> "1h30m", 45 -> "45s". */
 export function formatSeconds(total: number): string {
-  const s = Math.max(0, Math.round(total));
+  const s = total > 0 ? Math.round(total) : 0;
   if (s < 60) return `${s}s`;
   const d = Math.floor(s / 86400);
   const h = Math.floor((s % 86400) / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const parts = [d ? `${d}d` : '', h ? `${h}h` : '', m ? `${m}m` : ''].join('');
-  return parts || '0m';
+  let out = '';
+  if (d) out += `${d}d`;
+  if (h) out += `${h}h`;
+  if (m) out += `${m}m`;
+  return out || '0m';
 }

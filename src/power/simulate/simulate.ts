@@ -131,6 +131,8 @@ interface SimNode {
 }
 
 const HOUR_MS = 3_600_000;
+/** Actions the simulated executor completes instantly. */
+const INSTANT: ReadonlySet<Action['kind']> = new Set(['cancel-sleep', 'mark-awake', 'mark-asleep', 'uncordon', 'mark-failed']);
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -383,9 +385,10 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
     return t;
   };
 
+  // One activity record, updated in place: decide() only reads it during the call.
+  const activity: Record<string, NodeActivity> = {};
   const observe = (now: number): Observed => {
     const obsNodes: ObservedNode[] = [];
-    const activity: Record<string, NodeActivity> = {};
     const inFlight: InFlightTransition[] = [];
     for (const n of nodes.values()) {
       obsNodes.push(n.obs);
@@ -428,21 +431,23 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
     while (ei < events.length && (events[ei] as TraceEvent).t <= now) applyEvent(events[ei++] as TraceEvent);
     for (const n of nodes.values()) {
       // Activity during the last step lasted until now: the controller saw it until now.
-      if (n.wasActive) n.obs = { ...n.obs, lastActivityAt: now };
+      if (n.wasActive) n.obs.lastActivityAt = now;
       advancePhysics(n, now);
     }
     serve(now);
-    // decide() until the world stops changing at this instant (a rollback may serve a demand, ...).
+    // decide() again at the same instant only after actions that change the world at once
+    // (a rollback or a corrected record may make room for a wake or serve a demand).
     for (let round = 0; round < 4; round++) {
       const decision = decide(observe(now), policy, now);
-      const activeNow = new Set(decision.active.map((a) => a.node));
-      for (const n of nodes.values()) {
-        n.wasActive = activeNow.has(n.obs.name);
-        if (n.wasActive) n.obs = { ...n.obs, lastActivityAt: now };
+      for (const n of nodes.values()) n.wasActive = false;
+      for (const a of decision.active) {
+        const n = nodeOf(a.node);
+        n.wasActive = true;
+        n.obs.lastActivityAt = now;
       }
       for (const a of decision.actions) apply(a, now);
       serve(now);
-      if (decision.actions.length === 0) break;
+      if (!decision.actions.some((a) => INSTANT.has(a.kind))) break;
     }
     if (now >= end) break;
     // Without windows nothing changes between events and timers, so no tick is needed.

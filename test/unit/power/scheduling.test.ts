@@ -123,6 +123,16 @@ describe('podNeedsSleepingNode', () => {
     else expect(result.reason).toMatch(c.reason);
   });
 
+  it('a large cluster gets a short reason: five nodes named, then "and N more"', () => {
+    const p = pod('batch', 'pin', { phase: 'Pending', nodeSelector: { 'kubernetes.io/hostname': 'w499' } });
+    const nodes = Array.from({ length: 500 }, (_, i) => (i === 499 ? asleep(`w${i}`) : node(`w${String(i).padStart(3, '0')}`)));
+    const r = podNeedsSleepingNode(p, nodes, [p]);
+    expect(r.needed).toBe(true);
+    expect(r.reason).toBe(
+      'pod batch/pin pending, selector matches only w499 (asleep); awake nodes: w000: nodeSelector kubernetes.io/hostname=w499 not matched; w001: nodeSelector kubernetes.io/hostname=w499 not matched; w002: nodeSelector kubernetes.io/hostname=w499 not matched; w003: nodeSelector kubernetes.io/hostname=w499 not matched; w004: nodeSelector kubernetes.io/hostname=w499 not matched; and 494 more',
+    );
+  });
+
   it('lists every sleeping candidate with its state', () => {
     const p = pod('batch', 'any', { phase: 'Pending', nodeSelector: { pool: 'batch' } });
     const nodes = [node('a'), asleep('b', { labels: { pool: 'batch' } }), asleep('c', { labels: { pool: 'batch' }, power: { state: 'failed', since: T0, reason: 'x', attempts: 3 } })];
