@@ -4,7 +4,8 @@
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { onMonitoringNode, selectorLabels, standardLabels, toYaml, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { fastYaml } from './yaml.js';
 import { checksum, configMap, image, kube, meta, restricted, service, serviceAccount } from './kube.js';
 import { ALERTMANAGER_SECRET_DIR, alertmanagerSecretKeys, monitoringNode, NAMES, PORTS } from './names.js';
 
@@ -161,7 +162,7 @@ function statefulSet(cluster: Cluster, config: string): KubeObject {
 }
 
 export function renderAlertmanager(cluster: Cluster): Artifact[] {
-  const config = toYaml(alertmanagerConfig(cluster));
+  const config = fastYaml(alertmanagerConfig(cluster));
   const name = NAMES.alertmanager;
   const objects: KubeObject[] = [
     serviceAccount(cluster, name, 'alerting'),

@@ -6,7 +6,8 @@ import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContex
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { onMonitoringNode, selectorLabels, standardLabels, toYaml, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { fastYaml } from './yaml.js';
 import { checksum, clusterRbac, configMap, image, kube, meta, restricted, service, serviceAccount } from './kube.js';
 import { bmcNodes, IPMI_SECRET_DIR, NAMES, PORTS } from './names.js';
 
@@ -58,7 +59,7 @@ export function blackboxConfig(cluster: Cluster): Record<string, unknown> {
 
 export function renderBlackbox(cluster: Cluster): Artifact[] {
   const name = NAMES.blackbox;
-  const config = toYaml(blackboxConfig(cluster));
+  const config = fastYaml(blackboxConfig(cluster));
   const objects: KubeObject[] = [
     configMap(cluster, `${name}-config`, 'probes', { 'blackbox.yml': config }),
     deployment(cluster, name, 'probes', { 'vmstation.io/config-checksum': checksum(config) }, {
@@ -271,7 +272,7 @@ export const FILL_CREDENTIALS_AWK = [
 
 /** ipmi.yml with the credential placeholders as single-quoted scalars (what the awk program fills). */
 export function ipmiConfigText(cluster: Cluster): string {
-  return toYaml(ipmiConfig(cluster)).replace(/^(\s+(?:user|pass)): "?(@file:[^"\n]*)"?$/gm, "$1: '$2'");
+  return fastYaml(ipmiConfig(cluster)).replace(/^(\s+(?:user|pass)): "?(@file:[^"\n]*)"?$/gm, "$1: '$2'");
 }
 
 export function renderIpmiExporter(cluster: Cluster): Artifact[] {

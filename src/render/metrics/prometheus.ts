@@ -4,7 +4,8 @@
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { onMonitoringNode, selectorLabels, standardLabels, toYaml, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { fastYaml } from './yaml.js';
 import { checksum, clusterRbac, configMap, image, kube, meta, prometheusSize, restricted, service, serviceAccount } from './kube.js';
 import { monitoringNode, NAMES, PORTS } from './names.js';
 import { prometheusConfig } from './prometheus-config.js';
@@ -22,8 +23,8 @@ export interface PrometheusFiles {
 
 export function prometheusFiles(cluster: Cluster, groups: RuleGroup[]): PrometheusFiles {
   return {
-    config: toYaml(prometheusConfig(cluster)),
-    rules: groups.map((g) => ({ group: g.name, text: toYaml(ruleFile(g)) })),
+    config: fastYaml(prometheusConfig(cluster)),
+    rules: groups.map((g) => ({ group: g.name, text: fastYaml(ruleFile(g)) })),
   };
 }
 
