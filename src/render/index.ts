@@ -6,6 +6,7 @@ import { kubesprayRenderer } from './kubespray/index.js';
 import { metrics } from './metrics/index.js';
 import { ansibleRenderer } from './ansible/index.js';
 import { observability } from './observability/index.js';
+import { powerRenderer } from './power/index.js';
 import { renderAll, type Renderer } from './registry.js';
 import { rke2Renderer } from './rke2/index.js';
 
@@ -17,6 +18,7 @@ export const ALL_RENDERERS: readonly Renderer[] = [
   rke2Renderer,
   observability,
   metrics,
+  powerRenderer,
 ];
 
 export function renderCluster(cluster: Cluster, only?: readonly string[]): Artifact[] {

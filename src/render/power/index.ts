@@ -1,0 +1,252 @@
+// The power manager in the cluster: a Deployment on the control plane running
+// `vmstation power controller --in-cluster` (host network, so magic packets reach the LAN), a
+// ServiceAccount with least-privilege RBAC, the Service Prometheus scrapes, and the cluster file
+// as a ConfigMap. Secrets (SSH key, API token, BMC credentials) are only referenced by name: they
+// are created at apply time from the vault, never rendered.
+import { createHash } from 'node:crypto';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { INamespace } from 'kubernetes-models/v1/Namespace';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { stringify } from 'yaml';
+import type { Cluster } from '../../config/model.js';
+import type { Artifact } from '../artifact.js';
+import { CONTROL_PLANE_TOLERATIONS, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import type { Renderer } from '../registry.js';
+
+/** Names of the Secrets `vmstation deploy` creates from the vault for the power manager. */
+export const POWER_SECRETS = {
+  /** keys: `id` (private key), `known_hosts` */
+  ssh: `${POWER_MANAGER.name}-ssh`,
+  /** key: `token` (spec.power.apiToken) */
+  token: `${POWER_MANAGER.name}-token`,
+  /** one key per vault secret the drivers need (BMC username/password, SecureOn) */
+  drivers: `${POWER_MANAGER.name}-drivers`,
+} as const;
+
+export const POWER_CLUSTER_CONFIGMAP = `${POWER_MANAGER.name}-cluster`;
+export const POWER_LEASE = POWER_MANAGER.name;
+/** Node events live in `default`, where `kubectl describe node` finds them. */
+export const NODE_EVENTS_NAMESPACE = 'default';
+
+const MOUNTS = {
+  cluster: '/etc/vmstation/cluster',
+  ssh: '/etc/vmstation/ssh',
+  token: '/etc/vmstation/token',
+  drivers: '/etc/vmstation/drivers',
+} as const;
+
+function obj<T extends { apiVersion: string; kind: string; metadata?: { name?: string } }>(o: T): KubeObject {
+  return o as unknown as KubeObject;
+}
+
+/** Vault secrets the drivers read in the cluster (BMC credentials, SecureOn passwords). */
+export function driverSecretNames(cluster: Cluster): string[] {
+  const names = new Set<string>();
+  for (const n of cluster.spec.nodes) {
+    if (n.power.bmc) {
+      names.add(n.power.bmc.username.secret);
+      names.add(n.power.bmc.password.secret);
+    }
+    if (n.power.secureOn) names.add(n.power.secureOn.secret);
+  }
+  return [...names].sort();
+}
+
+/** The cluster file the controller reads: the resolved model, which the schema accepts again. */
+export function clusterFileForController(cluster: Cluster): string {
+  return stringify(cluster, { lineWidth: 0, aliasDuplicateObjects: false, sortMapEntries: true });
+}
+
+export function powerObjects(cluster: Cluster): KubeObject[] {
+  const ns = cluster.spec.power.controller.namespace;
+  const name = POWER_MANAGER.name;
+  const labels = standardLabels(name, 'power-manager');
+  const meta = (n: string) => ({ name: n, namespace: ns, labels });
+  const clusterText = clusterFileForController(cluster);
+  const prometheusUrl = cluster.spec.monitoring.enabled ? `http://prometheus.${cluster.spec.monitoring.namespace}.svc.${cluster.spec.kubernetes.clusterDomain}:9090` : undefined;
+  const args = [
+    'power',
+    'controller',
+    '--in-cluster',
+    '-f',
+    `${MOUNTS.cluster}/vmstation.yaml`,
+    '--listen',
+    `0.0.0.0:${POWER_MANAGER.port}`,
+    '--token-file',
+    `${MOUNTS.token}/token`,
+    '--ssh-key',
+    `${MOUNTS.ssh}/id`,
+    '--known-hosts',
+    `${MOUNTS.ssh}/known_hosts`,
+    '--secrets-dir',
+    MOUNTS.drivers,
+    '--namespace',
+    ns,
+    ...(prometheusUrl ? ['--prometheus-url', prometheusUrl] : []),
+  ];
+  const secretNames = [POWER_SECRETS.ssh, POWER_SECRETS.token, POWER_SECRETS.drivers];
+
+  return [
+    obj({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ...standardLabels(ns, 'namespace'), 'pod-security.kubernetes.io/enforce': 'privileged' } } } satisfies INamespace),
+    obj({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name), automountServiceAccountToken: true } satisfies IServiceAccount),
+    obj({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels },
+      rules: [
+        { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+        { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
+      ],
+    } satisfies IClusterRole),
+    obj({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+    } satisfies IClusterRoleBinding),
+    obj({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta(name),
+      rules: [
+        // create cannot be limited by name (the object does not exist yet); get/update can.
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [POWER_LEASE], verbs: ['get', 'update'] },
+        { apiGroups: [''], resources: ['secrets'], resourceNames: secretNames, verbs: ['get'] },
+      ],
+    } satisfies IRole),
+    obj({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(name),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+    } satisfies IRoleBinding),
+    obj({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: `${name}-events`, namespace: NODE_EVENTS_NAMESPACE, labels },
+      rules: [{ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] }],
+    } satisfies IRole),
+    obj({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: `${name}-events`, namespace: NODE_EVENTS_NAMESPACE, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-events` },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+    } satisfies IRoleBinding),
+    obj({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(POWER_CLUSTER_CONFIGMAP),
+      data: { 'vmstation.yaml': clusterText },
+    } satisfies IConfigMap),
+    obj({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(name),
+      spec: {
+        replicas: cluster.spec.power.controller.replicas,
+        selector: { matchLabels: selectorLabels(name) },
+        // One replica at a time: the Lease keeps two safe, this keeps rollouts quiet.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+        template: {
+          metadata: {
+            labels: { ...labels, ...selectorLabels(name) },
+            annotations: { 'vmstation.io/cluster-file-sha256': sha256(clusterText) },
+          },
+          spec: {
+            serviceAccountName: name,
+            // Magic packets are LAN broadcasts: they must leave from the node's own interface.
+            hostNetwork: true,
+            dnsPolicy: 'ClusterFirstWithHostNet',
+            nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
+            tolerations: CONTROL_PLANE_TOLERATIONS.map((t) => ({ ...t })),
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(name) } } }],
+              },
+            },
+            priorityClassName: 'system-cluster-critical',
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: 'controller',
+                image: IMAGES.vmstation,
+                command: ['vmstation'],
+                args,
+                env: [
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  { name: 'HOME', value: '/tmp' },
+                ],
+                ports: [{ name: 'http', containerPort: POWER_MANAGER.port, protocol: 'TCP' }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
+                livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
+                resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                volumeMounts: [
+                  { name: 'cluster', mountPath: MOUNTS.cluster, readOnly: true },
+                  { name: 'ssh', mountPath: MOUNTS.ssh, readOnly: true },
+                  { name: 'token', mountPath: MOUNTS.token, readOnly: true },
+                  { name: 'drivers', mountPath: MOUNTS.drivers, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'cluster', configMap: { name: POWER_CLUSTER_CONFIGMAP } },
+              { name: 'ssh', secret: { secretName: POWER_SECRETS.ssh, defaultMode: 0o400 } },
+              { name: 'token', secret: { secretName: POWER_SECRETS.token, defaultMode: 0o400 } },
+              // Only needed with IPMI or SecureOn; optional so a WoL-only cluster needs no such Secret.
+              { name: 'drivers', secret: { secretName: POWER_SECRETS.drivers, defaultMode: 0o400, optional: true } },
+              { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+            ],
+          },
+        },
+      },
+    } satisfies IDeployment),
+    obj({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        ...meta(name),
+        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(POWER_MANAGER.port), 'prometheus.io/path': POWER_MANAGER.metricsPath },
+      },
+      spec: {
+        type: cluster.spec.power.controller.nodePort ? 'NodePort' : 'ClusterIP',
+        selector: selectorLabels(name),
+        ports: [{ name: 'http', port: POWER_MANAGER.port, targetPort: 'http', protocol: 'TCP', ...(cluster.spec.power.controller.nodePort ? { nodePort: cluster.spec.power.controller.nodePort } : {}) }],
+      },
+    } satisfies IService),
+  ];
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Vault secret names `deploy` must turn into the power manager's Secrets (never their values). */
+export function powerSecretSources(cluster: Cluster): Record<string, string[]> {
+  return {
+    [POWER_SECRETS.token]: [cluster.spec.power.apiToken.secret],
+    [POWER_SECRETS.drivers]: driverSecretNames(cluster),
+    [POWER_SECRETS.ssh]: [],
+  };
+}
+
+export const powerRenderer: Renderer = {
+  name: 'power',
+  render(cluster: Cluster): Artifact[] {
+    if (!cluster.spec.power.enabled) return [];
+    return [{ path: 'manifests/power-manager.yaml', component: 'power-manager', checker: 'kubernetes-schema', content: toYamlDocuments(powerObjects(cluster)) }];
+  },
+};
