@@ -118,24 +118,67 @@ function counts(pod: JsonObject): boolean {
 
 export type FitResult = { fits: true } | { fits: false; reason: string };
 
-export function fitsNode(pod: JsonObject, node: JsonObject, usage: Usage | undefined): FitResult {
-  const tolerations = asArray(getPath(pod, ['spec', 'tolerations'])).filter(isPlainObject);
-  if (getPath(node, ['spec', 'unschedulable']) === true && !tolerations.some((t) => tolerates(t, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }))) {
+/** What the filters need from a node, parsed once per scheduling pass. */
+export interface NodeInfo {
+  node: JsonObject;
+  name: string;
+  unschedulable: boolean;
+  taints: Taint[];
+  labels: Record<string, string>;
+  cpu: number | undefined;
+  memory: number | undefined;
+  maxPods: number;
+}
+
+export function nodeInfo(node: JsonObject): NodeInfo {
+  const alloc = asObject(getPath(node, ['status', 'allocatable']));
+  return {
+    node,
+    name: nameOf(node),
+    unschedulable: getPath(node, ['spec', 'unschedulable']) === true,
+    taints: effectiveTaints(node),
+    labels: asStringMap(metaOf(node)['labels']),
+    cpu: alloc['cpu'] === undefined ? undefined : parseCpuMillis(alloc['cpu']),
+    memory: alloc['memory'] === undefined ? undefined : parseQuantity(alloc['memory']),
+    maxPods: alloc['pods'] === undefined ? 110 : parseQuantity(alloc['pods']),
+  };
+}
+
+/** What the filters need from a pod, parsed once. */
+export interface PodInfo {
+  pod: JsonObject;
+  tolerations: JsonObject[];
+  selector: Array<[string, string]>;
+  requests: Requests;
+}
+
+export function podInfo(pod: JsonObject): PodInfo {
+  return {
+    pod,
+    tolerations: asArray(getPath(pod, ['spec', 'tolerations'])).filter(isPlainObject),
+    selector: Object.entries(asStringMap(getPath(pod, ['spec', 'nodeSelector']))),
+    requests: podRequests(pod),
+  };
+}
+
+/** The scheduler's filters in its order: NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit. */
+export function fits(p: PodInfo, n: NodeInfo, usage: Usage | undefined): FitResult {
+  if (n.unschedulable && !p.tolerations.some((t) => tolerates(t, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }))) {
     return { fits: false, reason: 'node(s) were unschedulable' };
   }
-  const bad = untolerated(tolerations, effectiveTaints(node));
+  const bad = untolerated(p.tolerations, n.taints);
   if (bad !== undefined) return { fits: false, reason: `node(s) had untolerated taint {${bad.key}: ${bad.value ?? ''}}` };
-  if (!nodeMatchesPod(pod, node)) return { fits: false, reason: "node(s) didn't match Pod's node affinity/selector" };
-  const alloc = asObject(getPath(node, ['status', 'allocatable']));
+  for (const [k, v] of p.selector) if (n.labels[k] !== v) return { fits: false, reason: "node(s) didn't match Pod's node affinity/selector" };
+  if (!nodeMatchesPod(p.pod, n.node)) return { fits: false, reason: "node(s) didn't match Pod's node affinity/selector" };
   const u = usage ?? { cpu: 0, memory: 0, pods: 0 };
-  const req = podRequests(pod);
-  const maxPods = alloc['pods'] === undefined ? 110 : parseQuantity(alloc['pods']);
-  if (u.pods + 1 > maxPods) return { fits: false, reason: 'Too many pods' };
-  if (alloc['cpu'] !== undefined && req.cpu > 0 && u.cpu + req.cpu > parseCpuMillis(alloc['cpu'])) return { fits: false, reason: 'Insufficient cpu' };
-  if (alloc['memory'] !== undefined && req.memory > 0 && u.memory + req.memory > parseQuantity(alloc['memory'])) {
-    return { fits: false, reason: 'Insufficient memory' };
-  }
+  if (u.pods + 1 > n.maxPods) return { fits: false, reason: 'Too many pods' };
+  if (n.cpu !== undefined && p.requests.cpu > 0 && u.cpu + p.requests.cpu > n.cpu) return { fits: false, reason: 'Insufficient cpu' };
+  if (n.memory !== undefined && p.requests.memory > 0 && u.memory + p.requests.memory > n.memory) return { fits: false, reason: 'Insufficient memory' };
   return { fits: true };
+}
+
+export function fitsNode(pod: JsonObject, node: JsonObject, usage: Usage | undefined): FitResult {
+  return fits(podInfo(pod), nodeInfo(node), usage);
 }
 
 export function unschedulableMessage(total: number, reasons: Map<string, number>): string {
@@ -173,6 +216,7 @@ export class Binder {
     this.unsubscribe.push(this.ops.store.subscribe(this.pods.storageKey, (e) => this.onPod(e)));
     this.unsubscribe.push(
       this.ops.store.subscribe(this.nodes.storageKey, (e) => {
+        this.lastNodeChange = e.rv;
         if (e.type !== 'DELETED' && e.previous !== undefined && !nodeSchedulingChanged(e.previous, e.object)) return;
         this.retryUnschedulable();
       }),
@@ -217,6 +261,12 @@ export class Binder {
     this.kick();
   }
 
+  private lastNodeChange = 0;
+
+  private nodesChangedSince(revision: number): boolean {
+    return this.lastNodeChange > revision;
+  }
+
   private retryUnschedulable(): void {
     for (const k of this.unschedulable) this.queue.add(k);
     this.unschedulable.clear();
@@ -237,21 +287,27 @@ export class Binder {
     const keys = [...this.queue].sort();
     this.queue.clear();
     if (keys.length === 0) return;
-    const nodes = this.ops.store.list(this.nodes.storageKey);
+    let nodes = this.ops.store.list(this.nodes.storageKey).map(nodeInfo);
+    let nodesAt = this.ops.store.currentRevision();
     for (const key of keys) {
       const pod = this.ops.store.getByKey(this.pods.storageKey, key);
       if (pod === undefined || getPath(pod, ['spec', 'nodeName']) !== undefined || metaOf(pod)['deletionTimestamp'] !== undefined) continue;
+      if (this.nodesChangedSince(nodesAt)) {
+        nodes = this.ops.store.list(this.nodes.storageKey).map(nodeInfo);
+        nodesAt = this.ops.store.currentRevision();
+      }
+      const info = podInfo(pod);
       const reasons = new Map<string, number>();
       let best: { node: JsonObject; load: number } | undefined;
-      for (const node of nodes) {
-        const u = this.usage.get(nameOf(node));
-        const fit = fitsNode(pod, node, u);
+      for (const n of nodes) {
+        const u = this.usage.get(n.name);
+        const fit = fits(info, n, u);
         if (!fit.fits) {
           reasons.set(fit.reason, (reasons.get(fit.reason) ?? 0) + 1);
           continue;
         }
         const load = u?.pods ?? 0;
-        if (best === undefined || load < best.load) best = { node, load };
+        if (best === undefined || load < best.load) best = { node: n.node, load };
       }
       const ns = namespaceOf(pod);
       const name = nameOf(pod);
