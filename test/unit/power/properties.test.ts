@@ -126,7 +126,9 @@ const arbWorld = fc.integer({ min: 1, max: NAMES.length }).chain((count) => {
   });
 });
 
-function build(w: fc.Arbitrary<unknown> extends never ? never : Awaited<ReturnType<(typeof arbWorld)['generate']>>['value']): { obs: Observed; policy: Policy } {
+type World = typeof arbWorld extends fc.Arbitrary<infer T> ? T : never;
+
+function build(w: World): { obs: Observed; policy: Policy } {
   const base = examplePolicy();
   const policy: Policy = {
     ...base,
