@@ -47,7 +47,7 @@ program
   .option('-f, --file <file>', 'cluster file', undefined)
   .option('--boot-delay <ms>', 'delay between a wake signal and the boot', int, 1000)
   .action(async (o: { file?: string; bootDelay: number }) => {
-    const r = await up({ ...(o.file ? { file: o.file } : {}), bootDelayMs: o.bootDelay });
+    const r = await up({ ...(o.file ? { file: o.file } : {}), bootDelayMs: o.bootDelay, owner: 'cli' });
     console.log(`lab ${r.reused ? 'was already up' : 'up'} in ${(r.totalMs / 1000).toFixed(1)}s${r.rootfsBuilt ? ` (root filesystem built in ${(r.rootfsMs / 1000).toFixed(1)}s)` : ''}`);
     for (const n of r.fixture.nodes) console.log(`  ${n.name.padEnd(18)} ${n.address.padEnd(12)} ${n.mac}${n.bmc ? `  BMC ${n.bmc.address}` : ''}`);
     console.log(`ssh config: ${r.fixture.sshConfig}\nknown_hosts: ${r.fixture.knownHosts}\nkubeconfig: ${r.fixture.kubeconfig ?? '(no Kubernetes API stand-in yet)'}\ncontrol: ${r.fixture.controlUrl}`);

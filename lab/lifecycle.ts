@@ -159,7 +159,7 @@ async function upLocked(opts: UpOptions, paths: LabPaths): Promise<UpResult> {
     mountedNspawnTmpfs: false,
     bootDelayMs: opts.bootDelayMs ?? 1000,
     bmcs,
-    owner: opts.owner ?? 'cli',
+    owner: opts.owner ?? 'tests',
   };
   // Recorded before each change to the host, so `down` can undo a half-made lab.
   await writeState(paths, state);
