@@ -5,6 +5,30 @@
 // Idempotent: commands that only read say `changed_when: false`; those that change something run
 // only when a check found it necessary.
 
+/**
+ * Two tasks that enable and start services only when needed: one quick read of all of them
+ * (the service module costs several systemctl calls per service, on every run), then one
+ * `systemctl enable --now` for those that are not both enabled and running.
+ */
+function ensureRunning(what: string, services: string, register: string, when = ''): string {
+  const cond = when ? `${when} and ` : '';
+  return `- name: Which of ${what} are not enabled and running
+  ansible.builtin.shell: |
+    for s in ${services}; do
+      [ "$(systemctl is-enabled "$s" 2>/dev/null) $(systemctl is-active "$s" 2>/dev/null)" = "enabled active" ] || echo "$s"
+    done
+  changed_when: false
+  register: ${register}${when ? `\n  when: ${when}` : ''}
+
+- name: Enable and start ${what}
+  ansible.builtin.command: systemctl enable --now {{ ${register}.stdout_lines | join(' ') }}
+  when: ${cond}${register}.stdout_lines | length > 0
+`;
+}
+
+// Reads everything prep decides on in one remote command (each task costs a round trip and a
+// Python start on the node, and a second run should be quick): missing packages, active swap,
+// inactive kernel modules, current sysctl values, the hostname.
 const PREP_TASKS = `---
 - name: Check the Ansible version
   ansible.builtin.assert:
@@ -26,39 +50,48 @@ const PREP_TASKS = `---
     msg: "{{ ansible_user }} on {{ vmstation_node }} cannot run sudo without a password; add '{{ ansible_user }} ALL=(ALL) NOPASSWD: ALL' to /etc/sudoers.d/vmstation"
   when: ansible_user != 'root' and vmstation_sudo.rc != 0
 
-- name: Find packages that are not installed yet
+- name: Read the node's state (packages, swap, kernel modules, sysctls, hostname)
   ansible.builtin.shell: |
+    missing=""
     for p in {{ vmstation_packages | join(' ') }}; do
-      {% if vmstation_os_family == 'debian' %}
-      dpkg-query -W -f='\${Status}\\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
-      {% else %}
-      rpm -q "$p" >/dev/null 2>&1 || echo "$p"
-      {% endif %}
+    {% if vmstation_os_family == 'debian' %}
+      dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
+    {% else %}
+      rpm -q "$p" >/dev/null 2>&1 || missing="$missing $p"
+    {% endif %}
     done
+    inactive=""
+    {% for m in vmstation_kernel_modules %}
+    {{ m.active_when }} || inactive="$inactive {{ m.name }}"
+    {% endfor %}
+    printf '{"missing": "%s", "inactive": "%s", "swap": "%s", "sysctls": "%s", "hostname": "%s", "static_hostname": "%s"}\\n' \
+      "$missing" "$inactive" \
+      "$(swapon --show=NAME --noheadings | tr '\\n' ' ')" \
+      "$(sysctl -n {{ vmstation_sysctls | map(attribute='name') | join(' ') }} 2>/dev/null | tr '\\n' ' ')" \
+      "$(hostname)" "$(cat /etc/hostname 2>/dev/null)"
   changed_when: false
-  register: vmstation_missing_packages
+  register: vmstation_prep_read
+
+- name: Remember the node's state
+  ansible.builtin.set_fact:
+    vmstation_state: "{{ vmstation_prep_read.stdout | from_json }}"
 
 - name: Install missing packages (apt)
   ansible.builtin.apt:
-    name: "{{ vmstation_missing_packages.stdout_lines }}"
+    name: "{{ vmstation_state.missing.split() }}"
     state: present
     update_cache: true
-  when: vmstation_os_family == 'debian' and vmstation_missing_packages.stdout_lines | length > 0
+  when: vmstation_os_family == 'debian' and vmstation_state.missing | trim | length > 0
 
 - name: Install missing packages (dnf)
   ansible.builtin.dnf:
-    name: "{{ vmstation_missing_packages.stdout_lines }}"
+    name: "{{ vmstation_state.missing.split() }}"
     state: present
-  when: vmstation_os_family == 'redhat' and vmstation_missing_packages.stdout_lines | length > 0
-
-- name: Read active swap
-  ansible.builtin.command: swapon --show=NAME --noheadings
-  changed_when: false
-  register: vmstation_swap
+  when: vmstation_os_family == 'redhat' and vmstation_state.missing | trim | length > 0
 
 - name: Turn swap off (Kubernetes needs it off)
   ansible.builtin.command: swapoff -a
-  when: vmstation_swap.stdout | trim | length > 0
+  when: vmstation_state.swap | trim | length > 0
 
 - name: Keep swap off after reboot (comment it out in fstab)
   ansible.builtin.replace:
@@ -74,21 +107,9 @@ const PREP_TASKS = `---
     group: root
     mode: "0644"
 
-- name: Check which kernel modules are active
-  ansible.builtin.shell: "{{ item.active_when }}"
-  loop: "{{ vmstation_kernel_modules }}"
-  loop_control:
-    label: "{{ item.name }}"
-  changed_when: false
-  failed_when: false
-  register: vmstation_module_state
-
 - name: Load kernel modules now
-  ansible.builtin.command: modprobe {{ item.item.name }}
-  loop: "{{ vmstation_module_state.results }}"
-  loop_control:
-    label: "{{ item.item.name }}"
-  when: item.rc != 0
+  ansible.builtin.command: modprobe {{ item }}
+  loop: "{{ vmstation_state.inactive.split() }}"
 
 - name: Kernel settings for Kubernetes
   ansible.builtin.copy:
@@ -98,18 +119,13 @@ const PREP_TASKS = `---
     group: root
     mode: "0644"
 
-- name: Read the kernel settings
-  ansible.builtin.command: sysctl -n {{ vmstation_sysctls | map(attribute='name') | join(' ') }}
-  changed_when: false
-  register: vmstation_sysctl_values
-
 - name: Apply the kernel settings
   ansible.builtin.command: sysctl -p /etc/sysctl.d/99-vmstation-kubernetes.conf
-  when: vmstation_sysctl_values.stdout_lines != (vmstation_sysctls | map(attribute='value') | map('string') | list)
+  when: vmstation_state.sysctls.split() != (vmstation_sysctls | map(attribute='value') | map('string') | list)
 
 - name: Set the hostname
-  ansible.builtin.hostname:
-    name: "{{ vmstation_node }}"
+  ansible.builtin.command: hostnamectl set-hostname {{ vmstation_node }}
+  when: vmstation_state.hostname != vmstation_node or vmstation_state.static_hostname != vmstation_node
 
 - name: List every node in /etc/hosts
   ansible.builtin.blockinfile:
@@ -144,11 +160,15 @@ const POWER_TASKS = `---
     mode: "0644"
   register: vmstation_power_unit
 
-- name: Enable the power readiness unit
-  ansible.builtin.systemd:
-    name: "{{ vmstation_power_readiness_unit }}"
-    enabled: true
-    daemon_reload: "{{ vmstation_power_unit.changed }}"
+- name: Reload systemd after a unit change
+  ansible.builtin.command: systemctl daemon-reload
+  when: vmstation_power_unit.changed
+
+- name: Enable the power readiness unit (it runs at every boot)
+  ansible.builtin.file:
+    src: /etc/systemd/system/{{ vmstation_power_readiness_unit }}
+    dest: /etc/systemd/system/multi-user.target.wants/{{ vmstation_power_readiness_unit }}
+    state: link
 
 - name: Arm Wake-on-LAN, select deep sleep, record the findings
   ansible.builtin.command: >-
@@ -177,12 +197,8 @@ const CHRONY_TASKS = `---
     mode: "0644"
   notify: Restart chrony
 
-- name: Run chrony
-  ansible.builtin.service:
-    name: "{{ vmstation_chrony_service }}"
-    state: started
-    enabled: true
-`;
+
+${ensureRunning('chrony', '{{ vmstation_chrony_service }}', 'vmstation_chrony_down')}`;
 
 const CHRONY_HANDLERS = `---
 - name: Restart chrony
@@ -253,12 +269,8 @@ const SYSLOG_TASKS = `---
     validate: rsyslogd -N1 -f %s
   notify: Restart rsyslog
 
-- name: Run rsyslog
-  ansible.builtin.service:
-    name: rsyslog
-    state: started
-    enabled: true
-`;
+
+${ensureRunning('rsyslog', 'rsyslog', 'vmstation_rsyslog_down')}`;
 
 const SYSLOG_HANDLERS = `---
 - name: Restart journald
@@ -314,13 +326,7 @@ const KDC_TASKS = `---
     stdin: "{{ vmstation_kerberos_master_password }}\\n{{ vmstation_kerberos_master_password }}"
   no_log: true
 
-- name: Run the KDC and kadmin
-  ansible.builtin.service:
-    name: "{{ item }}"
-    state: started
-    enabled: true
-  loop: "{{ vmstation_krb5_kdc_services }}"
-
+${ensureRunning('the KDC and kadmin', "{{ vmstation_krb5_kdc_services | join(' ') }}", 'vmstation_kdc_down')}
 - name: Look up the admin principal
   ansible.builtin.command: kadmin.local -q "getprinc {{ vmstation_kerberos_admin_principal }}"
   changed_when: false
@@ -404,12 +410,7 @@ const FIREWALL_TASKS = `---
   notify: Load the nftables rules
   when: vmstation_os_family == 'debian'
 
-- name: Load the nftables rules at boot
-  ansible.builtin.service:
-    name: nftables
-    enabled: true
-  when: vmstation_os_family == 'debian'
-
+${ensureRunning('nftables (loads the rules at boot)', 'nftables', 'vmstation_nftables_down', "vmstation_os_family == 'debian'")}
 - name: Check the vmstation table is loaded
   ansible.builtin.command: nft list table inet vmstation
   changed_when: false
@@ -431,13 +432,7 @@ const FIREWALL_TASKS = `---
   notify: Reload firewalld
   when: vmstation_os_family == 'redhat'
 
-- name: Run firewalld
-  ansible.builtin.service:
-    name: firewalld
-    state: started
-    enabled: true
-  when: vmstation_os_family == 'redhat'
-
+${ensureRunning('firewalld', 'firewalld', 'vmstation_firewalld_down', "vmstation_os_family == 'redhat'")}
 - name: Read the default zone
   ansible.builtin.command: firewall-cmd --get-default-zone
   changed_when: false
