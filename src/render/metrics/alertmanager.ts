@@ -3,6 +3,7 @@
 // files mounted from a Secret the deploy creates from the vault (only its name is rendered).
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
+import { userError } from '../../errors.js';
 import type { Artifact } from '../artifact.js';
 import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
@@ -28,6 +29,12 @@ export function ntfyUrl(r: Receiver): string {
   const title = encodeURIComponent('[{{.status}}] {{.commonLabels.alertname}}');
   const message = encodeURIComponent('{{.commonAnnotations.summary}}');
   return `${server}/${encodeURIComponent(r.topic ?? '')}?tpl=1&t=${title}&m=${message}`;
+}
+
+/** What a receiver lacks for Alertmanager to accept it (the schema leaves these fields optional per type). */
+export function receiverProblems(r: Receiver): string[] {
+  const need: Record<Receiver['type'], Array<keyof Receiver>> = { webhook: ['url'], ntfy: ['topic'], email: ['to', 'from', 'smarthost'] };
+  return need[r.type].filter((k) => r[k] === undefined || r[k] === '').map((k) => `${r.type} receiver "${r.name}" needs \`${k}\``);
 }
 
 function integration(r: Receiver): { kind: 'webhook_configs' | 'email_configs'; config: Record<string, unknown> } {
@@ -64,6 +71,9 @@ function severityReceiver(name: string, receivers: Receiver[]): Record<string, u
 
 export function alertmanagerConfig(cluster: Cluster): Record<string, unknown> {
   const receivers = cluster.spec.monitoring.alertmanager.receivers;
+  const problems = receivers.flatMap(receiverProblems);
+  if (problems.length > 0)
+    throw userError('receiver-incomplete', problems.join('; '), 'complete spec.monitoring.alertmanager.receivers: webhook needs url, ntfy needs topic, email needs to, from and smarthost');
   const routed = SEVERITIES.map((s) => ({ severity: s, receivers: receivers.filter((r) => r.severities.includes(s)) })).filter((x) => x.receivers.length > 0);
   return {
     global: { resolve_timeout: '5m' },

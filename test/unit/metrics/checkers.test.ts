@@ -73,6 +73,42 @@ describe.each(Object.keys(clusters))('%s cluster', (name) => {
   });
 });
 
+describe('Alertmanager routing (amtool config routes test on the rendered file)', () => {
+  const route = (...labels: string[]) => {
+    const r = run('amtool', ['config', 'routes', 'test', `--config.file=${path.join(dirs.full!, 'configs/alertmanager/alertmanager.yml')}`, ...labels]);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.trim();
+  };
+  it('sends each severity to its receiver, the Watchdog to the heartbeat, the rest nowhere', () => {
+    expect(route('alertname=NodeExporterDown', 'severity=critical', 'node=worker1')).toBe('severity-critical');
+    expect(route('alertname=HighNodeCPU', 'severity=warning', 'node=worker1')).toBe('severity-warning');
+    expect(route('alertname=NodePowerStateUnknown', 'severity=info')).toBe('severity-info');
+    expect(route('alertname=Watchdog', 'severity=none')).toBe('heartbeat');
+    expect(route('alertname=Other', 'severity=none')).toBe('null');
+  });
+  it('a receiver missing what Alertmanager needs is refused at render time, not at apply time', () => {
+    const cluster = loadCluster(FULL_FIXTURE);
+    const receivers = cluster.spec.monitoring.alertmanager.receivers.map((r) => (r.type === 'email' ? { ...r, smarthost: undefined } : r));
+    const broken = { ...cluster, spec: { ...cluster.spec, monitoring: { ...cluster.spec.monitoring, alertmanager: { ...cluster.spec.monitoring.alertmanager, receivers } } } };
+    expect(() => renderMetrics(broken as typeof cluster)).toThrow(/email receiver "mail" needs `smarthost`/);
+  });
+});
+
+describe('the checkers catch mistakes (negative controls)', () => {
+  it('promtool rejects a rule file with a broken expression, amtool an unknown receiver, blackbox an unknown field', () => {
+    const dir = tempDir('metrics-negative');
+    writeFileSync(path.join(dir, 'bad-rules.yaml'), 'groups:\n  - name: x\n    rules:\n      - alert: Broken\n        expr: up{job="x" == 0\n');
+    expect(run('promtool', ['check', 'rules', path.join(dir, 'bad-rules.yaml')]).code).not.toBe(0);
+    const am = readFileSync(path.join(dirs.full!, 'configs/alertmanager/alertmanager.yml'), 'utf8').replace('receiver: severity-warning', 'receiver: no-such-receiver');
+    writeFileSync(path.join(dir, 'am.yml'), am);
+    expect(run('amtool', ['check-config', path.join(dir, 'am.yml')]).code).not.toBe(0);
+    const bb = readFileSync(path.join(dirs.full!, 'configs/blackbox/blackbox.yml'), 'utf8').replace('follow_redirects: true', 'follow_redirect: true');
+    writeFileSync(path.join(dir, 'bb.yml'), bb);
+    expect(run('prometheus-blackbox-exporter', ['--config.check', `--config.file=${path.join(dir, 'bb.yml')}`]).code).not.toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('promtool test rules', () => {
   it('every group has unit tests, with "asleep -> no alert" and "awake -> alert" pairs for node-down rules', () => {
     const names = caseNames();
