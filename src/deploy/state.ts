@@ -80,7 +80,7 @@ export function choosePhases(plan: DeployPlan, selection: Selection, previous: D
     return pick((_id, i) => i >= start, `before --from ${selection.from}`);
   }
   if (previous && previous.renderHash === renderHash && previous.cluster === plan.cluster) {
-    const firstOpen = ids.findIndex((id) => previous.phases[id]?.status !== 'done');
+    const firstOpen = ids.findIndex((id) => !planSkipped.has(id) && previous.phases[id]?.status !== 'done');
     if (firstOpen > 0) return pick((_id, i) => i >= firstOpen, 'finished in an earlier run (same render)', ids[firstOpen]);
     if (firstOpen === -1) return pick(() => true, ''); // everything finished before: a full re-run converges
   }

@@ -1,0 +1,81 @@
+// vmstation deploy [-f FILE] [--phase P | --from P] [--yes] [--dry-run] [--kubespray-dir PATH]
+import path from 'node:path';
+import type { Command } from 'commander';
+import { deployPaths, nodeAccess, secretSource } from '../../deploy/context.js';
+import { kubesprayLocation } from '../../deploy/kubespray.js';
+import { parseSelection, runDeploy } from '../../deploy/run.js';
+import { knownHostsPathOf } from '../../deploy/ssh-pool.js';
+import { createStepRunner } from '../../deploy/steps.js';
+import { renderCluster } from '../../render/index.js';
+import { readVaultPassword } from '../../secrets/store.js';
+import { loadCluster, secretsPath } from '../cluster-file.js';
+import type { CliIo } from '../io.js';
+import { withClusterFile, type ClusterFlags } from '../options.js';
+
+interface DeployFlags extends ClusterFlags {
+  phase?: string;
+  from?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+  kubesprayDir?: string;
+  kubesprayPython: string;
+  kubeconfig?: string;
+  renderDir?: string;
+  output?: string;
+}
+
+export function registerDeploy(program: Command, io: CliIo): void {
+  const cmd = program.command('deploy').description('execute the plan: preflight, host layer, Kubernetes, add-ons, monitoring, infrastructure, power manager, verify (resumes a failed run)');
+  withClusterFile(cmd)
+    .option('--phase <phase>', 'run only this phase')
+    .option('--from <phase>', 'run this phase and every later one')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--kubespray-dir <path>', 'use this Kubespray checkout instead of cloning v2.31.0 into the cache')
+    .option('--kubespray-python <python>', 'Python used to create the Kubespray venv', 'python3')
+    .option('--kubeconfig <file>', 'kubeconfig for the manifest phases (default: the one the Kubernetes phase fetched)')
+    .option('--render-dir <dir>', 'where the render tree for this deploy is written (default: in the state folder)')
+    .option('-o, --output <format>', 'with --dry-run: text or json', 'text')
+    .action(async (flags: DeployFlags) => {
+      const selection = parseSelection(flags.phase, flags.from);
+      const { cluster, dir } = await loadCluster(io, flags);
+      const paths = deployPaths(cluster, io.env);
+      const artifacts = renderCluster(cluster);
+      const renderDir = path.resolve(io.cwd, flags.renderDir ?? path.join(paths.stateDir, 'render'));
+      const password = await readVaultPassword(flags.vaultPasswordFile, io.env);
+      const { source } = await secretSource(secretsPath(dir, cluster), password);
+      const access = nodeAccess(cluster, { secrets: source });
+      try {
+        await runDeploy({
+          cluster,
+          artifacts,
+          renderDir,
+          stateFile: paths.stateFile,
+          logsDir: paths.logsDir,
+          selection,
+          yes: flags.yes === true,
+          dryRun: flags.dryRun === true,
+          json: flags.output === 'json',
+          out: io.stdout,
+          input: io.stdin,
+          tty: io.isTTY,
+          runStep: createStepRunner({
+            cluster,
+            renderDir,
+            access,
+            secrets: source,
+            knownHosts: knownHostsPathOf(cluster, io.env),
+            kubeconfig: flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : paths.kubeconfig,
+            kubeconfigOut: paths.kubeconfig,
+            kubespray: { loc: kubesprayLocation(paths.cacheDir, flags.kubesprayDir ? path.resolve(io.cwd, flags.kubesprayDir) : undefined), python: flags.kubesprayPython },
+            logsDir: paths.logsDir,
+            runId: '',
+            now: Date.now,
+            sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          }),
+        });
+      } finally {
+        await access.close();
+      }
+    });
+}

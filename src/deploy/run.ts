@@ -1,0 +1,123 @@
+// One deploy run: render into the state folder, plan, confirm, execute, report. The CLI verb
+// only parses flags and calls this; tests call it with their own step runner and streams.
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { Cluster } from '../config/model.js';
+import { ExitCode, VmstationError, userError } from '../errors.js';
+import type { Artifact } from '../render/artifact.js';
+import { writeRenderTree } from '../render/write.js';
+import { executePlan, type ExecuteResult, type StepLog, type StepRunner } from './executor.js';
+import { isPhase, PHASES, type PhaseId } from './phases.js';
+import { formatPlan, planDeploy, type DeployPlan } from './plan.js';
+import { readDeployState, type Selection } from './state.js';
+
+export function renderHash(artifacts: readonly Artifact[]): string {
+  const h = createHash('sha256');
+  for (const a of [...artifacts].sort((x, y) => (x.path < y.path ? -1 : 1))) h.update(a.path).update('\0').update(a.content).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+export function parseSelection(phase: string | undefined, from: string | undefined): Selection {
+  if (phase && from) throw new VmstationError({ code: 'usage', message: '--phase and --from cannot be used together', exitCode: ExitCode.usage });
+  for (const p of [phase, from]) if (p !== undefined && !isPhase(p)) throw new VmstationError({ code: 'unknown-phase', message: `no phase named "${p}"`, hint: `phases are: ${PHASES.join(', ')}`, exitCode: ExitCode.usage });
+  return { ...(phase ? { phase: phase as PhaseId } : {}), ...(from ? { from: from as PhaseId } : {}) };
+}
+
+/** Reads one line from the input (the confirmation). */
+export function readLine(input: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer | string) => {
+      buf += d.toString();
+      const i = buf.indexOf('\n');
+      if (i >= 0) done(buf.slice(0, i));
+    };
+    const done = (line: string) => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.pause();
+      resolve(line.trim());
+    };
+    const onEnd = () => done(buf);
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.resume();
+  });
+}
+
+export interface DeployRunOptions {
+  cluster: Cluster;
+  artifacts: Artifact[];
+  renderDir: string;
+  stateFile: string;
+  logsDir: string;
+  selection: Selection;
+  yes: boolean;
+  dryRun: boolean;
+  out: Writable;
+  input: Readable;
+  tty: boolean;
+  runStep: StepRunner;
+  now?: () => number;
+  /** Output the dry-run plan as JSON. */
+  json?: boolean;
+}
+
+export interface DeployRunResult {
+  plan: DeployPlan;
+  result?: ExecuteResult;
+  logFile?: string;
+}
+
+export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult> {
+  const now = opts.now ?? Date.now;
+  const manifests = opts.artifacts.filter((a) => a.path.startsWith('manifests/')).map((a) => ({ path: a.path, component: a.component }));
+  const plan = planDeploy({ cluster: opts.cluster, manifests });
+  const write = (line = '') => opts.out.write(`${line}\n`);
+  if (opts.dryRun) {
+    if (opts.json) write(JSON.stringify(plan, null, 2));
+    else {
+      write(formatPlan(plan));
+      write();
+      write('dry run: nothing was changed');
+    }
+    return { plan };
+  }
+  if (!opts.yes) {
+    write(formatPlan(plan));
+    write();
+    opts.out.write(`Type yes to deploy ${plan.cluster}: `);
+    const answer = await readLine(opts.input);
+    if (answer !== 'yes') throw userError('not-confirmed', 'deploy cancelled: the answer was not "yes"', 'type yes, or pass --yes in scripts');
+  }
+  const hash = renderHash(opts.artifacts);
+  await writeRenderTree('/', opts.renderDir, opts.artifacts);
+  const runId = new Date(now()).toISOString().replace(/[:.]/g, '-');
+  mkdirSync(opts.logsDir, { recursive: true, mode: 0o700 });
+  const logFile = path.join(opts.logsDir, `deploy-${runId}.log`);
+  const log: StepLog = {
+    line: (text) => appendFileSync(logFile, `${new Date(now()).toISOString()} ${text}\n`, { mode: 0o600 }),
+    logFileFor: (stepId) => path.join(opts.logsDir, `deploy-${runId}-${stepId.replace(/[^a-z0-9-]+/gi, '-')}.log`),
+  };
+  log.line(`deploy ${plan.cluster} (render ${hash}) selection ${JSON.stringify(opts.selection)}`);
+  const previous = await readDeployState(opts.stateFile);
+  const result = await executePlan({ plan, selection: opts.selection, previous, renderHash: hash, runId, stateFile: opts.stateFile, logFile, log, runStep: opts.runStep, out: opts.out, tty: opts.tty, now });
+  write();
+  if (result.failed) {
+    const notRun = result.choice.run.filter((p) => !result.completed.includes(p) && p !== result.failed!.phase);
+    const e = result.failed.error;
+    throw new VmstationError({
+      code: e.code,
+      message: `deploy stopped in phase ${result.failed.phase} (step ${result.failed.step}): ${e.message}`,
+      hint: `${e.hint ?? ''}${e.hint ? '; ' : ''}run \`vmstation deploy\` again to resume from ${result.failed.phase} (log: ${logFile})`,
+      details: [`done: ${result.completed.join(', ') || 'nothing'}`, `not run: ${notRun.join(', ') || 'nothing'}`, ...e.details],
+      exitCode: e.exitCode === ExitCode.userError ? ExitCode.userError : ExitCode.partial,
+      cause: e,
+    });
+  }
+  write(`deploy finished: ${result.completed.join(', ') || 'no phase ran'}${result.choice.skipped.length > 0 ? ` (skipped: ${result.choice.skipped.map((s) => s.id).join(', ')})` : ''}`);
+  write(`log: ${logFile}`);
+  return { plan, result, logFile };
+}
