@@ -8,8 +8,9 @@ export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Clones plain JSON (faster than structuredClone for API objects; drops undefined values). */
 export function deepClone<T>(value: T): T {
-  return structuredClone(value);
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {

@@ -34,7 +34,20 @@ const IGNORED_METADATA = new Set([
 
 /** Leaf paths of an object, keyed by their joined form. */
 export function fieldSetOf(obj: JsonObject, options: { skipStatus?: boolean } = {}): Map<string, FieldPath> {
+  const leaves = leavesOf(obj, options);
   const out = new Map<string, FieldPath>();
+  for (const [k, l] of leaves) out.set(k, l.path);
+  return out;
+}
+
+interface Leaf {
+  path: FieldPath;
+  value: unknown;
+}
+
+/** Leaf paths with their values, in one walk (what recordUpdate compares). */
+export function leavesOf(obj: JsonObject, options: { skipStatus?: boolean } = {}): Map<string, Leaf> {
+  const out = new Map<string, Leaf>();
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if (k === 'status' && options.skipStatus === true) continue;
@@ -54,11 +67,15 @@ function add(out: Map<string, FieldPath>, path: FieldPath): void {
   out.set(path.join(SEP), path);
 }
 
-function collect(value: unknown, prefix: FieldPath, field: string | undefined, out: Map<string, FieldPath>): void {
+function addLeaf(out: Map<string, Leaf>, path: FieldPath, value: unknown): void {
+  out.set(path.join(SEP), { path, value });
+}
+
+function collect(value: unknown, prefix: FieldPath, field: string | undefined, out: Map<string, Leaf>): void {
   if (value === undefined) return;
   if (isPlainObject(value)) {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    if (entries.length === 0) add(out, prefix);
+    if (entries.length === 0) addLeaf(out, prefix, value);
     for (const [k, v] of entries) collect(v, [...prefix, `f:${k}`], k, out);
     return;
   }
@@ -67,17 +84,17 @@ function collect(value: unknown, prefix: FieldPath, field: string | undefined, o
     if (keys !== undefined && value.length > 0) {
       for (const item of value as JsonObject[]) {
         const seg = `k:${JSON.stringify(keyOf(item, keys))}`;
-        add(out, [...prefix, seg, '.']);
+        addLeaf(out, [...prefix, seg, '.'], true);
         for (const [k, v] of Object.entries(item)) collect(v, [...prefix, seg, `f:${k}`], k, out);
       }
       return;
     }
     if (isSetList(field, value) && value.length > 0) {
-      for (const item of value) add(out, [...prefix, `v:${JSON.stringify(item)}`]);
+      for (const item of value) addLeaf(out, [...prefix, `v:${JSON.stringify(item)}`], true);
       return;
     }
   }
-  add(out, prefix);
+  addLeaf(out, prefix, value);
 }
 
 /** The value at a path, or a marker when the path does not exist. */
@@ -233,11 +250,12 @@ export interface UpdateOwnership {
  */
 export function recordUpdate(prev: JsonObject | undefined, next: JsonObject, who: UpdateOwnership): void {
   const entries = prev === undefined ? [] : readEntries(prev).map((e) => ({ ...e }));
-  const before = prev === undefined ? new Map<string, FieldPath>() : fieldSetOf(prev);
-  const after = fieldSetOf(next);
+  const before = prev === undefined ? new Map<string, Leaf>() : leavesOf(prev);
+  const after = leavesOf(next);
   const changed = new Map<string, FieldPath>();
-  for (const [k, p] of after) {
-    if (!before.has(k) || !deepEqual(valueAt(prev, p), valueAt(next, p))) changed.set(k, p);
+  for (const [k, leaf] of after) {
+    const old = before.get(k);
+    if (old === undefined || !deepEqual(old.value, leaf.value)) changed.set(k, leaf.path);
   }
   const removed = new Set<string>();
   for (const k of before.keys()) if (!after.has(k)) removed.add(k);

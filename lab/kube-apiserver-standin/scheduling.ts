@@ -63,14 +63,21 @@ function matchExpression(expr: JsonObject, labels: Record<string, string>): bool
   }
 }
 
+function requiredTerms(pod: JsonObject): JsonObject[] {
+  return asArray(getPath(pod, ['spec', 'affinity', 'nodeAffinity', 'requiredDuringSchedulingIgnoredDuringExecution', 'nodeSelectorTerms'])).filter(isPlainObject);
+}
+
 /** nodeSelector and requiredDuringSchedulingIgnoredDuringExecution node affinity. */
 export function nodeMatchesPod(pod: JsonObject, node: JsonObject): boolean {
   const labels = asStringMap(metaOf(node)['labels']);
   const selector = asStringMap(getPath(pod, ['spec', 'nodeSelector']));
   for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
-  const terms = asArray(getPath(pod, ['spec', 'affinity', 'nodeAffinity', 'requiredDuringSchedulingIgnoredDuringExecution', 'nodeSelectorTerms'])).filter(isPlainObject);
+  return termsMatch(requiredTerms(pod), labels, nameOf(node));
+}
+
+function termsMatch(terms: readonly JsonObject[], labels: Record<string, string>, nodeName: string): boolean {
   if (terms.length === 0) return true;
-  const fields = { 'metadata.name': nameOf(node) };
+  const fields = { 'metadata.name': nodeName };
   return terms.some((term) => {
     const exprs = asArray(term['matchExpressions']).filter(isPlainObject);
     const fieldExprs = asArray(term['matchFields']).filter(isPlainObject);
@@ -149,6 +156,7 @@ export interface PodInfo {
   pod: JsonObject;
   tolerations: JsonObject[];
   selector: Array<[string, string]>;
+  terms: JsonObject[];
   requests: Requests;
 }
 
@@ -157,6 +165,7 @@ export function podInfo(pod: JsonObject): PodInfo {
     pod,
     tolerations: asArray(getPath(pod, ['spec', 'tolerations'])).filter(isPlainObject),
     selector: Object.entries(asStringMap(getPath(pod, ['spec', 'nodeSelector']))),
+    terms: requiredTerms(pod),
     requests: podRequests(pod),
   };
 }
@@ -169,7 +178,7 @@ export function fits(p: PodInfo, n: NodeInfo, usage: Usage | undefined): FitResu
   const bad = untolerated(p.tolerations, n.taints);
   if (bad !== undefined) return { fits: false, reason: `node(s) had untolerated taint {${bad.key}: ${bad.value ?? ''}}` };
   for (const [k, v] of p.selector) if (n.labels[k] !== v) return { fits: false, reason: "node(s) didn't match Pod's node affinity/selector" };
-  if (!nodeMatchesPod(p.pod, n.node)) return { fits: false, reason: "node(s) didn't match Pod's node affinity/selector" };
+  if (!termsMatch(p.terms, n.labels, n.name)) return { fits: false, reason: "node(s) didn't match Pod's node affinity/selector" };
   const u = usage ?? { cpu: 0, memory: 0, pods: 0 };
   if (u.pods + 1 > n.maxPods) return { fits: false, reason: 'Too many pods' };
   if (n.cpu !== undefined && p.requests.cpu > 0 && u.cpu + p.requests.cpu > n.cpu) return { fits: false, reason: 'Insufficient cpu' };
@@ -289,17 +298,29 @@ export class Binder {
     if (keys.length === 0) return;
     let nodes = this.ops.store.list(this.nodes.storageKey).map(nodeInfo);
     let nodesAt = this.ops.store.currentRevision();
+    let byLabel = indexByLabel(nodes);
     for (const key of keys) {
       const pod = this.ops.store.getByKey(this.pods.storageKey, key);
       if (pod === undefined || getPath(pod, ['spec', 'nodeName']) !== undefined || metaOf(pod)['deletionTimestamp'] !== undefined) continue;
       if (this.nodesChangedSince(nodesAt)) {
         nodes = this.ops.store.list(this.nodes.storageKey).map(nodeInfo);
         nodesAt = this.ops.store.currentRevision();
+        byLabel = indexByLabel(nodes);
       }
       const info = podInfo(pod);
       const reasons = new Map<string, number>();
       let best: { node: JsonObject; load: number } | undefined;
-      for (const n of nodes) {
+      // A nodeSelector narrows the candidates through the label index; all nodes are checked
+      // only when none of those fits, to give the full Unschedulable message.
+      const first = info.selector[0];
+      const candidates = first === undefined ? nodes : (byLabel.get(`${first[0]}=${first[1]}`) ?? []);
+      for (const n of candidates) {
+        const u = this.usage.get(n.name);
+        if (!fits(info, n, u).fits) continue;
+        const load = u?.pods ?? 0;
+        if (best === undefined || load < best.load) best = { node: n.node, load };
+      }
+      for (const n of best === undefined ? nodes : []) {
         const u = this.usage.get(n.name);
         const fit = fits(info, n, u);
         if (!fit.fits) {
@@ -329,6 +350,19 @@ export class Binder {
       }
     }
   }
+}
+
+function indexByLabel(nodes: readonly NodeInfo[]): Map<string, NodeInfo[]> {
+  const index = new Map<string, NodeInfo[]>();
+  for (const n of nodes) {
+    for (const [k, v] of Object.entries(n.labels)) {
+      const key = `${k}=${v}`;
+      const list = index.get(key);
+      if (list === undefined) index.set(key, [n]);
+      else list.push(n);
+    }
+  }
+  return index;
 }
 
 function nodeSchedulingChanged(a: JsonObject, b: JsonObject): boolean {
