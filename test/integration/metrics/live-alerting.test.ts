@@ -93,7 +93,7 @@ interface PromAlert {
 }
 interface AmAlert {
   labels: Record<string, string>;
-  status: { state: string };
+  status: { state: string; inhibitedBy?: string[] };
 }
 
 async function query(expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
@@ -221,4 +221,23 @@ describe('live metrics stack on loopback', () => {
     const share = promAlerts.find((a) => a.labels.alertname === 'PrometheusTargetsDown' && a.labels.job === 'node-exporter');
     expect(Number(share?.value)).toBeCloseTo(50, 5);
   }, 150_000);
+
+  it('Alertmanager inhibits the other alerts of a node that is down, not those of a healthy node', async () => {
+    // Two alerts Prometheus could send: the same warning for the down node and for a healthy one.
+    const endsAt = new Date(Date.now() + 10 * 60_000).toISOString();
+    const body = ['worker-awake', 'mon'].map((node) => ({
+      labels: { alertname: 'HighNodeCPU', severity: 'warning', node, cluster: 'metrics-live' },
+      annotations: { summary: `CPU on ${node} above 85 %` },
+      endsAt,
+    }));
+    const res = await fetch(`${AM}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.ok).toBe(true);
+    const byNode = await waitFor('inhibition evaluated', 20_000, async () => {
+      const alerts = await getJson<AmAlert[]>(`${AM}/api/v2/alerts?filter=${encodeURIComponent('alertname="HighNodeCPU"')}`);
+      const m = new Map(alerts.map((a) => [a.labels.node, a.status]));
+      return m.get('worker-awake')?.state === 'suppressed' ? m : undefined;
+    });
+    expect(byNode.get('worker-awake')!.inhibitedBy!.length).toBeGreaterThan(0);
+    expect(byNode.get('mon')).toMatchObject({ state: 'active', inhibitedBy: [] });
+  });
 });
