@@ -24,6 +24,7 @@ export async function loadToken(tokenFile: string | undefined, env: NodeJS.Proce
   const file = tokenFile ?? env[TOKEN_FILE_ENV];
   const token = file ? (await readFile(file, 'utf8')).trim() : env[TOKEN_ENV]?.trim();
   if (!token) throw new Error(`no API token: pass --token-file FILE or set ${TOKEN_FILE_ENV} or ${TOKEN_ENV}`);
+  if (/\s/.test(token)) throw new Error('the API token must be one line without spaces');
   if (token.length < 16) throw new Error('the API token is shorter than 16 characters; generate one with `openssl rand -hex 32`');
   return token;
 }
