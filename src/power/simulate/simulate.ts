@@ -211,6 +211,8 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
   };
 
   const serve = (now: number) => {
+    // Like the controller: a wake request is done once its node is awake and Ready.
+    for (let i = wakeRequests.length - 1; i >= 0; i--) if (schedulable(nodeOf((wakeRequests[i] as WakeRequest).node))) wakeRequests.splice(i, 1);
     for (let i = waiting.length - 1; i >= 0; i--) {
       const d = waiting[i] as Demand;
       const n = nodeOf(d.node);
@@ -300,7 +302,6 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
           n.flight = undefined;
           n.dueAt = undefined;
           n.wakeTriggeredAt = undefined;
-          for (let i = wakeRequests.length - 1; i >= 0; i--) if ((wakeRequests[i] as WakeRequest).node === n.obs.name) wakeRequests.splice(i, 1);
         } else if (attempts < policy.wakeAttempts) {
           startAttempt(n, at, attempts + 1, `not Ready ${policy.wakeTimeoutSeconds}s after attempt ${attempts}`);
         } else {

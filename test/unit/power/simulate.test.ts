@@ -180,3 +180,20 @@ describe('simulated behaviour', () => {
     expect(r.transitions!.filter((x) => x.action === 'sleep').map((x) => `${x.t} ${x.node}`)).toEqual(['2026-03-02T01:00:00.000Z homelab', '2026-03-02T01:00:15.000Z storagenodet3500']);
   });
 });
+
+describe('wake requests end when the node is awake', () => {
+  it('a request that arrives while the node drains rolls the sleep back and does not wake it again later', () => {
+    const cluster = exampleCluster();
+    // homelab sleeps at 00:30 (drain 10 s, suspend 5 s); storagenodet3500 waits for the slot and
+    // starts draining at 00:30:15. A jellyfin request at 00:30:20 finds it draining.
+    const text = lines(header(), { t: '2026-03-02T00:30:20Z', kind: 'request', app: 'jellyfin', seconds: 60 });
+    const r = simulate(cluster, load(cluster, text), { keepTransitions: true });
+    const s = r.transitions!.filter((x) => x.node === 'storagenodet3500').map((x) => `${x.t} ${x.action}`);
+    expect(s).toEqual(['2026-03-02T00:30:15.000Z sleep', '2026-03-02T00:30:20.000Z cancel-sleep', '2026-03-02T01:01:20.000Z sleep']);
+    // Served the moment the drain is rolled back: nobody waited.
+    expect(r.delayedDemands).toBe(0);
+    expect(r.latencySeconds.max).toBe(0);
+    expect(r.wakes).toBe(0);
+    expect(r.missedDemands).toBe(0);
+  });
+});
