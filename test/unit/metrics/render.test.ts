@@ -140,6 +140,32 @@ describe('metrics renderer', () => {
     }
   });
 
+  it('uses Kubernetes discovery only as documented (promtool here lacks it): roles, namespaces, meta labels', () => {
+    // Meta labels per role, from Prometheus' kubernetes_sd_config documentation.
+    const service = /^__meta_kubernetes_service_(name|cluster_ip|external_name|type|port_name|port_number|port_protocol|(label|labelpresent|annotation|annotationpresent)_\w+)$/;
+    const pod = /^__meta_kubernetes_pod_(name|ip|ready|phase|node_name|host_ip|uid|controller_kind|controller_name|container_(init|name|id|image|port_name|port_number|port_protocol)|(label|labelpresent|annotation|annotationpresent)_\w+)$/;
+    const metaByRole: Record<string, RegExp[]> = {
+      node: [/^__meta_kubernetes_node_(name|provider_id|(label|labelpresent|annotation|annotationpresent|address)_\w+)$/],
+      pod: [/^__meta_kubernetes_namespace$/, pod],
+      endpoints: [/^__meta_kubernetes_namespace$/, /^__meta_kubernetes_endpoints_(name|(label|labelpresent|annotation|annotationpresent)_\w+)$/, /^__meta_kubernetes_endpoint_(hostname|node_name|ready|port_name|port_protocol|address_target_kind|address_target_name)$/, service, pod],
+    };
+    for (const cluster of [example, full]) {
+      const config = parse(artifactText(renderMetrics(cluster), 'configs/prometheus/prometheus.yml')) as { scrape_configs: Array<{ job_name: string; kubernetes_sd_configs?: Array<Record<string, unknown>>; relabel_configs?: Array<{ source_labels?: string[] }> }> };
+      const sd = config.scrape_configs.filter((j) => j.kubernetes_sd_configs);
+      expect(sd.map((j) => j.job_name)).toEqual(['apiserver', 'kubelet', 'cadvisor', 'kube-state-metrics', 'coredns', 'kubernetes-service-endpoints', 'kubernetes-pods', 'vmstation-power-manager']);
+      for (const job of sd) {
+        expect(job.kubernetes_sd_configs).toHaveLength(1);
+        const c = job.kubernetes_sd_configs![0]!;
+        expect(Object.keys(c).every((k) => ['role', 'namespaces'].includes(k)), job.job_name).toBe(true);
+        const role = c.role as string;
+        expect(Object.keys(metaByRole)).toContain(role);
+        if (c.namespaces) expect(c.namespaces).toEqual({ names: expect.arrayContaining([expect.stringMatching(/^[a-z0-9-]+$/)]) });
+        const used = (job.relabel_configs ?? []).flatMap((r) => r.source_labels ?? []).filter((l) => l.startsWith('__meta_'));
+        for (const l of used) expect(metaByRole[role]!.some((re) => re.test(l)), `${job.job_name}: ${l} is not a ${role} meta label`).toBe(true);
+      }
+    }
+  });
+
   it('has at least 40 rules in the six groups, covering the original 13 and the kube-prometheus favourites', () => {
     const groups = ruleGroups(example);
     expect(groups.map((g) => g.name)).toEqual(['node', 'kubernetes', 'monitoring', 'time-sync', 'logging', 'power']);
