@@ -28,6 +28,8 @@ export interface HostApplyOptions {
   /** Opens the secrets file; called only when Kerberos is part of the run. */
   secrets?: () => Promise<SecretReader>;
   onEvent?: (event: AnsibleEvent) => void;
+  /** Wakes a sleeping node and resolves once it answers (or says why not); called for every node first. */
+  ensureAwake?: (node: string) => Promise<{ reachable: boolean; wasAwake: boolean; message: string }>;
   /** Lines for the user (first contacts, unreachable hosts). */
   notice?: (line: string) => void;
   now?: () => Date;
@@ -76,6 +78,11 @@ export async function applyHostLayer(opts: HostApplyOptions): Promise<HostApplyR
   await writeRenderTree(opts.workDir, 'host-layer', renderAll(cluster, [ansibleRenderer]));
   const projectDir = path.join(renderDir, ANSIBLE_DIR);
 
+  const inScope = cluster.spec.nodes.filter((n) => nodes.length === 0 || nodes.includes(n.name));
+  if (opts.ensureAwake) {
+    const woken = await Promise.all(inScope.map(async (n) => ({ n, r: await opts.ensureAwake!(n.name) })));
+    for (const { n, r } of woken) if (!r.wasAwake) opts.notice?.(`${n.name}: ${r.reachable ? 'woken' : `not reachable: ${r.message}`}`);
+  }
   const targets = cluster.spec.nodes.filter((n) => nodes.length === 0 || nodes.includes(n.name)).map((n) => ({ name: n.name, address: n.address, port: n.ssh.port }));
   const trust = await ensureKnownHosts(knownHostsFile(cluster), targets, opts.keyScanner);
   for (const line of describeTrust(trust)) opts.notice?.(line);

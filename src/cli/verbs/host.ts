@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
 import { formatHostResult, type AnsibleEvent } from '../../adapters/ansible/index.js';
+import { nodeAccess, secretSource } from '../../deploy/context.js';
 import { applyHostLayer, type HostApplyResult } from '../../host/apply.js';
 import { HOST_LAYER_TAGS } from '../../render/ansible/project.js';
 import { SecretsFile, readVaultPassword, requirePassword } from '../../secrets/store.js';
@@ -44,8 +45,12 @@ export function registerHost(program: Command, io: CliIo): void {
     .action(async (flags: HostFlags) => {
       const { cluster, dir } = await loadCluster(io, flags);
       const workDir = path.resolve(io.cwd, flags.workDir ?? path.join(dir, '.vmstation'));
-      const secrets = async () => SecretsFile.open(secretsPath(dir, cluster), requirePassword(await readVaultPassword(flags.vaultPasswordFile, io.env)));
+      const password = await readVaultPassword(flags.vaultPasswordFile, io.env);
+      const secrets = async () => SecretsFile.open(secretsPath(dir, cluster), requirePassword(password));
+      // Sleeping nodes are woken first (Wake-on-LAN, then IPMI), as the deploy does.
+      const access = nodeAccess(cluster, { secrets: (await secretSource(secretsPath(dir, cluster), password)).source });
       const base = {
+        ensureAwake: access.ensureAwake,
         cluster,
         workDir,
         tags: list(flags.tags),
@@ -55,6 +60,7 @@ export function registerHost(program: Command, io: CliIo): void {
         notice: (line: string) => writeLine(io.stderr, line),
       };
       let result: HostApplyResult;
+      try {
       if (io.isTTY) {
         let latest = 'starting';
         const tasks = new Listr(
@@ -79,6 +85,9 @@ export function registerHost(program: Command, io: CliIo): void {
         await tasks.run();
       } else {
         result = await applyHostLayer({ ...base, onEvent: plainProgress(io) });
+      }
+      } finally {
+        await access.close();
       }
       summary(io, result!);
     });

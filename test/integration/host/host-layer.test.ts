@@ -18,7 +18,7 @@ import type { Cluster } from '../../../src/config/model.js';
 import { validateText } from '../../../src/config/validate.js';
 import { applyHostLayer, type HostApplyResult } from '../../../src/host/apply.js';
 import { SYSLOG_HOSTS_DIR } from '../../../src/render/ansible/host-plan.js';
-import { labFixture, ssh, sshOk, waitFor } from '../../../lab/test/lab-fixture.js';
+import { labFixture, sendMagicPacket, ssh, sshOk, tcpOpen, waitFor } from '../../../lab/test/lab-fixture.js';
 
 const SERVER = 'masternode';
 const WORKERS = ['storagenodet3500', 'homelab'] as const;
@@ -44,10 +44,19 @@ const runs: Array<{ label: string; result: HostApplyResult; events: AnsibleEvent
 
 async function apply(label: string): Promise<HostApplyResult> {
   const events: AnsibleEvent[] = [];
-  const result = await applyHostLayer({ cluster, workDir, secrets: async () => kerberosSecrets, onEvent: (e) => events.push(e), notice: (l) => console.log(`[host] ${l}`) });
+  const result = await applyHostLayer({ cluster, workDir, secrets: async () => kerberosSecrets, ensureAwake: wake, onEvent: (e) => events.push(e), notice: (l) => console.log(`[host] ${l}`) });
   runs.push({ label, result, events });
   console.log(`[host] ${label}: ${(result.run.durationMs / 1000).toFixed(1)}s, ${changedCount(result.run)} changed`);
   return result;
+}
+
+/** Wakes a lab node other tests may have put to sleep: a real magic packet, then SSH's port. */
+async function wake(name: string): Promise<{ reachable: boolean; wasAwake: boolean; message: string }> {
+  const node = labFixture().nodes.find((n) => n.name === name)!;
+  if (await tcpOpen(node.address)) return { reachable: true, wasAwake: true, message: 'awake' };
+  await sendMagicPacket(node.mac);
+  await waitFor(`${name} to wake`, async () => ((await tcpOpen(node.address)) ? true : undefined), 120_000, 500);
+  return { reachable: true, wasAwake: false, message: 'woken by a magic packet' };
 }
 
 const count = async (worker: string, pattern: string): Promise<number> =>
@@ -58,14 +67,18 @@ beforeAll(async () => {
   cluster = labClusterWithKerberos(lab.clusterFile);
   workDir = mkdtempSync(path.join(os.tmpdir(), 'vmstation-host-it-'));
   for (const n of lab.nodes) {
+    await wake(n.name);
     const missing = (await sshOk(n.name, `for p in ${REQUIRED_PACKAGES.join(' ')}; do dpkg-query -W -f='\${Status}\\n' $p 2>/dev/null | grep -q 'install ok installed' || echo $p; done`)).trim();
     if (missing) throw new Error(`lab host ${n.name} lacks ${missing.split('\n').join(', ')}: its root filesystem predates the host layer's package list (lab/rootfs.ts); take the lab down and up again`);
   }
   await apply('first apply');
 }, 900_000);
 
-afterAll(() => {
+afterAll(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
+  // The lab is shared by the whole run: take the firewall down again so later tests (ports of
+  // their own on the lab hosts) are not refused. Everything else the layer set up is harmless.
+  for (const n of labFixture().nodes) await ssh(n.name, 'systemctl disable nftables >/dev/null 2>&1; nft delete table inet vmstation 2>/dev/null; true');
 });
 
 describe('host layer on the lab', () => {
