@@ -23,6 +23,8 @@ export interface WakeDeps {
   probeTimeoutMs?: number;
   /** Between probes while waiting for a node to boot. */
   pollMs?: number;
+  /** Send the wake again this often while waiting (UDP is lossy; a node may still be going down). */
+  resendMs?: number;
 }
 
 function canWake(node: ClusterNode, driver: string): boolean {
@@ -54,7 +56,13 @@ export async function ensureNodeAwake(cluster: Cluster, nodeName: string, deps: 
       continue;
     }
     const until = deps.now() + budget;
+    const resend = deps.resendMs ?? 15_000;
+    let lastSent = deps.now();
     while (deps.now() < until) {
+      if (deps.now() - lastSent >= resend) {
+        lastSent = deps.now();
+        await (d === 'wol' ? deps.drivers.wakeOnLan(node.name) : deps.drivers.ipmiPowerOn(node.name)).catch(() => undefined);
+      }
       if (await deps.drivers.reachable(node.name, probe)) {
         const waited = deps.now() - started;
         return { node: node.name, wasAwake: false, reachable: true, sent, waitedMs: waited, message: `woken by ${sent.join(' then ')} in ${(waited / 1000).toFixed(1)} s` };

@@ -31,6 +31,8 @@ export interface PreflightDeps {
   ensureAwake: (node: string) => Promise<WakeOutcome>;
   /** Milliseconds, for durations and the clock measurement (Date.now in production). */
   now: () => number;
+  /** Between SSH attempts to a node that was just woken (its sshd may still be starting). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 interface Probed {
@@ -81,6 +83,20 @@ async function probeNode(cluster: Cluster, node: ClusterNode, deps: PreflightDep
       hint: node.power.autoSleep ? 'check that Wake-on-LAN is armed (or the BMC answers) and the node is on the LAN; power it on by hand once' : 'power the node on and check its network cable and address',
     };
     return done();
+  }
+  if (!awake.wasAwake) {
+    // A node that just woke answers TCP before its sshd is ready: retry the handshake a few times.
+    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deps.pool.session(node.name);
+        break;
+      } catch (err) {
+        const kind = (err as { kind?: string }).kind;
+        if (attempt >= 6 || kind === 'host-key' || kind === 'auth' || kind === 'config') break;
+        await sleep(2000);
+      }
+    }
   }
   try {
     const [offsetS, out] = await Promise.all([
