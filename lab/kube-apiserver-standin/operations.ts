@@ -254,7 +254,27 @@ export class Operations {
         }
         break;
       case 'apps/deployments':
+        if (spec !== undefined) {
+          spec['replicas'] ??= 1;
+          spec['strategy'] ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+          spec['revisionHistoryLimit'] ??= 10;
+          spec['progressDeadlineSeconds'] ??= 600;
+        }
+        break;
       case 'apps/statefulsets':
+        if (spec !== undefined) {
+          spec['replicas'] ??= 1;
+          spec['updateStrategy'] ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+          spec['podManagementPolicy'] ??= 'OrderedReady';
+          spec['revisionHistoryLimit'] ??= 10;
+        }
+        break;
+      case 'apps/daemonsets':
+        if (spec !== undefined) {
+          spec['updateStrategy'] ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } };
+          spec['revisionHistoryLimit'] ??= 10;
+        }
+        break;
       case 'apps/replicasets':
         if (spec !== undefined) spec['replicas'] ??= 1;
         break;
