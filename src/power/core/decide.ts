@@ -17,7 +17,10 @@ import { describeWindow, firstOpen, formatSeconds, nextOpeningWithin } from './w
 /** States in which a node is between awake and asleep: each one uses a transition slot. */
 export const TRANSITION_STATES: ReadonlySet<PowerState> = new Set(['draining', 'suspending', 'waking']);
 
-/** A node recorded `suspending` but still Ready after this long did not suspend. */
+/**
+ * A node recorded `suspending` but still Ready after this long did not suspend; a node recorded
+ * `asleep` or `failed` that is Ready after this long was woken outside the power manager.
+ */
 export const SUSPEND_GRACE_SECONDS = 120;
 
 const SOURCE_PRIORITY: Record<WakeSource, number> = { manual: 0, api: 1, preflight: 2, 'pending-pod': 3, schedule: 4 };
@@ -124,7 +127,11 @@ export function decide(observed: Observed, policy: Policy, now: Millis): Decisio
         transitioning.delete(n.name);
       }
     } else if ((state === 'asleep' || state === 'failed') && n.ready) {
-      act({ kind: 'mark-awake', node: n.name, reason: `recorded ${state} but Ready (woken outside the power manager)` });
+      // Kubernetes marks a silent node NotReady only after its grace period (about 40 s), so a
+      // node that just went to sleep still looks Ready for a while: that is not a wake.
+      // Within the grace period it stays as recorded (and a pending pod may still wake it).
+      if (now - n.power.since >= SUSPEND_GRACE_SECONDS * 1000)
+        act({ kind: 'mark-awake', node: n.name, reason: `recorded ${state} for ${ago(now, n.power.since)} but Ready (woken outside the power manager)` });
     }
   }
 

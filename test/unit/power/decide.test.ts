@@ -253,12 +253,22 @@ describe('failed wakes and recovery', () => {
     ['suspending and NotReady is recorded asleep', asleep(H, { power: { state: 'suspending', since: T0 - MIN, reason: 'x', attempts: 0 } }), 'mark-asleep'],
     ['suspending but still Ready after the grace time is recorded awake', node(H, { unschedulable: true, cordonedByPowerManager: true, power: { state: 'suspending', since: T0 - 3 * MIN, reason: 'x', attempts: 0 } }), 'mark-awake'],
     ['waking and Ready is recorded awake', node(H, { power: { state: 'waking', since: T0 - MIN, reason: 'x', attempts: 1 } }), 'mark-awake'],
-    ['asleep but Ready (woken by hand) is recorded awake', node(H, { power: { state: 'asleep', since: T0 - MIN, reason: 'x', attempts: 0 } }), 'mark-awake'],
+    ['asleep but Ready (woken by hand) is recorded awake', node(H, { power: { state: 'asleep', since: T0 - 3 * MIN, reason: 'x', attempts: 0 } }), 'mark-awake'],
     ['awake but left cordoned by us is uncordoned', node(H, { unschedulable: true, cordonedByPowerManager: true }), 'uncordon'],
   ])('%s', (_, n, kind) => {
     const d = decide(observed({ nodes: [n] }), examplePolicy(), T0);
     expect(kinds(d.actions)).toEqual([`${kind} ${H}`]);
     expect(d.actions[0]!.reason.length).toBeGreaterThan(10);
+  });
+
+  it('a node that went to sleep a minute ago but still shows Ready (Kubernetes has not noticed) stays asleep', () => {
+    const justSlept = node(H, { unschedulable: true, cordonedByPowerManager: true, power: { state: 'asleep', since: T0 - MIN, reason: 'suspended', attempts: 0 } });
+    const d = decide(observed({ nodes: [justSlept] }), examplePolicy(), T0);
+    expect(d.actions).toEqual([]);
+    expect(reasonFor(d, H)).toBe('asleep for 1m; nothing needs it');
+    // ...and a pod that needs it wakes it as usual.
+    const p = pod('batch', 'j', { phase: 'Pending', nodeSelector: { 'kubernetes.io/hostname': H } });
+    expect(decide(observed({ nodes: [justSlept, node('other')], pods: [p] }), examplePolicy(), T0).actions).toMatchObject([{ kind: 'wake', node: H, source: 'pending-pod' }]);
   });
 
   it('a node cordoned by someone else is left alone', () => {
