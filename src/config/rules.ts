@@ -251,6 +251,20 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
+    name: 'alert receivers complete',
+    check: ({ cluster }) => {
+      // What Alertmanager itself refuses to start without.
+      const need = { webhook: ['url'], ntfy: ['topic'], email: ['to', 'from', 'smarthost'] } as const;
+      const out: RuleProblem[] = [];
+      cluster.spec.monitoring.alertmanager.receivers.forEach((r, i) => {
+        const missing = need[r.type].filter((k) => r[k] === undefined);
+        if (missing.length > 0)
+          out.push(err(['spec', 'monitoring', 'alertmanager', 'receivers', i], 'receiver-incomplete', `receiver "${r.name}" (${r.type}) has no ${missing.join(', ')}`, `a ${r.type} receiver needs ${need[r.type].join(', ')}`));
+      });
+      return out;
+    },
+  },
+  {
     name: 'power durations make sense',
     check: ({ cluster }) => {
       const p = cluster.spec.power;
