@@ -8,7 +8,7 @@ import { cgroupPids, labCgroupParents, removeCgroupTree, cgroupTree } from './cg
 import { parseLabSpec, type LabSpec } from './lab-config.js';
 import { BRIDGE, KEEPALIVE, createBridge, deleteBridge, labLinks } from './net.js';
 import { DEFAULT_CLUSTER_FILE, REPO_ROOT, labPaths, nodeDir, type LabPaths } from './paths.js';
-import { ensureRootfs } from './rootfs.js';
+import { ensureRootfs, pruneRootfsCache } from './rootfs.js';
 import { hostsFile, knownHosts, networkUnit, sshConfig } from './render.js';
 import { LabError, pidAlive, run, runOk, sleep } from './run.js';
 import { readRuntime, readState, writeState, type BmcCredentials, type LabState } from './state.js';
@@ -120,6 +120,7 @@ async function upLocked(opts: UpOptions, paths: LabPaths): Promise<UpResult> {
 
   const rootfs = await ensureRootfs(paths.cacheDir, log);
   log(rootfs.built ? `root filesystem built in ${(rootfs.ms / 1000).toFixed(1)}s` : `reusing the root filesystem ${rootfs.dir}`);
+  await pruneRootfsCache(paths.cacheDir, rootfs.dir, log);
 
   for (const d of [paths.stateDir, paths.sshDir, paths.logsDir, paths.nodesDir]) await mkdir(d, { recursive: true, mode: 0o700 });
   await chmod(paths.stateDir, 0o755);

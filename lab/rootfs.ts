@@ -73,9 +73,27 @@ export async function ensureRootfs(cacheDir: string, log: (line: string) => void
   await runOk('mmdebstrap', ['--quiet', ...MMDEBSTRAP_OPTIONS, `--include=${PACKAGES.join(',')}`, SUITE, tmp, mirror], { timeoutMs: 900_000 });
   await customize(tmp);
   await writeFile(join(tmp, '.vmstation-lab-ready'), `${new Date().toISOString()}\n`);
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
+  if (existsSync(join(dir, '.vmstation-lab-ready'))) {
+    // Another build finished first (and a lab may run on it): keep that one.
+    await rm(tmp, { recursive: true, force: true });
+  } else {
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  }
   return { dir, built: true, ms: Date.now() - started };
+}
+
+/** Removes cached images other than `keep` and builds that died (called with no lab running). */
+export async function pruneRootfsCache(cacheDir: string, keep: string, log: (line: string) => void): Promise<void> {
+  if (!existsSync(cacheDir)) return;
+  for (const name of await readdir(cacheDir)) {
+    const path = join(cacheDir, name);
+    if (path === keep || !name.startsWith('rootfs-')) continue;
+    const builder = /\.build-(\d+)$/.exec(name)?.[1];
+    if (builder !== undefined && existsSync(`/proc/${builder}`)) continue; // still being built
+    log(`removing the old root filesystem ${path}`);
+    await rm(path, { recursive: true, force: true });
+  }
 }
 
 async function forceSymlink(target: string, path: string): Promise<void> {

@@ -2,11 +2,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../run.js';
-import { labFixture, sshOk } from './lab-fixture.js';
+import { labFixture, sshOk, ensureAllAwake } from './lab-fixture.js';
 
 describe('ansible on the lab', () => {
+  beforeAll(() => ensureAllAwake());
+
   it('runs a play with the systemd module on all three hosts', async () => {
     const lab = labFixture();
     const dir = mkdtempSync(join(tmpdir(), 'lab-ansible-'));

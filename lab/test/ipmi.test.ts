@@ -1,7 +1,7 @@
 // homelab's BMC: ipmi_sim on its own lab address, its chassis power tied to the host's real state.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../run.js';
-import { labNode, labSecrets, nodeStatus, sendMagicPacket, sshOk, tcpOpen, waitForPower, waitForSsh } from './lab-fixture.js';
+import { labNode, labSecrets, nodeStatus, sendMagicPacket, sshOk, tcpOpen, waitForPower, waitForSsh, ensureAllAwake } from './lab-fixture.js';
 
 const NODE = 'homelab';
 
@@ -17,6 +17,8 @@ function ipmitool(args: string[], cipher = 3): Promise<Awaited<ReturnType<typeof
 }
 
 describe('IPMI through ipmi_sim', () => {
+  beforeAll(() => ensureAllAwake());
+
   it('reports power on while the host runs, cuts it off, and powers it on again', async () => {
     expect((await ipmitool(['power', 'status'])).stdout.trim()).toBe('Chassis Power is on');
 

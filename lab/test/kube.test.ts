@@ -3,9 +3,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../run.js';
-import { labFixture, labNode, sendMagicPacket, ssh, waitFor, waitForPower, waitForSsh } from './lab-fixture.js';
+import { labFixture, labNode, sendMagicPacket, ssh, waitFor, waitForPower, waitForSsh, ensureAllAwake } from './lab-fixture.js';
 
 const NODE = 'storagenodet3500';
 
@@ -24,6 +24,8 @@ const readiness = async (): Promise<Record<string, string>> => {
 };
 
 describe('Kubernetes API stand-in on the lab', () => {
+  beforeAll(() => ensureAllAwake());
+
   it('lists the three lab hosts as Ready nodes with their lab addresses (kubectl get nodes -o wide)', async () => {
     const lab = labFixture();
     expect(lab.kubeApiUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);

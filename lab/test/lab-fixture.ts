@@ -120,3 +120,19 @@ export async function tcpOpen(address: string, port = 22, timeoutMs = 1500): Pro
 export function labSecrets(): Record<string, string> {
   return JSON.parse(readFileSync(labFixture().secretsFile, 'utf8')) as Record<string, string>;
 }
+
+/**
+ * Test precondition: every lab host is on and answers SSH. Powers on (as its BMC would) any host
+ * an earlier test file left asleep or off, and clears faults left behind.
+ */
+export async function ensureAllAwake(timeoutMs = 60_000): Promise<void> {
+  await Promise.all(
+    labFixture().nodes.map(async (n) => {
+      const s = await nodeStatus(n.name);
+      await control(`/nodes/${n.name}/faults`, { method: 'DELETE' });
+      if (s.power === 'asleep' || s.power === 'off') await control(`/nodes/${n.name}/power`, { method: 'POST', body: JSON.stringify({ action: 'on' }) });
+      await waitForPower(n.name, 'on', timeoutMs);
+      await waitForSsh(n.name, timeoutMs);
+    }),
+  );
+}

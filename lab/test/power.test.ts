@@ -1,10 +1,10 @@
 // Sleep and wake as on real hardware: the node's suspend command (over SSH, as the power manager
 // calls it) takes the whole host down; only a magic packet carrying its MAC brings it back.
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { validateText } from '../../src/config/validate.js';
 import { buildMagicPacket } from '../wol/magic-packet.js';
-import { control, events, waitFor, labFixture, labNode, nodeStatus, sendMagicPacket, sendRawMagicFrame, ssh, sshOk, tcpOpen, waitForPower, waitForSsh } from './lab-fixture.js';
+import { control, events, waitFor, labFixture, labNode, nodeStatus, sendMagicPacket, sendRawMagicFrame, ssh, sshOk, tcpOpen, waitForPower, waitForSsh, ensureAllAwake } from './lab-fixture.js';
 import { sleep } from '../run.js';
 
 const NODE = 'storagenodet3500';
@@ -38,6 +38,8 @@ async function staysDown(node: string): Promise<void> {
 }
 
 describe('power emulation', () => {
+  beforeAll(() => ensureAllAwake());
+
   it('suspends by the node\'s suspend command, ignores other MACs, wakes on its own magic packet (UDP broadcast)', async () => {
     const node = labNode(NODE);
     const before = await nodeStatus(NODE);
