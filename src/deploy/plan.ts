@@ -45,6 +45,7 @@ export interface RenderedManifest {
 export type StepAction =
   | { kind: 'wake'; node: string; drivers: readonly string[] }
   | { kind: 'preflight'; nodes: readonly string[] }
+  | { kind: 'host-layer'; playbook: string }
   | { kind: 'playbook'; playbook: string; inventory: string; tags?: readonly string[]; secrets?: readonly string[] }
   | { kind: 'kubespray-obtain'; version: string }
   | { kind: 'kubespray-environment' }
@@ -212,7 +213,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
   const add = (id: PhaseId, steps: PlanStep[], skipped?: string) => phases.push({ id, title: id === 'kubernetes' ? `Kubernetes ${spec.kubernetes.version} via ${support.title}` : PHASE_TITLES[id], steps: skipped ? [] : steps, ...(skipped ? { skipped } : {}) });
 
   add('preflight', [...wakes, step('preflight', 'checks', 'check OS, resources, swap, ports, clock, SELinux, modules, leftovers, sudo, WoL and suspend', nodeNames, { kind: 'preflight', nodes: nodeNames })]);
-  add('host', [step('host', 'site', 'apply the host layer playbook', nodeNames, { kind: 'playbook', playbook: HOST_LAYER.playbook, inventory: HOST_LAYER.inventory })]);
+  add('host', [step('host', 'site', 'apply the host layer playbook (src/host: known_hosts, Kerberos secrets, site.yaml)', nodeNames, { kind: 'host-layer', playbook: HOST_LAYER.playbook })]);
   add('kubernetes', kubernetesSteps(cluster), kubernetesUpToDate(cluster, observed?.cluster));
 
   const sorted = [...input.manifests].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

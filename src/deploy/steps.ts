@@ -3,7 +3,8 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { formatHostResult, requireSuccess, runPlaybook, withSecretVarsFile } from '../adapters/ansible/index.js';
+import { changedCount, formatHostResult, requireSuccess, runPlaybook, withSecretVarsFile } from '../adapters/ansible/index.js';
+import { applyHostLayer, type SecretReader } from '../host/apply.js';
 import { ObjectClient } from '../adapters/kube/apply.js';
 import type { Cluster } from '../config/model.js';
 import { ExitCode, VmstationError, userError } from '../errors.js';
@@ -24,6 +25,10 @@ export interface StepEnv {
   renderDir: string;
   access: NodeAccess;
   secrets: SecretSource;
+  /** The opened secrets file (the host layer reads Kerberos passwords from it). */
+  secretsStore?: SecretReader | undefined;
+  /** Where the host layer renders its project and logs. */
+  hostWorkDir: string;
   knownHosts: string;
   /** The kubeconfig apply, prune and verify use. */
   kubeconfig: string;
@@ -130,6 +135,20 @@ export function createStepRunner(env: StepEnv): StepRunner {
           throw new VmstationError({ code: 'preflight-failed', message: `preflight found ${failing.length} problem(s)`, hint: 'fix them (`vmstation preflight` explains each), then run deploy again', details: failing });
         }
         return `${report.nodes.length} node(s) ready`;
+      }
+      case 'host-layer': {
+        const store = env.secretsStore;
+        const r = await applyHostLayer({
+          cluster: env.cluster,
+          workDir: env.hostWorkDir,
+          ...(store ? { secrets: () => Promise.resolve(store) } : {}),
+          ensureAwake: env.access.ensureAwake,
+          notice: (line) => ctx.progress(line),
+          onEvent: (e) => {
+            if (e.event === 'host_result' && (e.status === 'changed' || e.status === 'failed' || e.status === 'unreachable')) ctx.progress(formatHostResult(e));
+          },
+        });
+        return `${Object.keys(r.run.stats).length} host(s), ${changedCount(r.run)} change(s) (log ${r.run.logFile})`;
       }
       case 'playbook':
         return runGeneratedPlaybook(env, step as PlanStep & { action: typeof a }, ctx);

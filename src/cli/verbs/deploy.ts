@@ -43,7 +43,7 @@ export function registerDeploy(program: Command, io: CliIo): void {
       const artifacts = renderCluster(cluster);
       const renderDir = path.resolve(io.cwd, flags.renderDir ?? path.join(paths.stateDir, 'render'));
       const password = await readVaultPassword(flags.vaultPasswordFile, io.env);
-      const { source } = await secretSource(secretsPath(dir, cluster), password);
+      const { source, store } = await secretSource(secretsPath(dir, cluster), password);
       const access = nodeAccess(cluster, { secrets: source });
       try {
         await runDeploy({
@@ -64,6 +64,8 @@ export function registerDeploy(program: Command, io: CliIo): void {
             renderDir,
             access,
             secrets: source,
+            secretsStore: store,
+            hostWorkDir: path.join(paths.stateDir, 'host'),
             knownHosts: knownHostsPathOf(cluster, io.env),
             kubeconfig: flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : paths.kubeconfig,
             kubeconfigOut: paths.kubeconfig,
