@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { cgroupPids, labCgroupParents, removeCgroupTree, cgroupTree } from './cgroups.js';
 import { parseLabSpec, type LabSpec } from './lab-config.js';
 import { BRIDGE, KEEPALIVE, createBridge, deleteBridge, labLinks } from './net.js';
@@ -102,7 +102,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
 async function upLocked(opts: UpOptions, paths: LabPaths): Promise<UpResult> {
   const started = Date.now();
   const log = opts.log ?? ((l: string) => console.log(l));
-  const file = opts.file ?? DEFAULT_CLUSTER_FILE;
+  const file = resolve(opts.file ?? DEFAULT_CLUSTER_FILE);
   const spec = parseLabSpec(await readFile(file, 'utf8'), file);
 
   const existing = readState(paths);
