@@ -1,5 +1,6 @@
 // Named cross-field rules, run after the schema accepted the file. Each returns problems with
 // the path they concern; the validator turns paths into lines and columns.
+import { cronProblem, isTimeZone } from './cron.js';
 import { durationSeconds } from './duration.js';
 import { METHOD_SUPPORT } from './methods.js';
 import { alwaysOnNodes, etcdMembers, hasRole, ipToInt, type Cluster } from './model.js';
@@ -261,6 +262,22 @@ export const RULES: readonly Rule[] = [
         if (missing.length > 0)
           out.push(err(['spec', 'monitoring', 'alertmanager', 'receivers', i], 'receiver-incomplete', `receiver "${r.name}" (${r.type}) has no ${missing.join(', ')}`, `a ${r.type} receiver needs ${need[r.type].join(', ')}`));
       });
+      return out;
+    },
+  },
+  {
+    name: 'power windows are valid cron in a known time zone',
+    check: ({ cluster }) => {
+      const p = cluster.spec.power;
+      const out: RuleProblem[] = [];
+      if (!isTimeZone(p.timezone))
+        out.push(err(['spec', 'power', 'timezone'], 'invalid-timezone', `"${p.timezone}" is not a time zone`, 'use an IANA name such as Europe/Berlin, America/New_York or UTC'));
+      for (const key of ['quietHours', 'keepAwake'] as const) {
+        p[key].forEach((w, i) => {
+          const problem = cronProblem(w.start);
+          if (problem) out.push(err(['spec', 'power', key, i, 'start'], 'invalid-cron', problem, 'write 5 cron fields, e.g. "0 18 * * 1-5" for 18:00 on weekdays'));
+        });
+      }
       return out;
     },
   },

@@ -109,3 +109,18 @@ describe('valid fixtures', () => {
     expect(ok.problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 });
+
+describe('cron windows', async () => {
+  const { cronProblem } = await import('../../../src/config/cron.js');
+  it.each(['0 18 * * 1-5', '*/15 * * * *', '30 22 * * sat,sun', '0 0 1 jan *', '0 6-9/2 * * mon-fri'])('%s is valid', (expr) => {
+    expect(cronProblem(expr)).toBeUndefined();
+  });
+  it.each([
+    ['0 25 * * *', /hour "25"/],
+    ['0 18 * *', /has 4 field/],
+    ['0 18 * * fri-xyz', /day of week "xyz"/],
+    ['*/x * * * *', /step must be a number/],
+  ])('%s is not', (expr, why) => {
+    expect(cronProblem(expr)).toMatch(why);
+  });
+});
