@@ -385,6 +385,7 @@ async function downLocked(opts: DownOptions, paths: LabPaths): Promise<Leftovers
     .reverse();
   for (const m of stateMounts) await runOk('umount', ['-l', m]);
   await rm(paths.stateDir, { recursive: true, force: true });
+  if (labUsers(paths).length === 0) await rm(`${paths.stateDir}.users`, { recursive: true, force: true });
   const left = await leftovers(paths, state?.spec.nodes.map((n) => n.name) ?? []);
   const dirty = left.processes.length + left.links.length + left.cgroups.length + left.mounts.length + (left.stateDir ? 1 : 0);
   if (dirty > 0) throw new LabError('the lab could not remove everything', 'run `npm run lab -- down` again; see the list', [JSON.stringify(left)]);
