@@ -278,6 +278,9 @@ export class Operations {
       case 'apps/replicasets':
         if (spec !== undefined) spec['replicas'] ??= 1;
         break;
+      case '/secrets':
+        if (obj['type'] === undefined || obj['type'] === '') obj['type'] = 'Opaque';
+        break;
     }
   }
 

@@ -133,6 +133,7 @@ function builtins(): ResourceType[] {
     build('networking.k8s.io', 'v1', { plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true, short: ['netpol'], gen: true }),
     build('networking.k8s.io', 'v1', { plural: 'ingresses', kind: 'Ingress', namespaced: true, short: ['ing'], sub: ['status'], gen: true }),
     build('discovery.k8s.io', 'v1', { plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true }),
+    build('authorization.k8s.io', 'v1', { plural: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'] }),
     build('apiextensions.k8s.io', 'v1', {
       plural: 'customresourcedefinitions',
       kind: 'CustomResourceDefinition',

@@ -10,6 +10,7 @@ import type { Faults, FaultRuleInput, WatchHandle } from './faults.js';
 import { asObject, asString, getPath, isPlainObject, type JsonObject } from './json.js';
 import { typeApiVersion, type ListOptions, type Operations, type WriteOptions } from './operations.js';
 import { documentHash, openApiV3Document, openApiV3Root } from './openapi.js';
+import { decodeKubeProtobuf } from './protobuf.js';
 import { patchTypeOf } from './patch.js';
 import type { ResourceType } from './resources.js';
 import { BindingConflict, bindPod } from './scheduling.js';
@@ -40,6 +41,7 @@ export interface ServerDeps {
 
 const MAX_BODY = 16 * 1024 * 1024;
 
+/** The request body; protobuf bodies are decoded to JSON text here (see protobuf.ts). */
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -48,13 +50,17 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = Buffer.concat(chunks);
+  if ((req.headers['content-type'] ?? '').toLowerCase().startsWith('application/vnd.kubernetes.protobuf') && body.length > 0) {
+    return JSON.stringify(decodeKubeProtobuf(body));
+  }
+  return body.toString('utf8');
 }
 
 function parseBody(text: string, contentType: string | undefined): unknown {
   if (text.trim() === '') return undefined;
   const ct = (contentType ?? '').toLowerCase();
-  if (ct.includes('protobuf') || ct.includes('cbor')) throw ApiError.unsupportedMediaType(ct);
+  if (ct.includes('cbor')) throw ApiError.unsupportedMediaType(ct);
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -279,6 +285,10 @@ export class StandinServer {
         case 'POST': {
           const body = parseBody(await readBody(req), req.headers['content-type']);
           if (type.plural === 'bindings') return this.bind(res, namespace ?? '', asString(getPath(body, ['metadata', 'name'])) ?? '', body, opts);
+          if (type.plural === 'selfsubjectaccessreviews') {
+            // No authorization in the stand-in: everything is allowed, and the review says why.
+            return sendJson(res, 201, { ...asObject(body), apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: { creationTimestamp: null }, status: { allowed: true, reason: 'the Kubernetes API stand-in does no authorization' } });
+          }
           if (!type.verbs.includes('create')) throw ApiError.methodNotAllowed();
           return sendJson(res, 201, ops.create(type, namespace, body, opts));
         }

@@ -144,6 +144,20 @@ describe('kubectl against the stand-in', () => {
     await kubectlOk(t, ['-n', 'media', 'annotate', 'deployment', 'jellyfin', 'standin.vmstation.io/rollout-']);
   });
 
+  it('creates through kubectl generators, which send protobuf bodies', async () => {
+    expect((await kubectlOk(t, ['create', 'namespace', 'gen'])).trim()).toBe('namespace/gen created');
+    expect((await kubectlOk(t, ['-n', 'gen', 'create', 'configmap', 'cfg', '--from-literal=a=1', '--from-literal=b=two'])).trim()).toBe('configmap/cfg created');
+    expect((await kubectlOk(t, ['-n', 'gen', 'create', 'secret', 'generic', 'tok', '--from-literal=token=s3cr3t-for-test'])).trim()).toBe('secret/tok created');
+    expect((await kubectlOk(t, ['-n', 'gen', 'create', 'serviceaccount', 'power'])).trim()).toBe('serviceaccount/power created');
+    const posts = t.standin.requests().filter((r) => r.method === 'POST' && r.path.startsWith('/api/v1/namespaces'));
+    expect(posts.some((r) => r.contentType === 'application/vnd.kubernetes.protobuf')).toBe(true);
+    expect(await kubectlOk(t, ['-n', 'gen', 'get', 'configmap', 'cfg', '-o', 'jsonpath={.data.a} {.data.b}'])).toBe('1 two');
+    expect(Buffer.from(await kubectlOk(t, ['-n', 'gen', 'get', 'secret', 'tok', '-o', 'jsonpath={.data.token}']), 'base64').toString()).toBe('s3cr3t-for-test');
+    expect(await kubectlOk(t, ['-n', 'gen', 'get', 'secret', 'tok', '-o', 'jsonpath={.type}'])).toBe('Opaque');
+    expect((await kubectlOk(t, ['auth', 'can-i', 'create', 'pods'])).trim()).toBe('yes');
+    expect((await kubectlOk(t, ['delete', 'namespace', 'gen'])).trim()).toBe('namespace "gen" deleted');
+  });
+
   it('watches with get -w and deletes', async () => {
     const { spawn } = await import('node:child_process');
     const { join } = await import('node:path');
@@ -154,7 +168,6 @@ describe('kubectl against the stand-in', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await waitFor('the initial listing', () => out.includes('jellyfin-config'), 10_000);
-      // Not `kubectl create configmap`: that generator sends protobuf, which the stand-in does not speak.
       await kubectlOk(t, ['-n', 'media', 'create', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: "1"}\n' });
       await waitFor('ADDED watched', () => /ADDED\s+watched/.test(out), 10_000);
       expect((await kubectlOk(t, ['-n', 'media', 'delete', 'configmap', 'watched'])).trim()).toBe('configmap "watched" deleted');
