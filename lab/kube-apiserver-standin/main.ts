@@ -8,7 +8,7 @@ import { startStandin } from './index.js';
 import { readNodes } from './nodes-file.js';
 
 const USAGE = `usage: main.ts [--port N] [--host 127.0.0.1] [--cluster-file FILE | --nodes-file FILE]
-  [--ssh-port N] [--plain-http] [--kubeconfig-out FILE] [--pid-file FILE] [--info-file FILE] [--git-version v1.35.4]
+  [--ssh-port N] [--plain-http] [--no-update-managers] [--kubeconfig-out FILE] [--pid-file FILE] [--info-file FILE] [--git-version v1.35.4]
   [--probe-interval-ms 1000] [--not-ready-grace-ms 3000] [--heartbeat-interval-ms 10000] [--watch-window 10000]`;
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       'heartbeat-interval-ms': { type: 'string' },
       'watch-window': { type: 'string' },
       'plain-http': { type: 'boolean' },
+      'no-update-managers': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   const standin = await startStandin({
     port: num(values.port, 'port') ?? 0,
     tls: values['plain-http'] !== true,
+    trackUpdateManagers: values['no-update-managers'] !== true,
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(values['git-version'] !== undefined ? { gitVersion: values['git-version'] } : {}),
     ...(watchWindow !== undefined ? { watchWindow } : {}),
