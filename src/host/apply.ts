@@ -25,6 +25,8 @@ export interface HostApplyOptions {
   /** Only these nodes (Ansible --limit). */
   nodes?: readonly string[];
   check?: boolean;
+  /** Show file differences in the log (ansible-playbook --diff). */
+  diff?: boolean;
   /** Opens the secrets file; called only when Kerberos is part of the run. */
   secrets?: () => Promise<SecretReader>;
   onEvent?: (event: AnsibleEvent) => void;
@@ -97,6 +99,7 @@ export async function applyHostLayer(opts: HostApplyOptions): Promise<HostApplyR
       tags,
       ...(nodes.length > 0 ? { limit: nodes.join(',') } : {}),
       ...(opts.check ? { check: true, diff: true } : {}),
+      ...(opts.diff ? { diff: true } : {}),
       logFile,
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       ...(opts.spawn ? { spawn: opts.spawn } : {}),

@@ -42,9 +42,9 @@ const kerberosSecrets = new Map([
 ]);
 const runs: Array<{ label: string; result: HostApplyResult; events: AnsibleEvent[] }> = [];
 
-async function apply(label: string): Promise<HostApplyResult> {
+async function apply(label: string, diff = false): Promise<HostApplyResult> {
   const events: AnsibleEvent[] = [];
-  const result = await applyHostLayer({ cluster, workDir, secrets: async () => kerberosSecrets, ensureAwake: wake, onEvent: (e) => events.push(e), notice: (l) => console.log(`[host] ${l}`) });
+  const result = await applyHostLayer({ cluster, workDir, diff, secrets: async () => kerberosSecrets, ensureAwake: wake, onEvent: (e) => events.push(e), notice: (l) => console.log(`[host] ${l}`) });
   runs.push({ label, result, events });
   console.log(`[host] ${label}: ${(result.run.durationMs / 1000).toFixed(1)}s, ${changedCount(result.run)} changed`);
   return result;
@@ -83,9 +83,10 @@ afterAll(async () => {
 
 describe('host layer on the lab', () => {
   it('(a) a second run reports zero changed tasks', async () => {
-    const second = await apply('second apply');
+    const second = await apply('second apply', true);
     const changed = runs.at(-1)!.events.filter((e) => e.event === 'host_result' && e.status === 'changed').map((e) => (e.event === 'host_result' ? `${e.host}: ${e.task}` : ''));
-    expect(changed).toEqual([]);
+    // On failure, the --diff output in the log says what differed.
+    expect(changed, changed.length > 0 ? readFileSync(second.run.logFile, 'utf8').slice(-6000) : '').toEqual([]);
     expect(changedCount(second.run)).toBe(0);
     for (const n of cluster.spec.nodes) expect(second.run.stats[n.name]).toMatchObject({ failed: 0, unreachable: 0 });
   }, 300_000);
