@@ -1,7 +1,7 @@
 // PodDisruptionBudget status (the disruption controller's job) and the pods/eviction
 // subresource that honours it, as policy/v1 does.
 import { asArray, asObject, asString, getPath, isPlainObject, type JsonObject } from './json.js';
-import { rfc3339, type Operations } from './operations.js';
+import { guarded, rfc3339, type Operations } from './operations.js';
 import type { ResourceType } from './resources.js';
 import { labelSelectorFromObject, labelsMatch } from './selectors.js';
 import { ApiError, successStatus } from './status.js';
@@ -99,7 +99,7 @@ export class DisruptionController {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.flush();
+      guarded('DisruptionController', () => this.flush());
     });
   }
 

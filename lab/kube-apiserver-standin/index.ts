@@ -10,7 +10,7 @@ import { Faults } from './faults.js';
 import type { JsonObject } from './json.js';
 import { standinKubeconfig } from './kubeconfig.js';
 import { KubeletEmulator, type EmulatedNode, type KubeletOptions } from './kubelet.js';
-import { Operations } from './operations.js';
+import { guarded, Operations } from './operations.js';
 import { ResourceRegistry, type ResourceType } from './resources.js';
 import { RolloutEmulator } from './rollout.js';
 import { Binder } from './scheduling.js';
@@ -90,7 +90,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       return;
     }
     registry.registerCrd(obj);
-    setImmediate(() => establishCrd(ops, type, String((obj['metadata'] as JsonObject)['name'])));
+    setImmediate(() => guarded('crd', () => establishCrd(ops, type, String((obj['metadata'] as JsonObject)['name']))));
   });
   const nsType = registry.lookup('', 'v1', 'namespaces') as ResourceType;
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {

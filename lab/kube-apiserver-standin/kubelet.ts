@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { asArray, asObject, asString, getPath, isPlainObject } from './json.js';
-import { rfc3339, type Operations } from './operations.js';
+import { guarded, rfc3339, type Operations } from './operations.js';
 import type { ResourceType } from './resources.js';
 import { setCondition, type Taint } from './scheduling.js';
 import { metaOf, nameOf, namespaceOf, type StoreEvent } from './store.js';
@@ -238,7 +238,7 @@ export class KubeletEmulator {
     state.probing = true;
     try {
       const ok = state.spec.address === undefined ? true : await this.opts.probe(state.spec.address, state.spec.sshPort ?? 22, this.opts.probeTimeoutMs);
-      if (this.running && this.nodes.get(state.spec.name) === state) this.observe(state, ok);
+      if (this.running && this.nodes.get(state.spec.name) === state) guarded('kubelet', () => this.observe(state, ok));
     } finally {
       state.probing = false;
     }
@@ -377,7 +377,7 @@ export class KubeletEmulator {
     const name = nameOf(e.object);
     // Run it right after the binding is stored, as a separate status write.
     setImmediate(() => {
-      if (this.running && this.nodes.get(node)?.ready === true) this.runPod(ns, name, state);
+      if (this.running && this.nodes.get(node)?.ready === true) guarded('kubelet', () => this.runPod(ns, name, state));
     });
   }
 

@@ -33,6 +33,15 @@ export interface ListResult {
   remainingItemCount?: number;
 }
 
+/** Runs an emulated controller's step; a failure is logged, never thrown into the event loop. */
+export function guarded(component: string, step: () => void): void {
+  try {
+    step();
+  } catch (err) {
+    console.error(`kube-apiserver-standin: ${component} failed:`, err instanceof Error ? err.message : err);
+  }
+}
+
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

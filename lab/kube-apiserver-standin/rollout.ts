@@ -5,7 +5,7 @@
 // `standin.vmstation.io/rollout: hold` keeps a workload's rollout unfinished (to test timeouts).
 import { createHash } from 'node:crypto';
 import { asArray, asObject, asStringMap, getPath, isPlainObject, type JsonObject } from './json.js';
-import { rfc3339, type Operations } from './operations.js';
+import { guarded, rfc3339, type Operations } from './operations.js';
 import type { ResourceType } from './resources.js';
 import { metaOf, nameOf, namespaceOf } from './store.js';
 import { nodeIsReady, toleratesAll, type Taint } from './scheduling.js';
@@ -86,7 +86,7 @@ export class RolloutEmulator {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.flush();
+      guarded('RolloutEmulator', () => this.flush());
     });
   }
 

@@ -4,7 +4,7 @@
 // PodScheduled=False/Unschedulable with the real scheduler's message shape. It reacts to watch
 // events at once (no polling), and retries unschedulable pods when nodes or pods change.
 import { asArray, asObject, asString, asStringMap, getPath, isPlainObject, type JsonObject } from './json.js';
-import { rfc3339, type Operations } from './operations.js';
+import { guarded, rfc3339, type Operations } from './operations.js';
 import { parseCpuMillis, parseQuantity } from './quantity.js';
 import type { ResourceType } from './resources.js';
 import { metaOf, nameOf, namespaceOf, objectKey, type StoreEvent } from './store.js';
@@ -287,7 +287,7 @@ export class Binder {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.flush();
+      guarded('Binder', () => this.flush());
     });
   }
 
@@ -332,13 +332,16 @@ export class Binder {
       }
       const ns = namespaceOf(pod);
       const name = nameOf(pod);
-      if (best !== undefined) {
-        bindPod(this.ops, this.pods, ns ?? 'default', name, nameOf(best.node), 'default-scheduler');
-        this.bindings++;
+      const target = best;
+      if (target !== undefined) {
+        guarded('Binder', () => {
+          bindPod(this.ops, this.pods, ns ?? 'default', name, nameOf(target.node), 'default-scheduler');
+          this.bindings++;
+        });
       } else {
         this.unschedulable.add(key);
         const message = unschedulableMessage(nodes.length, reasons);
-        this.ops.mutate(
+        guarded('Binder', () => this.ops.mutate(
           this.pods,
           ns,
           name,
@@ -346,7 +349,7 @@ export class Binder {
             setCondition(draft, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }, rfc3339(this.ops.now()));
           },
           { manager: 'default-scheduler', subresource: 'status' },
-        );
+        ));
       }
     }
   }

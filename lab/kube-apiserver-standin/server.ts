@@ -459,7 +459,7 @@ export class StandinServer {
     res.socket?.setNoDelay(true);
 
     const writeObject = (wireType: string, obj: JsonObject, event?: StoreEvent): void => {
-      if (res.writableEnded) return;
+      if (res.writableEnded || res.destroyed) return;
       const presented = ops.present(type, obj);
       if (table) {
         const t = toTable(type, [presented], (o) => o, { resourceVersion: asString(metaOf(presented)['resourceVersion']) ?? '' }, { includeObject, withHeaders: firstTable, now: ops.now() });
@@ -506,7 +506,7 @@ export class StandinServer {
     for (const obj of initial) writeObject('ADDED', obj);
     for (const e of backlog) deliver(e);
     const bookmark = (annotations?: Record<string, string>): void => {
-      if (res.writableEnded) return;
+      if (res.writableEnded || res.destroyed) return;
       const metadata: JsonObject = { resourceVersion: String(ops.store.currentRevision()) };
       if (annotations !== undefined) metadata['annotations'] = annotations;
       res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: type.kind, apiVersion: typeApiVersion(type), metadata } })}\n`);
@@ -528,6 +528,7 @@ export class StandinServer {
       if (end && !res.writableEnded) res.end();
     };
     res.on('close', () => cleanup(false));
+    res.on('error', () => cleanup(false));
   }
 
   private async control(req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void> {

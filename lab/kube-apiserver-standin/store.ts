@@ -53,9 +53,12 @@ export class Store {
   private revision: number;
   private readonly window: number;
 
-  constructor(options: { initialRevision?: number; watchWindow?: number } = {}) {
+  private readonly onListenerError: (err: unknown) => void;
+
+  constructor(options: { initialRevision?: number; watchWindow?: number; onListenerError?: (err: unknown) => void } = {}) {
     this.revision = options.initialRevision ?? 1000;
     this.window = options.watchWindow ?? 10_000;
+    this.onListenerError = options.onListenerError ?? ((err) => console.error('kube-apiserver-standin: subscriber failed:', err));
   }
 
   currentRevision(): number {
@@ -140,7 +143,14 @@ export class Store {
         c.historyStart = 0;
       }
     }
-    for (const l of [...c.listeners]) l(event);
+    for (const l of [...c.listeners]) {
+      // A failing subscriber (a watch, an emulated controller) must not fail the write.
+      try {
+        l(event);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
     return event;
   }
 
