@@ -22,6 +22,9 @@ export const CNI_MANIFESTS = {
   flannel: 'https://github.com/flannel-io/flannel/releases/download/v0.27.4/kube-flannel.yml',
 } as const;
 
+/** Tasks that download from the internet (package repositories, CNI manifests); `--skip-tags network` leaves them out (offline --check runs). */
+export const NETWORK = ['network'];
+
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
 
 export function controlPlaneEndpoint(cluster: Cluster): string {
@@ -118,16 +121,20 @@ function prepareTasks(cluster: Cluster): unknown[] {
       name: `pkgs.k8s.io signing key (v${minor})`,
       'ansible.builtin.get_url': { url: `https://pkgs.k8s.io/core:/stable:/v${minor}/deb/Release.key`, dest: '/etc/apt/keyrings/kubernetes-apt-keyring.asc', mode: '0644' },
       when: "os_family_name == 'debian'",
+      tags: NETWORK,
     },
     {
       name: `pkgs.k8s.io repository (v${minor})`,
       'ansible.builtin.apt_repository': { repo: `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /`, filename: 'kubernetes', state: 'present' },
       when: "os_family_name == 'debian'",
+      // It installs python3-apt from the network when missing.
+      tags: NETWORK,
     },
     {
       name: 'containerd and Kubernetes packages (Debian/Ubuntu), at the version',
       'ansible.builtin.apt': { name: ['containerd', `kubelet=${pkgVersionDeb}`, `kubeadm=${pkgVersionDeb}`, `kubectl=${pkgVersionDeb}`], state: 'present', update_cache: true, allow_change_held_packages: true },
       when: "os_family_name == 'debian'",
+      tags: NETWORK,
     },
     { name: 'Hold the Kubernetes packages at the version', 'ansible.builtin.dpkg_selections': { name: '{{ item }}', selection: 'hold' }, loop: ['kubelet', 'kubeadm', 'kubectl'], when: "os_family_name == 'debian'" },
     {
@@ -151,6 +158,7 @@ function prepareTasks(cluster: Cluster): unknown[] {
       name: 'containerd and Kubernetes packages (RHEL/Rocky), at the version',
       'ansible.builtin.dnf': { name: ['containerd.io', `kubelet-${k.version}`, `kubeadm-${k.version}`, `kubectl-${k.version}`], state: 'present', disable_excludes: 'kubernetes' },
       when: "os_family_name == 'redhat'",
+      tags: NETWORK,
     },
     { name: 'containerd configuration folder', 'ansible.builtin.file': { path: '/etc/containerd', state: 'directory', mode: '0755' } },
     { name: "containerd's default configuration", 'ansible.builtin.shell': 'containerd config default > /etc/containerd/config.toml', args: { creates: '/etc/containerd/config.toml' } },
@@ -222,7 +230,7 @@ export function kubeadmPlaybook(cluster: Cluster): unknown[] {
       tags: ['cni'],
       environment: admin,
       tasks: cniUrl
-        ? [{ name: `Apply ${k.cni}`, 'ansible.builtin.command': `kubectl apply --server-side --field-manager vmstation -f ${cniUrl}`, register: 'cni_apply', changed_when: "'serverside-applied' in cni_apply.stdout and 'unchanged' not in cni_apply.stdout" }]
+        ? [{ name: `Apply ${k.cni}`, 'ansible.builtin.command': `kubectl apply --server-side --field-manager vmstation -f ${cniUrl}`, register: 'cni_apply', changed_when: "'serverside-applied' in cni_apply.stdout and 'unchanged' not in cni_apply.stdout", tags: NETWORK }]
         : [{ name: 'Cilium needs its own installer', 'ansible.builtin.fail': { msg: 'Cilium on kubeadm is installed with the cilium CLI or Helm, which vmstation does not run yet: choose calico or flannel, or the kubespray method' } }],
     },
     {

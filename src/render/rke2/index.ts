@@ -87,12 +87,13 @@ function installTasks(cluster: Cluster, type: 'server' | 'agent'): unknown[] {
     { name: 'RKE2 configuration folders', 'ansible.builtin.file': { path: '/etc/rancher/rke2/config.yaml.d', state: 'directory', mode: '0700' } },
     { name: 'config.yaml for this node', 'ansible.builtin.copy': { src: '{{ playbook_dir }}/config/{{ inventory_hostname }}.yaml', dest: '/etc/rancher/rke2/config.yaml', mode: '0600' }, register: 'rke2_config' },
     { name: 'The cluster token (drop-in, 0600, never in the render tree)', 'ansible.builtin.copy': { content: `token: "{{ ${RKE2_TOKEN_VAR} }}"\n`, dest: '/etc/rancher/rke2/config.yaml.d/10-token.yaml', mode: '0600' }, no_log: true, register: 'rke2_token_file' },
-    { name: 'RKE2 install script', 'ansible.builtin.get_url': { url: 'https://get.rke2.io', dest: '/usr/local/sbin/rke2-install.sh', mode: '0755' } },
+    { name: 'RKE2 install script', 'ansible.builtin.get_url': { url: 'https://get.rke2.io', dest: '/usr/local/sbin/rke2-install.sh', mode: '0755' }, tags: ['network'] },
     {
       name: `Install RKE2 ${release} (${type})`,
       'ansible.builtin.command': '/usr/local/sbin/rke2-install.sh',
       environment: { INSTALL_RKE2_VERSION: release, INSTALL_RKE2_TYPE: type },
       args: { creates: '/usr/local/bin/rke2' },
+      tags: ['network'],
     },
     {
       name: `rke2-${type} running`,
