@@ -8,11 +8,9 @@ import {
   KubeConfig,
   PatchStrategy,
   PolicyV1Api,
-  makeInformer,
   setHeaderOptions,
   type CoreV1Event,
   type Informer,
-  type KubernetesListObject,
   type KubernetesObject,
   type ObjectCache,
   type V1Lease,
@@ -20,6 +18,7 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
+import { slimInformer, slimNode, slimPdb, slimPod } from './slim.js';
 
 export interface KubeConnectOptions {
   kubeconfig?: string | undefined;
@@ -131,16 +130,17 @@ export class KubeClient {
     return this.coordination.replaceNamespacedLease({ name: lease.metadata?.name ?? '', namespace, body: lease });
   }
 
+  // client-node ListWatch informers holding slimmed objects (see slim.ts), listed in pages.
   nodeInformer(): Informer<V1Node> & ObjectCache<V1Node> {
-    return makeInformer(this.kc, '/api/v1/nodes', () => this.core.listNode() as Promise<KubernetesListObject<V1Node>>);
+    return slimInformer<V1Node>(this.kc, '/api/v1/nodes', (limit, c) => this.core.listNode({ limit, ...(c ? { _continue: c } : {}) }), slimNode);
   }
 
   podInformer(): Informer<V1Pod> & ObjectCache<V1Pod> {
-    return makeInformer(this.kc, '/api/v1/pods', () => this.core.listPodForAllNamespaces() as Promise<KubernetesListObject<V1Pod>>);
+    return slimInformer<V1Pod>(this.kc, '/api/v1/pods', (limit, c) => this.core.listPodForAllNamespaces({ limit, ...(c ? { _continue: c } : {}) }), slimPod);
   }
 
   pdbInformer(): Informer<V1PodDisruptionBudget> & ObjectCache<V1PodDisruptionBudget> {
-    return makeInformer(this.kc, '/apis/policy/v1/poddisruptionbudgets', () => this.policy.listPodDisruptionBudgetForAllNamespaces() as Promise<KubernetesListObject<V1PodDisruptionBudget>>);
+    return slimInformer<V1PodDisruptionBudget>(this.kc, '/apis/policy/v1/poddisruptionbudgets', (limit, c) => this.policy.listPodDisruptionBudgetForAllNamespaces({ limit, ...(c ? { _continue: c } : {}) }), slimPdb);
   }
 }
 

@@ -23,6 +23,8 @@ import { NodeWorkQueue } from './queue.js';
 export interface ControllerTuning {
   /** Periodic reconcile (idle timers, failed-node retries, energy accrual). */
   tickMs: number;
+  /** Longest delay of a reconcile caused by routine events (bound pods, PDB status). */
+  routineDelayMs: number;
   wakeBackoff: BackoffPolicy;
   probeBackoff: BackoffPolicy;
   /** Retries of a Kubernetes API call that failed with 5xx or a connection error. */
@@ -44,6 +46,7 @@ export interface ControllerTuning {
 
 export const DEFAULT_TUNING: ControllerTuning = {
   tickMs: 10_000,
+  routineDelayMs: 1_000,
   wakeBackoff: WAKE_BACKOFF,
   probeBackoff: PROBE_BACKOFF,
   apiBackoff: { initialMs: 200, factor: 2, maxMs: 5_000 },
@@ -187,7 +190,7 @@ export class PowerController {
     this.pods.on('add', (p) => this.onPod(p, false));
     this.pods.on('update', (p) => this.onPod(p, false));
     this.pods.on('delete', (p) => this.onPod(p, true));
-    this.pdbs.on('change', () => this.scheduleReconcile());
+    this.pdbs.on('change', () => this.scheduleReconcile(false));
     keep('nodes', this.nodes);
     keep('pods', this.pods);
     keep('poddisruptionbudgets', this.pdbs);
@@ -205,6 +208,7 @@ export class PowerController {
   /** Stops acting, releases the Lease, stops the informers. Jobs in flight are aborted (and roll back). */
   async close(): Promise<void> {
     this.stop.abort(new Error('controller stopping'));
+    clearTimeout(this.routineTimer);
     for (const f of this.inFlight.values()) f.abort.abort(new Error('controller stopping'));
     await Promise.allSettled(this.background);
     await this.queue.idle();
@@ -214,6 +218,7 @@ export class PowerController {
   /** Stops at once without cleanup, as a crash would (tests: killed mid-drain). */
   async crash(): Promise<void> {
     this.stop.abort(new Error('crash'));
+    clearTimeout(this.routineTimer);
     await Promise.allSettled([this.nodes.stop(), this.pods.stop(), this.pdbs.stop()]);
   }
 
@@ -253,18 +258,37 @@ export class PowerController {
     if (deleted) this.observedPods.delete(key);
     else this.observedPods.set(key, observePod(pod));
     for (const w of this.podWaiters) w.check();
-    this.scheduleReconcile();
+    // A pod waiting for a node is urgent (it may need a wake); churn of bound pods is not.
+    const waiting = !deleted && !pod.spec?.nodeName && (pod.status?.phase ?? 'Pending') === 'Pending';
+    this.scheduleReconcile(waiting);
   }
 
-  /** Coalesces a burst of watch events into one reconcile on the next turn of the event loop. */
-  scheduleReconcile(): void {
+  private routineTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Urgent: one reconcile on the next turn of the event loop (a burst of watch events coalesces).
+   * Routine (bound pods changing, PDB status): at most one reconcile per `routineDelayMs`, so
+   * churn in a large cluster cannot keep decide() busy and delay an urgent wake.
+   */
+  scheduleReconcile(urgent = true): void {
     if (!this.synced || this.stop.signal.aborted) return;
+    if (!urgent) {
+      this.routineTimer ??= setTimeout(() => {
+        this.routineTimer = undefined;
+        this.scheduleReconcile(true);
+      }, this.tuning.routineDelayMs);
+      return;
+    }
     if (this.reconciling) {
       this.reconcileAgain = true;
       return;
     }
     if (this.reconcileScheduled) return;
     this.reconcileScheduled = true;
+    if (this.routineTimer) {
+      clearTimeout(this.routineTimer);
+      this.routineTimer = undefined;
+    }
     setImmediate(() => {
       this.reconcileScheduled = false;
       this.reconciling = this.reconcile()

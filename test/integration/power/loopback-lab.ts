@@ -312,6 +312,8 @@ export async function resetLab(lab: LoopbackLab): Promise<void> {
   for (const name of ['masternode', ...lab.hosts.keys()]) await kube.patchNode(name, { metadata: { annotations: clear }, spec: { unschedulable: null } });
   const pods = await kube.core.listNamespacedPod({ namespace: 'default' });
   for (const p of pods.items) await kube.core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace: 'default', gracePeriodSeconds: 0 }).catch(() => undefined);
+  const events = await kube.core.listNamespacedEvent({ namespace: 'default' });
+  for (const e of events.items) await kube.core.deleteNamespacedEvent({ name: e.metadata.name ?? '', namespace: 'default' }).catch(() => undefined);
   const pdbs = await kube.policy.listNamespacedPodDisruptionBudget({ namespace: 'default' });
   for (const p of pdbs.items) await kube.policy.deleteNamespacedPodDisruptionBudget({ name: p.metadata?.name ?? '', namespace: 'default' });
   await eventually('all nodes Ready', async () => {

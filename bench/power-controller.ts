@@ -1,0 +1,235 @@
+// Power manager controller: how fast it reacts and how much memory it holds.
+//  1. pending pod created -> magic packet on the wire (p50/p99), the watch-event path, against the
+//     Kubernetes API stand-in with a real UDP listener on loopback;
+//  2. host answers SSH -> Node uncordoned, on the loopback power lab (real sshd, real packets);
+//  3. controller RSS (a separate `vmstation power controller` process) for the example-sized
+//     cluster and for 1,000 nodes + 30,000 pods in the stand-in.
+// Everything stays on loopback.
+import { spawn } from 'node:child_process';
+import { build } from 'esbuild';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseMagicPacket } from '../lab/wol/magic-packet.js';
+import { startStandin, type Standin } from '../lab/kube-apiserver-standin/index.js';
+import { KubeClient, loadKubeConfig } from '../src/adapters/kube/client.js';
+import { validateText } from '../src/config/validate.js';
+import { requestPower } from '../src/power/api/requests.js';
+import { POWER_ANNOTATIONS } from '../src/power/controller/annotations.js';
+import { DEFAULT_TUNING } from '../src/power/controller/controller.js';
+import { runController } from '../src/power/controller/run.js';
+import { silentLogger } from '../src/power/controller/log.js';
+import { mapSecrets } from '../src/power/drivers/secrets.js';
+import { startLoopbackLab } from '../test/integration/power/loopback-lab.js';
+import { fmtMs, generatedClusterYaml, percentile, report } from './_util.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const TOKEN = 'bench-token-0123456789abcdef0123';
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'vmstation-bench-power-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 20): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+// ---- 1. pending pod -> magic packet -------------------------------------------------------------
+async function pendingPodToPacket(workers: number, extraPods: number): Promise<number[]> {
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  const firstPacket = new Map<string, number>();
+  udp.on('message', (m) => {
+    const v = parseMagicPacket(m);
+    if (v.ok && !firstPacket.has(v.mac)) firstPacket.set(v.mac, performance.timeOrigin + performance.now());
+  });
+  const mac = (i: number) => `02:00:7f:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+  const nodes = Array.from({ length: workers }, (_, i) => i + 1);
+  // Workers on 127.0.1.x with nothing listening on their SSH port: asleep, NotReady.
+  const standin = await startStandin({
+    nodes: [{ name: 'masternode', probe: false }, ...nodes.map((i) => ({ name: `w${i}`, address: `127.0.1.${i}`, sshPort: 9 }))],
+    kubelet: { probeIntervalMs: 1000, notReadyGraceMs: 500 },
+  });
+  const text = `apiVersion: vmstation.io/v1alpha1
+kind: Cluster
+metadata: { name: bench }
+spec:
+  network: { subnet: 127.0.0.0/8 }
+  nodes:
+    - { name: masternode, address: 127.0.0.63, os: debian-12, roles: [control-plane] }
+${nodes.map((i) => `    - { name: w${i}, address: 127.0.1.${i}, mac: "${mac(i)}", os: debian-12, roles: [worker], ssh: { port: 9 }, power: { autoSleep: true, watts: { awake: 80, asleep: 3 } } }`).join('\n')}
+  power: { maxConcurrentTransitions: ${workers + 1}, wol: { broadcast: 127.0.0.1, port: ${udp.address().port}, packets: 1 } }
+`;
+  const cluster = validateText({ file: 'bench.yaml', text }).cluster!;
+  const kubeconfig = path.join(tmp, `kubeconfig-${workers}`);
+  writeFileSync(kubeconfig, standin.kubeconfig());
+  const kube = new KubeClient(loadKubeConfig({ kubeconfig }));
+  const since = new Date(Date.now() - 3_600_000).toISOString();
+  for (const i of nodes) await kube.patchNode(`w${i}`, { metadata: { annotations: { [POWER_ANNOTATIONS.state]: 'asleep', [POWER_ANNOTATIONS.since]: since, [POWER_ANNOTATIONS.reason]: 'bench' } } });
+  for (let p = 0; p < extraPods; p++) standin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `filler-${p}`, namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'filler', uid: 'filler', controller: true }] }, spec: { nodeName: 'masternode', containers: [{ name: 'c', image: 'x' }] } });
+  await until('NotReady', async () => (await kube.listNodes()).filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status !== 'True')).length === workers);
+  // The filler pods settle (Running) before the controller starts, as in a cluster that has been up a while.
+  if (extraPods > 0) await until('fillers Running', async () => (await kube.core.listNamespacedPod({ namespace: 'default', fieldSelector: 'status.phase=Running' })).items.length >= extraPods, 300_000, 500);
+  const ctl = await runController({ cluster, kube: { kubeconfig }, token: TOKEN, listen: '127.0.0.1:0', driverOptions: { secrets: mapSecrets({}) }, identity: 'bench', namespace: 'default', log: silentLogger, tuning: { ...DEFAULT_TUNING, leaseRenewMs: 1000 } });
+  await until('leader', () => ctl.controller.leader.isLeader());
+  const latencies: number[] = [];
+  for (const i of nodes) {
+    const t0 = performance.timeOrigin + performance.now();
+    await kube.core.createNamespacedPod({ namespace: 'default', body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: `needs-w${i}`, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'x', uid: 'x', controller: true }] }, spec: { nodeSelector: { 'kubernetes.io/hostname': `w${i}` }, containers: [{ name: 'c', image: 'x' }] } } });
+    const at = await until(`packet for w${i}`, () => firstPacket.get(mac(i)), 30_000, 1);
+    latencies.push(at - t0);
+    await sleep(30);
+  }
+  await ctl.close();
+  await standin.stop();
+  udp.close();
+  return latencies.sort((a, b) => a - b);
+}
+
+// ---- 2. host answers SSH -> uncordoned ------------------------------------------------------------
+async function sshToUncordon(cycles: number): Promise<Array<{ total: number; ready: number }>> {
+  const lab = await startLoopbackLab({ kubelet: { probeIntervalMs: 200, notReadyGraceMs: 600 } });
+  const kube = new KubeClient(loadKubeConfig({ kubeconfig: lab.kubeconfigPath }));
+  const ctl = await runController({
+    cluster: lab.cluster,
+    kube: { kubeconfig: lab.kubeconfigPath },
+    token: TOKEN,
+    listen: '127.0.0.1:0',
+    driverOptions: { secrets: mapSecrets({}) },
+    identity: 'bench',
+    namespace: 'default',
+    log: silentLogger,
+    tuning: { ...DEFAULT_TUNING, leaseRenewMs: 1000 },
+  });
+  const host = lab.host('storagenodet3500');
+  const out: Array<{ total: number; ready: number }> = [];
+  const node = () => kube.getNode('storagenodet3500');
+  const isReady = (n: Awaited<ReturnType<typeof node>>) => n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  for (let c = 0; c < cycles; c++) {
+    await until('Ready', async () => isReady(await node()));
+    await requestPower(kube, 'storagenodet3500', 'sleep', 'manual', 'bench', Date.now());
+    await until('asleep', async () => (await node())?.metadata?.annotations?.[POWER_ANNOTATIONS.state] === 'asleep', 60_000, 50);
+    // Record when sshd starts answering: wrap up() once.
+    let sshUpAt = 0;
+    const up = host.up.bind(host);
+    host.up = async () => {
+      await up();
+      sshUpAt = Date.now();
+    };
+    await requestPower(kube, 'storagenodet3500', 'wake', 'manual', 'bench', Date.now());
+    let readyAt = 0;
+    const uncordonedAt = await until('uncordoned', async () => {
+      const n = await node();
+      if (!readyAt && isReady(n)) readyAt = Date.now();
+      return sshUpAt && n?.spec?.unschedulable !== true && n?.metadata?.annotations?.[POWER_ANNOTATIONS.state] === 'awake' ? Date.now() : undefined;
+    }, 60_000, 5);
+    host.up = up;
+    out.push({ total: uncordonedAt - sshUpAt, ready: (readyAt || uncordonedAt) - sshUpAt });
+  }
+  await ctl.close();
+  await lab.stop();
+  return out;
+}
+
+// ---- 3. RSS of a controller process ------------------------------------------------------------------
+function rssOf(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** The CLI compiled to one JS file (dependencies stay in node_modules), as the image runs it: no tsx. */
+let bundled: string | undefined;
+async function compiledCli(): Promise<string> {
+  if (bundled) return bundled;
+  const out = path.join(root, 'node_modules', '.cache', 'vmstation-bench', 'cli.mjs');
+  await build({ entryPoints: [path.join(root, 'test/integration/power/cli-entry.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'error' });
+  bundled = out;
+  return out;
+}
+
+async function controllerRss(clusterText: string, standin: Standin, label: string): Promise<{ rss: number; hwm: number; syncMs: number }> {
+  const file = path.join(tmp, `${label}.yaml`);
+  writeFileSync(file, clusterText);
+  const kubeconfig = path.join(tmp, `kubeconfig-${label}`);
+  writeFileSync(kubeconfig, standin.kubeconfig());
+  const tokenFile = path.join(tmp, 'token');
+  writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [await compiledCli(), 'power', 'controller', '-f', file, '--kubeconfig', kubeconfig, '--token-file', tokenFile, '--listen', '127.0.0.1:0', '--namespace', 'default', '--identity', `bench-${label}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  try {
+    await until('synced and leading', () => log.includes('"became leader"') && log.includes('"informers synced"'), 180_000, 50);
+    const syncMs = Date.now() - t0;
+    // Let it reconcile a while (ticks, decide over every pod) before reading memory.
+    await sleep(12_000);
+    const m = rssOf(child.pid!);
+    return { ...m, syncMs };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+function mib(b: number): string {
+  return `${(b / 1024 / 1024).toFixed(0)} MiB`;
+}
+
+// ---- run ----------------------------------------------------------------------------------------------
+console.log(`machine: ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}`);
+
+const small = await pendingPodToPacket(40, 0);
+report('pending pod -> magic packet p50 (40 sleeping workers)', fmtMs(percentile(small, 50)));
+report('pending pod -> magic packet p99 (40 sleeping workers)', fmtMs(percentile(small, 99)), '< 200 ms', percentile(small, 99) < 200);
+const big = await pendingPodToPacket(40, 30_000);
+report('pending pod -> magic packet p50 (+30,000 pods)', fmtMs(percentile(big, 50)));
+report('pending pod -> magic packet p99 (+30,000 pods)', fmtMs(percentile(big, 99)), '< 200 ms', percentile(big, 99) < 200);
+
+const cycles = await sshToUncordon(5);
+const totals = cycles.map((c) => c.total).sort((a, b) => a - b);
+report('host answers SSH -> uncordoned, median of 5', fmtMs(percentile(totals, 50)));
+report('host answers SSH -> uncordoned, worst of 5', fmtMs(totals[totals.length - 1]!), '< 2 s', totals[totals.length - 1]! < 2000);
+report('  of which SSH up -> kubelet Ready (stand-in probe 200 ms)', fmtMs(percentile(cycles.map((c) => c.ready).sort((a, b) => a - b), 50)));
+
+{
+  const standin = await startStandin({ nodes: [{ name: 'masternode', probe: false }, { name: 'storagenodet3500', probe: false }, { name: 'homelab', probe: false }] });
+  const text = readFileSync(path.join(root, 'examples/vmstation.yaml'), 'utf8');
+  const r = await controllerRss(text, standin, 'example');
+  report('controller RSS, example cluster (3 nodes)', mib(r.rss), '< 100 MB', r.rss < 100e6);
+  report('controller peak RSS, example cluster', mib(r.hwm));
+  await standin.stop();
+}
+{
+  const N = 1000;
+  const PODS = 30_000;
+  const standin = await startStandin({ nodes: Array.from({ length: N }, (_, i) => ({ name: `node${i}`, probe: false })), kubelet: { heartbeatIntervalMs: 60_000 } });
+  for (let i = 0; i < 50; i++) standin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns${i}` } });
+  for (let p = 0; p < PODS; p++) {
+    const n = 1 + (p % (N - 1));
+    standin.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `app-${p}`, namespace: `ns${p % 50}`, labels: { app: `a${p % 300}` }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `rs-${p % 300}`, uid: `u${p % 300}`, controller: true }] },
+      spec: { nodeName: `node${n}`, containers: [{ name: 'c', image: 'docker.io/library/busybox:1.37.0', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+    });
+  }
+  const r = await controllerRss(generatedClusterYaml(N), standin, 'big');
+  report(`controller RSS, ${N} nodes + ${PODS} pods`, mib(r.rss), '< 400 MB', r.rss < 400e6);
+  report(`controller peak RSS, ${N} nodes + ${PODS} pods`, mib(r.hwm));
+  report(`  start -> informers synced and leading`, fmtMs(r.syncMs));
+  await standin.stop();
+}
+{
+  // For scale: an idle Node.js process that has only loaded @kubernetes/client-node.
+  const child = spawn(process.execPath, ['-e', "import('@kubernetes/client-node').then(() => setTimeout(() => {}, 5000))"], { stdio: 'ignore', cwd: root });
+  await sleep(2500);
+  report('  baseline: idle node process with client-node loaded', mib(rssOf(child.pid!).rss));
+  child.kill();
+}
+process.exit(0);
