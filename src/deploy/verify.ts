@@ -97,11 +97,11 @@ export function checkTargets(cluster: Cluster, targets: readonly PromTarget[] | 
   return { name: 'Prometheus targets up', status: 'pass', detail: `${targets.length - down.length} up${down.length > 0 ? `, ${down.length} down on sleeping nodes (expected)` : ''}` };
 }
 
-/** `chronyc -c tracking` field 5 is the system clock's offset in seconds. */
-export function parseChronyTracking(csv: string): number | undefined {
+/** `chronyc -c tracking`: field 5 is the system clock's offset in seconds, the last the leap status. */
+export function parseChronyTracking(csv: string): { offset: number; synced: boolean } | undefined {
   const f = csv.trim().split(',');
   const v = Number(f[4]);
-  return f.length > 5 && Number.isFinite(v) ? v : undefined;
+  return f.length > 5 && Number.isFinite(v) ? { offset: v, synced: f.at(-1) !== 'Not synchronised' } : undefined;
 }
 
 export interface VerifyDeps {
@@ -153,8 +153,10 @@ export async function runVerify(cluster: Cluster, deps: VerifyDeps): Promise<Ver
   if (cluster.spec.infrastructure.ntp.enabled) {
     for (const name of awake) {
       const r = await deps.pool.exec(name, 'chronyc -c tracking', 15_000).catch((e: unknown) => ({ exitCode: 1, stdout: '', stderr: String(e) }));
-      const offset = r.exitCode === 0 ? parseChronyTracking(r.stdout) : undefined;
-      if (offset === undefined) checks.push({ name: `NTP offset ${name}`, status: 'fail', detail: `chronyc: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? 'no answer'}`, hint: 'run `vmstation deploy --phase host` (it installs and configures chrony)' });
+      const tracking = r.exitCode === 0 ? parseChronyTracking(r.stdout) : undefined;
+      const offset = tracking?.offset;
+      if (tracking && !tracking.synced) checks.push({ name: `NTP offset ${name}`, status: 'fail', detail: 'chrony is not synchronised', hint: `chronyc sources on ${name}: can it reach ${cluster.spec.infrastructure.ntp.server}?` });
+      else if (offset === undefined) checks.push({ name: `NTP offset ${name}`, status: 'fail', detail: `chronyc: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? 'no answer'}`, hint: 'run `vmstation deploy --phase host` (it installs and configures chrony)' });
       else
         checks.push(
           Math.abs(offset) < MAX_CLOCK_OFFSET_S
