@@ -29,7 +29,10 @@ export interface KubeletOptions {
   probeIntervalMs: number;
   probeTimeoutMs: number;
   notReadyGraceMs: number;
+  /** Lease renewal period in kube-node-lease (the kubelet's default: 10 s). */
   heartbeatIntervalMs: number;
+  /** Node status re-posted (lastHeartbeatTime) when nothing changed (the kubelet's default: 5 min). */
+  nodeStatusReportMs: number;
   kubeletVersion: string;
   /** Taint control-plane nodes NoSchedule, as kubeadm and Kubespray do. */
   taintControlPlane: boolean;
@@ -57,6 +60,7 @@ interface NodeState {
   ready: boolean;
   lastSeen: number;
   lastHeartbeat: number;
+  lastStatusReport: number;
   probing: boolean;
   bootId: string;
   timer: NodeJS.Timeout | undefined;
@@ -91,6 +95,7 @@ export class KubeletEmulator {
       probeTimeoutMs: 500,
       notReadyGraceMs: 3000,
       heartbeatIntervalMs: 10_000,
+      nodeStatusReportMs: 300_000,
       kubeletVersion: 'v1.35.4',
       taintControlPlane: true,
       probe: tcpProbe,
@@ -132,11 +137,14 @@ export class KubeletEmulator {
 
   addNode(spec: EmulatedNode): void {
     if (this.nodes.has(spec.name)) return;
-    const state: NodeState = { spec, reachable: false, ready: false, lastSeen: this.opts.clock(), lastHeartbeat: 0, probing: false, bootId: randomUUID(), timer: undefined };
+    const state: NodeState = { spec, reachable: false, ready: false, lastSeen: this.opts.clock(), lastHeartbeat: 0, lastStatusReport: 0, probing: false, bootId: randomUUID(), timer: undefined };
     this.nodes.set(spec.name, state);
     this.register(state);
     if (spec.probe === false) {
       this.observe(state, true);
+      // Always up: only the heartbeats.
+      state.timer = setInterval(() => guarded('kubelet', () => this.observe(state, true)), this.opts.heartbeatIntervalMs);
+      state.timer.unref();
       return;
     }
     void this.probeOnce(state);
@@ -253,13 +261,19 @@ export class KubeletEmulator {
       if (!state.ready) {
         state.ready = true;
         state.lastHeartbeat = now;
+        state.lastStatusReport = now;
         if (this.everDown.has(state.spec.name)) state.bootId = randomUUID();
         this.writeReady(state, true);
         this.syncPods(state.spec.name, true);
         this.renewLease(state);
-      } else if (now - state.lastHeartbeat >= this.opts.heartbeatIntervalMs) {
-        state.lastHeartbeat = now;
+        return;
+      }
+      if (now - state.lastStatusReport >= this.opts.nodeStatusReportMs) {
+        state.lastStatusReport = now;
         this.heartbeat(state);
+      }
+      if (now - state.lastHeartbeat >= this.opts.heartbeatIntervalMs) {
+        state.lastHeartbeat = now;
         this.renewLease(state);
       }
       return;

@@ -9,7 +9,7 @@ import { readNodes } from './nodes-file.js';
 
 const USAGE = `usage: main.ts [--port N] [--host 127.0.0.1] [--cluster-file FILE | --nodes-file FILE]
   [--ssh-port N] [--plain-http] [--no-update-managers] [--kubeconfig-out FILE] [--pid-file FILE] [--info-file FILE] [--git-version v1.35.4]
-  [--probe-interval-ms 1000] [--not-ready-grace-ms 3000] [--heartbeat-interval-ms 10000] [--watch-window 10000]`;
+  [--probe-interval-ms 1000] [--not-ready-grace-ms 3000] [--heartbeat-interval-ms 10000] [--node-status-report-ms 300000] [--watch-window 10000]`;
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), component: 'kube-apiserver-standin', msg, ...fields })}\n`);
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       'probe-interval-ms': { type: 'string' },
       'not-ready-grace-ms': { type: 'string' },
       'heartbeat-interval-ms': { type: 'string' },
+      'node-status-report-ms': { type: 'string' },
       'watch-window': { type: 'string' },
       'plain-http': { type: 'boolean' },
       'no-update-managers': { type: 'boolean' },
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   const probe = num(values['probe-interval-ms'], 'probe-interval-ms');
   const grace = num(values['not-ready-grace-ms'], 'not-ready-grace-ms');
   const heartbeat = num(values['heartbeat-interval-ms'], 'heartbeat-interval-ms');
+  const report = num(values['node-status-report-ms'], 'node-status-report-ms');
+  if (report !== undefined) kubelet['nodeStatusReportMs'] = report;
   if (probe !== undefined) kubelet['probeIntervalMs'] = probe;
   if (grace !== undefined) kubelet['notReadyGraceMs'] = grace;
   if (heartbeat !== undefined) kubelet['heartbeatIntervalMs'] = heartbeat;

@@ -19,7 +19,7 @@ beforeAll(async () => {
       { name: 'masternode', address: '127.0.0.1', sshPort: master.port, roles: ['control-plane'] },
       { name: 'storagenodet3500', address: '127.0.0.1', sshPort: storage.port, roles: ['worker'], labels: { 'vmstation.io/storage': 'true' }, capacity: { cpu: '2', memory: '4Gi', pods: '10' } },
     ],
-    kubelet: { probeIntervalMs: 50, probeTimeoutMs: 200, notReadyGraceMs: 300, heartbeatIntervalMs: 200 },
+    kubelet: { probeIntervalMs: 50, probeTimeoutMs: 200, notReadyGraceMs: 300, heartbeatIntervalMs: 200, nodeStatusReportMs: 1000 },
   });
   const kc = new KubeConfig();
   kc.loadFromFile(t.kubeconfig);
@@ -48,11 +48,13 @@ describe('kubelet emulator', () => {
     expect(node.status?.capacity).toMatchObject({ cpu: '2', memory: '4Gi', pods: '10' });
     expect(node.status?.addresses).toEqual([{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: 'storagenodet3500' }]);
     expect((await core.readNode({ name: 'masternode' })).spec?.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
-    // Heartbeats: the Node's lastHeartbeatTime and the kube-node-lease Lease move on.
-    const lease = await waitFor('a node lease', async () =>
-      (await kubectlOk(t, ['-n', 'kube-node-lease', 'get', 'lease', 'storagenodet3500', '-o', 'jsonpath={.spec.holderIdentity}'])) === 'storagenodet3500',
-    );
-    expect(lease).toBe(true);
+    // Heartbeats: the kube-node-lease Lease is renewed, the Node's lastHeartbeatTime re-posted.
+    const renewTime = async (): Promise<string> => kubectlOk(t, ['-n', 'kube-node-lease', 'get', 'lease', 'storagenodet3500', '-o', 'jsonpath={.spec.holderIdentity} {.spec.renewTime}']);
+    const firstRenew = await waitFor('a node lease', async () => ((await renewTime()).startsWith('storagenodet3500 ') ? renewTime() : undefined));
+    await waitFor('the lease renewed', async () => (await renewTime()) !== firstRenew);
+    const heartbeat = async (): Promise<string | undefined> => (await core.readNode({ name: 'storagenodet3500' })).status?.conditions?.find((c) => c.type === 'Ready')?.lastHeartbeatTime?.toISOString();
+    const firstBeat = await heartbeat();
+    await waitFor('lastHeartbeatTime re-posted', async () => (await heartbeat()) !== firstBeat, 4000);
   });
 
   it('turns a host that stops answering NotReady after the grace, and Ready with a new bootID when it is back', async () => {
