@@ -2,6 +2,7 @@
 // pagination, watches, finalizers, dry-run, CRDs, events.k8s.io, discovery and the fault
 // endpoints under /_standin/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { standinControl } from '../../../lab/kube-apiserver-standin/control-client.js';
 import { api, startTestStandin, waitFor, type TestStandin } from './helpers.js';
 
 let t: TestStandin;
@@ -206,5 +207,22 @@ describe('fault injection over HTTP', () => {
     const stats = (await api(t, 'GET', '/_standin/stats')).json<{ objects: Record<string, number>; rssBytes: number }>();
     expect(stats.objects['/nodes']).toBe(1);
     expect(stats.rssBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('control client', () => {
+  it('drives the fault endpoints with the URL and CA from the kubeconfig', async () => {
+    const control = await standinControl(t.kubeconfig);
+    const rule = await control.addFault({ kind: 'error', status: 503, count: 1, path: '/api/v1/nodes' });
+    expect(rule).toMatchObject({ kind: 'error', status: 503, remaining: 1 });
+    expect((await api(t, 'GET', '/api/v1/nodes')).status).toBe(503);
+    expect((await control.faults()).rules).toEqual([]);
+    await control.expireWatches(1, '/api/v1/nodes');
+    expect(JSON.parse((await api(t, 'GET', '/api/v1/nodes?watch=1')).text)).toMatchObject({ type: 'ERROR', object: { code: 410 } });
+    await control.compact();
+    expect(await control.dropWatches()).toBe(0);
+    expect((await control.requests()).some((r) => r.path === '/api/v1/nodes' && r.status === 503)).toBe(true);
+    expect(await control.stats()).toMatchObject({ objects: { '/nodes': 1 } });
+    await control.clearFaults();
   });
 });
