@@ -41,7 +41,7 @@ function writeTree(artifacts: readonly Artifact[]): string {
 
 type HostResult = Extract<AnsibleEvent, { event: 'host_result' }>;
 
-async function checkRun(dir: string, method: 'kubeadm' | 'rke2', extraVarsFiles: string[] = []) {
+async function checkRun(dir: string, method: 'kubeadm' | 'rke2', extraVarsFiles: string[] = [], tags: string[] = []) {
   const events: HostResult[] = [];
   const r = await runPlaybook({
     cwd: path.join(dir, method),
@@ -49,6 +49,7 @@ async function checkRun(dir: string, method: 'kubeadm' | 'rke2', extraVarsFiles:
     inventory: path.join(dir, method, 'inventory.yaml'),
     check: true,
     skipTags: ['network'],
+    tags,
     extraVarsFiles,
     logFile: path.join(dir, `${method}-check.log`),
     env: strictSshEnv(labFixture().knownHosts),
@@ -78,7 +79,10 @@ describe('kubeadm and RKE2 playbooks in --check mode on the lab', () => {
     const k = kubeadmLabCluster();
     const cluster = { ...k, spec: { ...k.spec, kubernetes: { ...k.spec.kubernetes, method: 'rke2' as const } } };
     const dir = writeTree(rke2Renderer.render(cluster));
-    const { r, events } = await withSecretVarsFile({ [RKE2_TOKEN_VAR]: 'check-mode-token-not-a-secret' }, (file) => checkRun(dir, 'rke2', [file]));
+    // Servers, then agents: the two steps the plan runs (a play whose hosts all fail ends the playbook).
+    const runs = await withSecretVarsFile({ [RKE2_TOKEN_VAR]: 'check-mode-token-not-a-secret' }, async (file) => [await checkRun(dir, 'rke2', [file], ['prepare', 'server']), await checkRun(dir, 'rke2', [file], ['prepare', 'agent'])]);
+    const events = runs.flatMap((x) => x.events);
+    const r = { output: runs.map((x) => x.r.output).join('\n') };
     expect(events.filter((e) => e.status === 'unreachable')).toEqual([]);
     const config = events.filter((e) => e.task === 'config.yaml for this node');
     expect(config.map((e) => `${e.host} ${e.status}`).sort()).toEqual(['homelab changed', 'masternode changed', 'storagenodet3500 changed']);
