@@ -39,6 +39,34 @@ async function until<T>(what: string, f: () => Promise<T | undefined> | T | unde
   }
 }
 
+/** The CLI compiled to one JS file (dependencies stay in node_modules), as the image runs it: no tsx. */
+let bundled: string | undefined;
+async function compiledCli(): Promise<string> {
+  if (bundled) return bundled;
+  const out = path.join(root, 'node_modules', '.cache', 'vmstation-bench', 'cli.mjs');
+  await build({ entryPoints: [path.join(root, 'test/integration/power/cli-entry.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'error' });
+  bundled = out;
+  return out;
+}
+
+/** `vmstation power controller` as a separate process; resolves once it leads with synced informers. */
+async function startControllerProcess(clusterFile: string, kubeconfig: string, identity: string): Promise<{ pid: number; log: () => string; stop: () => Promise<void> }> {
+  const tokenFile = path.join(tmp, 'token');
+  writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
+  const child = spawn(process.execPath, [await compiledCli(), 'power', 'controller', '-f', clusterFile, '--kubeconfig', kubeconfig, '--token-file', tokenFile, '--listen', '127.0.0.1:0', '--namespace', 'default', '--identity', identity], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  await until('synced and leading', () => log.includes('"became leader"') && log.includes('"informers synced"'), 180_000, 50);
+  return {
+    pid: child.pid!,
+    log: () => log,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
 // ---- 1. pending pod -> magic packet -------------------------------------------------------------
 async function pendingPodToPacket(workers: number, extraPods: number): Promise<number[]> {
   const udp = dgram.createSocket('udp4');
@@ -65,8 +93,8 @@ spec:
 ${nodes.map((i) => `    - { name: w${i}, address: 127.0.1.${i}, mac: "${mac(i)}", os: debian-12, roles: [worker], ssh: { port: 9 }, power: { autoSleep: true, watts: { awake: 80, asleep: 3 } } }`).join('\n')}
   power: { maxConcurrentTransitions: ${workers + 1}, wol: { broadcast: 127.0.0.1, port: ${udp.address().port}, packets: 1 } }
 `;
-  const cluster = validateText({ file: 'bench.yaml', text }).cluster!;
-  const kubeconfig = path.join(tmp, `kubeconfig-${workers}`);
+  if (!validateText({ file: 'bench.yaml', text }).cluster) throw new Error('bench cluster file invalid');
+  const kubeconfig = path.join(tmp, `kubeconfig-${workers}-${extraPods}`);
   writeFileSync(kubeconfig, standin.kubeconfig());
   const kube = new KubeClient(loadKubeConfig({ kubeconfig }));
   const since = new Date(Date.now() - 3_600_000).toISOString();
@@ -75,8 +103,11 @@ ${nodes.map((i) => `    - { name: w${i}, address: 127.0.1.${i}, mac: "${mac(i)}"
   await until('NotReady', async () => (await kube.listNodes()).filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status !== 'True')).length === workers);
   // The filler pods settle (Running) before the controller starts, as in a cluster that has been up a while.
   if (extraPods > 0) await until('fillers Running', async () => (await kube.core.listNamespacedPod({ namespace: 'default', fieldSelector: 'status.phase=Running' })).items.length >= extraPods, 300_000, 500);
-  const ctl = await runController({ cluster, kube: { kubeconfig }, token: TOKEN, listen: '127.0.0.1:0', driverOptions: { secrets: mapSecrets({}) }, identity: 'bench', namespace: 'default', log: silentLogger, tuning: { ...DEFAULT_TUNING, leaseRenewMs: 1000 } });
-  await until('leader', () => ctl.controller.leader.isLeader());
+  // The controller runs in its own process (compiled, as in the cluster), so the stand-in's work
+  // in this process does not share its event loop.
+  const clusterFile = path.join(tmp, `bench-${workers}-${extraPods}.yaml`);
+  writeFileSync(clusterFile, text);
+  const ctl = await startControllerProcess(clusterFile, kubeconfig, `bench-${extraPods}`);
   const latencies: number[] = [];
   for (const i of nodes) {
     const t0 = performance.timeOrigin + performance.now();
@@ -85,7 +116,7 @@ ${nodes.map((i) => `    - { name: w${i}, address: 127.0.1.${i}, mac: "${mac(i)}"
     latencies.push(at - t0);
     await sleep(30);
   }
-  await ctl.close();
+  await ctl.stop();
   await standin.stop();
   udp.close();
   return latencies.sort((a, b) => a - b);
@@ -143,37 +174,20 @@ function rssOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-/** The CLI compiled to one JS file (dependencies stay in node_modules), as the image runs it: no tsx. */
-let bundled: string | undefined;
-async function compiledCli(): Promise<string> {
-  if (bundled) return bundled;
-  const out = path.join(root, 'node_modules', '.cache', 'vmstation-bench', 'cli.mjs');
-  await build({ entryPoints: [path.join(root, 'test/integration/power/cli-entry.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'error' });
-  bundled = out;
-  return out;
-}
-
 async function controllerRss(clusterText: string, standin: Standin, label: string): Promise<{ rss: number; hwm: number; syncMs: number }> {
   const file = path.join(tmp, `${label}.yaml`);
   writeFileSync(file, clusterText);
   const kubeconfig = path.join(tmp, `kubeconfig-${label}`);
   writeFileSync(kubeconfig, standin.kubeconfig());
-  const tokenFile = path.join(tmp, 'token');
-  writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
   const t0 = Date.now();
-  const child = spawn(process.execPath, [await compiledCli(), 'power', 'controller', '-f', file, '--kubeconfig', kubeconfig, '--token-file', tokenFile, '--listen', '127.0.0.1:0', '--namespace', 'default', '--identity', `bench-${label}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const ctl = await startControllerProcess(file, kubeconfig, `bench-${label}`);
   try {
-    await until('synced and leading', () => log.includes('"became leader"') && log.includes('"informers synced"'), 180_000, 50);
     const syncMs = Date.now() - t0;
     // Let it reconcile a while (ticks, decide over every pod) before reading memory.
     await sleep(12_000);
-    const m = rssOf(child.pid!);
-    return { ...m, syncMs };
+    return { ...rssOf(ctl.pid), syncMs };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await ctl.stop();
   }
 }
 
