@@ -96,6 +96,23 @@ describe('informers', () => {
     await nodeInformer.stop();
   });
 
+  it('an injected 500 on the re-watch stops the informer (client-node behaviour); start() resumes it', async () => {
+    const informer = makeInformer(kc, '/api/v1/namespaces/default/configmaps', () => core.listNamespacedConfigMap({ namespace: 'default' }));
+    const errors: Array<{ statusCode?: number }> = [];
+    informer.on('error', (e: { statusCode?: number }) => errors.push(e));
+    await informer.start();
+    t.standin.faults.add({ kind: 'error', status: 500, count: 1, path: '/api/v1/namespaces/default/configmaps', watch: true });
+    t.standin.faults.dropWatches('/api/v1/namespaces/default/configmaps');
+    await waitFor('the error callback', () => errors.length > 0);
+    expect(errors[0]?.statusCode).toBe(500);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-500' } } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(informer.get('after-500', 'default')).toBeUndefined();
+    await informer.start();
+    await waitFor('after-500 in the cache once restarted', () => informer.get('after-500', 'default') !== undefined);
+    await informer.stop();
+  });
+
   it('gets the 410 Expired ERROR event shape on a watch from a too old resourceVersion', async () => {
     t.standin.faults.compact();
     const res = await api(t, 'GET', '/api/v1/pods?watch=1&resourceVersion=1');
