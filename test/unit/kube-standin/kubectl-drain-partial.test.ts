@@ -14,7 +14,7 @@ afterAll(async () => {
 
 it('evicts one pod and is refused the second', async () => {
   expect(await kubectlOk(t, ['get', 'pdb', 'web'])).toMatch(/web\s+1\s+N\/A\s+1\s/);
-  const partial = await kubectl(t, ['drain', 'homelab', '--ignore-daemonsets', '--timeout=1s'], { timeoutMs: 20_000 });
+  const partial = await kubectl(t, ['drain', 'homelab', '--ignore-daemonsets', '--timeout=3s'], { timeoutMs: 20_000 });
   expect(partial.code).toBe(1);
   expect(partial.stdout).toMatch(/pod\/web-[12] evicted/);
   expect(partial.stderr).toContain("Cannot evict pod as it would violate the pod's disruption budget.");

@@ -121,12 +121,14 @@ describe('binder', () => {
     offPods();
     expect(bound.status?.conditions?.find((c) => c.type === 'PodScheduled')?.status).toBe('True');
     expect(ready - upAt).toBeLessThan(3000);
-    // The binder reacts to the node's change event, not a poll: bound within a few ms of Ready.
+    // The binder reacts to the node's change event, not a poll: bound about 1 ms after Ready when
+    // the machine is idle; the bound leaves room for a loaded CI machine (the power manager's
+    // wake budget is 200 ms).
     expect(readyAt).toBeGreaterThan(0);
     const bindMs = boundAt - readyAt;
     console.log(`host up -> Node Ready: ${ready - upAt} ms (probe every 50 ms); Node Ready -> pod bound: ${bindMs.toFixed(1)} ms`);
     expect(bindMs).toBeGreaterThanOrEqual(0);
-    expect(bindMs).toBeLessThan(50);
+    expect(bindMs).toBeLessThan(200);
   });
 
   it('honours cordon, taints/tolerations, required node affinity and resource requests', async () => {
