@@ -5,6 +5,19 @@
 // that preflight and the power manager read.
 import { POWER_READINESS_FILE, type NodeHostPlan } from './host-plan.js';
 
+/** What the power role records in POWER_READINESS_FILE on each sleeping node (JSON, sorted keys). */
+export interface PowerReadinessFacts {
+  node: string;
+  /** The NIC carrying the node's MAC (or address); null when none was found. */
+  interface: string | null;
+  /** ethtool's "Supports Wake-on" and "Wake-on" letters (g = magic packet); null when not reported. */
+  wakeOnLan: { supported: string | null; current: string | null; canWake: boolean };
+  /** Modes /sys/power/mem_sleep offers and the selected one; canSuspendToRam when deep is selected. */
+  memSleep: { offered: string[]; selected: string | null; canSuspendToRam: boolean };
+  /** Why the node cannot wake from LAN or suspend to RAM, in words (empty when it can). */
+  warnings: string[];
+}
+
 export const POWER_READINESS_SCRIPT_PATH = '/usr/local/libexec/vmstation/power-readiness';
 export const POWER_READINESS_UNIT = 'vmstation-power-readiness.service';
 

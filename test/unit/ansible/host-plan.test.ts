@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { firewallPorts, hostPlan, portText } from '../../../src/render/ansible/host-plan.js';
-import { POWER_READINESS_SCRIPT } from '../../../src/render/ansible/power-readiness.js';
+import { POWER_READINESS_SCRIPT, type PowerReadinessFacts } from '../../../src/render/ansible/power-readiness.js';
 import { ROLE_FILES } from '../../../src/render/ansible/roles.js';
 import { example, exampleKerberos, lab, renderAnsible } from './clusters.js';
 
@@ -93,7 +93,7 @@ describe('power readiness program (stand-in sysfs and ethtool)', () => {
 
   function runScript(s: ReturnType<typeof setup>, extra: string[] = []) {
     const out = execFileSync('python3', [path.join(dir, 'power-readiness.py'), '--node', 'storagenodet3500', '--mac', '02:00:C0:A8:04:3D', '--facts', s.facts, '--sysfs', s.sys, '--ethtool', s.ethtool, ...extra], { encoding: 'utf8' });
-    return JSON.parse(out) as { changed: boolean; facts: { interface: string; wakeOnLan: { canWake: boolean; current: string }; memSleep: { selected: string; canSuspendToRam: boolean }; warnings: string[] } };
+    return JSON.parse(out) as { changed: boolean; facts: PowerReadinessFacts };
   }
 
   it('arms WoL, selects deep, records it, and changes nothing the second time', () => {
@@ -103,8 +103,8 @@ describe('power readiness program (stand-in sysfs and ethtool)', () => {
     expect(first.facts.interface).toBe('enp3s0');
     expect(first.facts.wakeOnLan).toMatchObject({ canWake: true, current: 'g' });
     expect(readFileSync(path.join(s.sys, 'power/mem_sleep'), 'utf8').trim()).toBe('deep');
-    const recorded = JSON.parse(readFileSync(s.facts, 'utf8')) as { memSleep: { canSuspendToRam: boolean }; warnings: string[] };
-    expect(recorded.warnings).toEqual([]);
+    const recorded = JSON.parse(readFileSync(s.facts, 'utf8')) as PowerReadinessFacts;
+    expect(recorded).toEqual({ node: 'storagenodet3500', interface: 'enp3s0', wakeOnLan: { supported: 'pumbg', current: 'g', canWake: true }, memSleep: { offered: ['s2idle', 'deep'], selected: 'deep', canSuspendToRam: true }, warnings: [] });
     // The stand-in sysfs file now says "deep" without brackets; the kernel would show "s2idle [deep]".
     writeFileSync(path.join(s.sys, 'power/mem_sleep'), 's2idle [deep]\n');
     const second = runScript(s);
