@@ -138,8 +138,13 @@ export class PowerController {
   private synced = false;
   private eventSeq = 0;
   private readonly background: Array<Promise<unknown>> = [];
-  /** When each action was dispatched (benchmarks read the wake dispatch times). */
+  /** The last actions dispatched, newest last (tests and benchmarks read them; bounded). */
   readonly dispatched: Array<{ at: number; action: Action['kind']; node: string; source?: WakeSource }> = [];
+
+  private recordDispatch(entry: { at: number; action: Action['kind']; node: string; source?: WakeSource }): void {
+    this.dispatched.push(entry);
+    if (this.dispatched.length > 1000) this.dispatched.splice(0, this.dispatched.length - 1000);
+  }
 
   constructor(private readonly deps: ControllerDeps) {
     this.tuning = { ...DEFAULT_TUNING, ...deps.tuning };
@@ -345,7 +350,7 @@ export class PowerController {
       // Wake and sleep jobs check leadership themselves (they must release their claim).
       const guarded = key === 'wake' || key === 'sleep' ? run : async () => (this.leader.isLeader() ? run() : undefined);
       if (this.queue.enqueue(a.node, key, guarded)) {
-        this.dispatched.push({ at: this.now(), action: a.kind, node: a.node, ...(source ? { source } : {}) });
+        this.recordDispatch({ at: this.now(), action: a.kind, node: a.node, ...(source ? { source } : {}) });
         this.log.info('action', { node: a.node, action: a.kind, reason: a.reason });
       }
     };
@@ -435,7 +440,7 @@ export class PowerController {
       if (!claimed) continue;
       const evict = podsToEvict(podsOn).map((p) => ({ namespace: p.namespace, name: p.name }));
       if (this.queue.enqueue(name, 'sleep', () => this.sleepJob(name, `${req.source} request: ${req.reason}`, evict, claimed))) {
-        this.dispatched.push({ at: this.now(), action: 'sleep', node: name });
+        this.recordDispatch({ at: this.now(), action: 'sleep', node: name });
         this.log.info('action', { node: name, action: 'sleep', reason: `${req.source} request: ${req.reason}` });
       }
     }
