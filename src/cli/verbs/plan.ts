@@ -1,5 +1,8 @@
 // vmstation plan [-f FILE] [--output json]: what deploy would do, changing nothing.
+import path from 'node:path';
 import type { Command } from 'commander';
+import { deployPaths } from '../../deploy/context.js';
+import { observe } from '../../deploy/observe.js';
 import { formatPlan, planDeploy } from '../../deploy/plan.js';
 import { renderCluster } from '../../render/index.js';
 import { loadCluster } from '../cluster-file.js';
@@ -8,12 +11,16 @@ import { withClusterFile, withOutput, type ClusterFlags, type OutputFlags } from
 
 export function registerPlan(program: Command, io: CliIo): void {
   const cmd = program.command('plan').description('print the ordered deploy phases and steps for the cluster file (changes nothing)');
-  withOutput(withClusterFile(cmd)).action(async (flags: ClusterFlags & OutputFlags) => {
+  withOutput(withClusterFile(cmd))
+    .option('--observe', 'look first: which nodes answer (asleep ones get a wake step) and what the cluster runs (kubeconfig from deploy, or --kubeconfig)')
+    .option('--kubeconfig <file>', 'with --observe: the kubeconfig to ask')
+    .action(async (flags: ClusterFlags & OutputFlags & { observe?: boolean; kubeconfig?: string }) => {
     const { cluster } = await loadCluster(io, flags);
+    const observed = flags.observe ? await observe(cluster, flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : deployPaths(cluster, io.env).kubeconfig) : undefined;
     const manifests = renderCluster(cluster)
       .filter((a) => a.path.startsWith('manifests/'))
       .map((a) => ({ path: a.path, component: a.component }));
-    const plan = planDeploy({ cluster, manifests });
+    const plan = planDeploy({ cluster, manifests, observed });
     if (flags.output === 'json') writeJson(io.stdout, plan);
     else writeLine(io.stdout, formatPlan(plan));
   });
