@@ -701,7 +701,7 @@ export class PowerController {
    * Ready. The whole attempt is bounded by wakeTimeout; a driver with a fallback after it gets
    * twice the node's bootSeconds before the fallback is tried.
    */
-  private async wakeAttempt(name: string, drivers: readonly WakeDriver[], signal: AbortSignal): Promise<void> {
+  private async wakeAttempt(name: string, drivers: readonly WakeDriver[], signal: AbortSignal, recorded: Promise<unknown> = Promise.resolve()): Promise<void> {
     const start = this.now();
     const attemptDeadline = start + this.policy.wakeTimeoutSeconds * 1000;
     const boot = (this.policy.nodes[name]?.bootSeconds ?? 60) * 1000;
@@ -719,11 +719,14 @@ export class PowerController {
         this.log.warn('wake driver failed', { node: name, driver, error: errText(err) });
         continue;
       }
+      // The `waking` record is written while the first packets fly; it must be stored before waiting.
+      await recorded;
       const isLast = i === drivers.length - 1;
       const deadline = isLast ? attemptDeadline : Math.min(attemptDeadline, this.now() + 2 * boot);
       reachable = await this.poll(() => this.deps.drivers.reachable(name, probeMs), deadline, signal);
       if (reachable) break;
     }
+    await recorded;
     if (!reachable) throw new StepFailure('unreachable', `TCP ${this.sshPort(name)} did not answer after ${tried.join(', then ')}`);
     let sshError = '';
     const sshOk = await this.poll(
@@ -758,9 +761,11 @@ export class PowerController {
       let lastError = '';
       for (let attempt = firstAttempt; attempt <= attempts; attempt++) {
         if (attempt > firstAttempt) await this.deps.clock.sleep(backoffDelay(this.tuning.wakeBackoff, attempt - firstAttempt), abort.signal);
-        await this.transition(name, 'waking', `${reason} (attempt ${attempt} of ${attempts}${lastError ? `; last: ${lastError}` : ''})`, { attempts: attempt, wakeTriggeredAt: triggeredAt }, 'Normal', EVENT_REASONS.waking);
+        // Recorded in parallel with the first driver: a pending pod's wake costs no extra round trip.
+        const recorded = this.transition(name, 'waking', `${reason} (attempt ${attempt} of ${attempts}${lastError ? `; last: ${lastError}` : ''})`, { attempts: attempt, wakeTriggeredAt: triggeredAt }, 'Normal', EVENT_REASONS.waking);
+        recorded.catch(() => undefined);
         try {
-          await this.wakeAttempt(name, drivers, abort.signal);
+          await this.wakeAttempt(name, drivers, abort.signal, recorded);
         } catch (err) {
           if (!(err instanceof StepFailure)) throw err;
           lastError = err.message;
