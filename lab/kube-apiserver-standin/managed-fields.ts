@@ -172,7 +172,32 @@ function pruneEmptyParents(obj: JsonObject, path: FieldPath, applied: Map<string
 
 // ---- FieldsV1 trie <-> path sets ----
 
+// Objects of the same shape have the same FieldsV1 tries (keys are field names, not values).
+// Stored objects are never mutated, so identical tries are shared (frozen) between them: at
+// 30,000 pods this saves most of the memory managedFields would take.
+const interned = new Map<string, JsonObject>();
+const MAX_INTERNED = 20_000;
+
+function deepFreeze(o: JsonObject): JsonObject {
+  for (const v of Object.values(o)) if (isPlainObject(v)) deepFreeze(v);
+  return Object.freeze(o);
+}
+
+function intern(trie: JsonObject): JsonObject {
+  const key = JSON.stringify(trie);
+  const hit = interned.get(key);
+  if (hit !== undefined) return hit;
+  if (interned.size >= MAX_INTERNED) interned.clear();
+  const frozen = deepFreeze(trie);
+  interned.set(key, frozen);
+  return frozen;
+}
+
 export function toFieldsV1(paths: Iterable<FieldPath>): JsonObject {
+  return intern(buildTrie(paths));
+}
+
+function buildTrie(paths: Iterable<FieldPath>): JsonObject {
   const root: JsonObject = {};
   for (const path of paths) {
     let node = root;
