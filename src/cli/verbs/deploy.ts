@@ -67,6 +67,8 @@ export function registerDeploy(program: Command, io: CliIo): void {
             secretsStore: store,
             hostWorkDir: path.join(paths.stateDir, 'host'),
             knownHosts: knownHostsPathOf(cluster, io.env),
+            // Subprocesses see the verb's environment (tests pass their own).
+            ansibleEnv: io.env,
             kubeconfig: flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : paths.kubeconfig,
             kubeconfigOut: paths.kubeconfig,
             kubespray: { loc: kubesprayLocation(paths.cacheDir, flags.kubesprayDir ? path.resolve(io.cwd, flags.kubesprayDir) : undefined), python: flags.kubesprayPython },

@@ -30,6 +30,7 @@ export function registerReset(program: Command, io: CliIo): void {
         kubeconfig: paths.kubeconfig,
         logFile: path.join(paths.logsDir, `reset-${stamp}.log`),
         yes: flags.yes === true,
+        ansibleEnv: io.env,
         out: io.stdout,
         input: io.stdin,
       });

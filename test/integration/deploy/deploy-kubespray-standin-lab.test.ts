@@ -39,7 +39,8 @@ describe('deploy --phase kubernetes with the Kubespray stand-in on the lab', () 
     expect(text).toMatch(/passed, \d+ not applicable/);
     const state = JSON.parse(readFileSync(path.join(stateRoot, 'vmstation-lab', 'deploy-state.json'), 'utf8')) as DeployState;
     expect(state.phases.kubernetes?.steps).toEqual(['kubernetes/kubespray-obtain', 'kubernetes/kubespray-environment', 'kubernetes/kubespray-inventory-checks', 'kubernetes/kubespray-cluster', 'kubernetes/kubeconfig']);
-    expect(readFileSync(path.join(stateRoot, 'vmstation-lab', 'kubeconfig'), 'utf8')).toBe(readFileSync(path.join(lab.stateDir, 'kubeconfig'), 'utf8'));
+    // Ansible's file lookup drops the final newline; the content is the lab stand-in's kubeconfig.
+    expect(readFileSync(path.join(stateRoot, 'vmstation-lab', 'kubeconfig'), 'utf8').trimEnd()).toBe(readFileSync(path.join(lab.stateDir, 'kubeconfig'), 'utf8').trimEnd());
     // What the rendered group_vars told "Kubespray" reached every lab host.
     for (const n of lab.nodes) expect((await sshOk(n.name, `cat ${markerDir}/${n.name}.txt && rm -rf ${markerDir}`)).trim()).toBe('kube_version=1.35.4 kube_network_plugin=calico container_manager=containerd');
   }, 600_000);
