@@ -107,6 +107,17 @@ describe('deploy resume', () => {
     expect(existsSync(where.stateFile)).toBe(false);
   });
 
+  it('runs the same steps with the live listr2 display (terminal mode)', async () => {
+    const where = setup();
+    const rec = recorder();
+    const r = await deploy(where, rec.runStep, { tty: true });
+    expect(r.result).toMatchObject({ result: { failed: undefined } });
+    const state = await readDeployState(where.stateFile);
+    expect(Object.entries(state!.phases).filter(([, p]) => p.status === 'done').map(([id]) => id)).toEqual((r.result as { result: { completed: string[] } }).result.completed);
+    expect(rec.ran[0]).toBe('preflight/checks');
+    expect(rec.ran.at(-1)).toBe('verify/checks');
+  });
+
   it('--dry-run prints the plan and runs nothing (CLI)', async () => {
     const out = new PassThrough();
     let text = '';
