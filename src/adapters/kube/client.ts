@@ -15,10 +15,12 @@ import {
   type ObjectCache,
   type V1Lease,
   type V1Node,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
-import { slimInformer, slimNode, slimPdb, slimPod } from './slim.js';
+import { slimInformer, slimNode, slimPdb, slimPod, slimPv, slimPvc } from './slim.js';
 
 export interface KubeConnectOptions {
   kubeconfig?: string | undefined;
@@ -137,6 +139,14 @@ export class KubeClient {
 
   podInformer(): Informer<V1Pod> & ObjectCache<V1Pod> {
     return slimInformer<V1Pod>(this.kc, '/api/v1/pods', (limit, c) => this.core.listPodForAllNamespaces({ limit, ...(c ? { _continue: c } : {}) }), slimPod);
+  }
+
+  pvcInformer(): Informer<V1PersistentVolumeClaim> & ObjectCache<V1PersistentVolumeClaim> {
+    return slimInformer<V1PersistentVolumeClaim>(this.kc, '/api/v1/persistentvolumeclaims', (limit, c) => this.core.listPersistentVolumeClaimForAllNamespaces({ limit, ...(c ? { _continue: c } : {}) }), slimPvc);
+  }
+
+  pvInformer(): Informer<V1PersistentVolume> & ObjectCache<V1PersistentVolume> {
+    return slimInformer<V1PersistentVolume>(this.kc, '/api/v1/persistentvolumes', (limit, c) => this.core.listPersistentVolume({ limit, ...(c ? { _continue: c } : {}) }), slimPv);
   }
 
   pdbInformer(): Informer<V1PodDisruptionBudget> & ObjectCache<V1PodDisruptionBudget> {

@@ -2,7 +2,7 @@
 // (managedFields, last-applied annotations, container specs, statuses); 30,000 of them held in
 // full cost hundreds of MiB. Lists are paged (limit/continue) and every object, listed or
 // watched, is cut down before client-node's ListWatch stores it.
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node, type V1Pod, type V1PodDisruptionBudget } from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node, type V1PersistentVolume, type V1PersistentVolumeClaim, type V1Pod, type V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -73,6 +73,25 @@ export function slimPdb(pdb: V1PodDisruptionBudget): V1PodDisruptionBudget {
   const spec = isObj(p['spec']) ? p['spec'] : {};
   const status = isObj(p['status']) ? p['status'] : {};
   return { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: slimMeta(p['metadata']), spec: { selector: spec['selector'] }, status: { disruptionsAllowed: status['disruptionsAllowed'] } } as unknown as V1PodDisruptionBudget;
+}
+
+export function slimPvc(pvc: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
+  const p = pvc as unknown as Obj;
+  const spec = isObj(p['spec']) ? p['spec'] : {};
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: slimMeta(p['metadata'], () => undefined), spec: { volumeName: spec['volumeName'] } } as unknown as V1PersistentVolumeClaim;
+}
+
+/** Keeps only whether the volume is node-local (`local`, `hostPath`, required node affinity). */
+export function slimPv(pv: V1PersistentVolume): V1PersistentVolume {
+  const p = pv as unknown as Obj;
+  const spec = isObj(p['spec']) ? p['spec'] : {};
+  const required = isObj(spec['nodeAffinity']) ? spec['nodeAffinity']['required'] : undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: slimMeta(p['metadata'], () => undefined),
+    spec: { ...(spec['local'] ? { local: { path: '' } } : {}), ...(spec['hostPath'] ? { hostPath: { path: '' } } : {}), ...(required ? { nodeAffinity: { required } } : {}) },
+  } as unknown as V1PersistentVolume;
 }
 
 /** A client-node Watch that hands ListWatch slimmed objects (Status objects of ERROR events pass as they are). */

@@ -1,7 +1,7 @@
 // The power manager controller: informers (Nodes, Pods, PodDisruptionBudgets) feed the pure
 // decide(); its actions run on a per-node serial work queue. Power state lives in Node
 // annotations, so a restart (or the other replica) resumes. Only the Lease holder acts.
-import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../../config/model.js';
 import { apiMessage, httpStatusOf, keepInformerRunning, type KubeClient } from '../../adapters/kube/client.js';
 import { decide, SUSPEND_GRACE_SECONDS } from '../core/decide.js';
@@ -17,7 +17,7 @@ import { EVENT_REASONS, nodeEvent, type EventType } from './events.js';
 import { LeaderElector } from './leader.js';
 import type { Logger } from './log.js';
 import { energySavedKwh, PowerMetrics } from './metrics.js';
-import { nodeReady, observeNode, observePdb, observePod } from './observe.js';
+import { localClaimResolver, nodeReady, observeNode, observePdb, observePod, type LocalClaimResolver } from './observe.js';
 import { NodeWorkQueue } from './queue.js';
 
 export interface ControllerTuning {
@@ -123,6 +123,11 @@ export class PowerController {
   private readonly nodes;
   private readonly pods;
   private readonly pdbs;
+  private readonly pvcs;
+  private readonly pvs;
+  private readonly localClaim: LocalClaimResolver;
+  /** Pods with PVC volumes: re-observed when claims or volumes change. */
+  private readonly podsWithClaims = new Map<string, V1Pod>();
   private readonly observedPods = new Map<string, ObservedPod>();
   private readonly firstSeen = new Map<string, number>();
   private readonly lastActivity = new Map<string, number>();
@@ -168,6 +173,9 @@ export class PowerController {
     this.nodes = deps.kube.nodeInformer();
     this.pods = deps.kube.podInformer();
     this.pdbs = deps.kube.pdbInformer();
+    this.pvcs = deps.kube.pvcInformer();
+    this.pvs = deps.kube.pvInformer();
+    this.localClaim = localClaimResolver((ns, name) => this.pvcs.get(name, ns), (name) => this.pvs.get(name));
   }
 
   private get log(): Logger {
@@ -182,8 +190,8 @@ export class PowerController {
 
   async start(): Promise<void> {
     const { clock } = this.deps;
-    const keep = <T extends V1Node | V1Pod | V1PodDisruptionBudget>(name: string, inf: typeof this.nodes | typeof this.pods | typeof this.pdbs) =>
-      keepInformerRunning<T>(inf as never, {
+    const keep = (name: string, inf: unknown) =>
+      keepInformerRunning(inf as never, {
         delay: (retry) => backoffDelay(INFORMER_BACKOFF, retry),
         sleep: (ms) => clock.sleep(ms, this.stop.signal),
         isStopped: () => this.stop.signal.aborted,
@@ -196,9 +204,20 @@ export class PowerController {
     this.pods.on('update', (p) => this.onPod(p, false));
     this.pods.on('delete', (p) => this.onPod(p, true));
     this.pdbs.on('change', () => this.scheduleReconcile(false));
+    // A claim binding to a node-local volume changes whether its pods can move.
+    const reobserve = () => {
+      for (const [key, pod] of this.podsWithClaims) this.observedPods.set(key, observePod(pod, this.localClaim));
+      this.scheduleReconcile(false);
+    };
+    this.pvcs.on('change', reobserve);
+    this.pvs.on('change', reobserve);
     keep('nodes', this.nodes);
     keep('pods', this.pods);
     keep('poddisruptionbudgets', this.pdbs);
+    keep('persistentvolumeclaims', this.pvcs);
+    keep('persistentvolumes', this.pvs);
+    // Claims and volumes first, so pods are observed with them.
+    await Promise.all([this.pvcs.start(), this.pvs.start()]);
     await Promise.all([this.nodes.start(), this.pods.start(), this.pdbs.start()]);
     this.synced = true;
     this.log.info('informers synced', { nodes: this.nodes.list().length, pods: this.observedPods.size, pdbs: this.pdbs.list().length });
@@ -217,14 +236,14 @@ export class PowerController {
     for (const f of this.inFlight.values()) f.abort.abort(new Error('controller stopping'));
     await Promise.allSettled(this.background);
     await this.queue.idle();
-    await Promise.allSettled([this.nodes.stop(), this.pods.stop(), this.pdbs.stop()]);
+    await Promise.allSettled([this.nodes.stop(), this.pods.stop(), this.pdbs.stop(), this.pvcs.stop(), this.pvs.stop()]);
   }
 
   /** Stops at once without cleanup, as a crash would (tests: killed mid-drain). */
   async crash(): Promise<void> {
     this.stop.abort(new Error('crash'));
     clearTimeout(this.routineTimer);
-    await Promise.allSettled([this.nodes.stop(), this.pods.stop(), this.pdbs.stop()]);
+    await Promise.allSettled([this.nodes.stop(), this.pods.stop(), this.pdbs.stop(), this.pvcs.stop(), this.pvs.stop()]);
   }
 
   private async tickLoop(): Promise<void> {
@@ -260,8 +279,13 @@ export class PowerController {
 
   private onPod(pod: V1Pod, deleted: boolean): void {
     const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-    if (deleted) this.observedPods.delete(key);
-    else this.observedPods.set(key, observePod(pod));
+    if (deleted) {
+      this.observedPods.delete(key);
+      this.podsWithClaims.delete(key);
+    } else {
+      this.observedPods.set(key, observePod(pod, this.localClaim));
+      if (pod.spec?.volumes?.some((v) => v.persistentVolumeClaim)) this.podsWithClaims.set(key, pod);
+    }
     for (const w of this.podWaiters) w.check();
     // A pod waiting for a node is urgent (it may need a wake); churn of bound pods is not.
     const waiting = !deleted && !pod.spec?.nodeName && (pod.status?.phase ?? 'Pending') === 'Pending';

@@ -1,5 +1,5 @@
 // Kubernetes objects (as the informers hold them) -> the core's Observed types. Pure.
-import type { V1Node, V1Pod, V1PodDisruptionBudget, V1Volume } from '@kubernetes/client-node';
+import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Volume } from '@kubernetes/client-node';
 import { cpuMillis, memoryBytes } from '../core/quantity.js';
 import type { LabelSelector, NodeSelectorTerm, ObservedNode, ObservedPdb, ObservedPod, ObservedVolume, PodPhase, Taint, Toleration } from '../core/types.js';
 import { parsePowerAnnotations } from './annotations.js';
@@ -27,10 +27,16 @@ export function observeNode(node: V1Node, firstSeenAt: number, lastActivityAt: n
   };
 }
 
-function volumeOf(v: V1Volume): ObservedVolume {
+/** Whether claim `namespace/claim` is bound to a node-local PersistentVolume (undefined: not known). */
+export type LocalClaimResolver = (namespace: string, claim: string) => boolean | undefined;
+
+function volumeOf(v: V1Volume, namespace: string, localClaim: LocalClaimResolver | undefined): ObservedVolume {
   if (v.hostPath) return { name: v.name, kind: 'hostPath' };
   if (v.emptyDir) return { name: v.name, kind: 'emptyDir' };
-  if (v.persistentVolumeClaim) return { name: v.name, kind: 'pvc' };
+  if (v.persistentVolumeClaim) {
+    const local = localClaim?.(namespace, v.persistentVolumeClaim.claimName);
+    return { name: v.name, kind: 'pvc', ...(local === undefined ? {} : { localPersistentVolume: local }) };
+  }
   if (v.configMap) return { name: v.name, kind: 'configMap' };
   if (v.secret) return { name: v.name, kind: 'secret' };
   if (v.projected || v.downwardAPI) return { name: v.name, kind: 'projected' };
@@ -39,7 +45,7 @@ function volumeOf(v: V1Volume): ObservedVolume {
 
 const PHASES: readonly PodPhase[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
 
-export function observePod(pod: V1Pod): ObservedPod {
+export function observePod(pod: V1Pod, localClaim?: LocalClaimResolver): ObservedPod {
   const spec = pod.spec;
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0];
   let cpu = 0;
@@ -58,7 +64,7 @@ export function observePod(pod: V1Pod): ObservedPod {
     ownerKind: owner?.kind,
     labels: pod.metadata?.labels ?? {},
     annotations: pod.metadata?.annotations ?? {},
-    volumes: (spec?.volumes ?? []).map(volumeOf),
+    volumes: (spec?.volumes ?? []).map((v) => volumeOf(v, pod.metadata?.namespace ?? 'default', localClaim)),
     nodeSelector: spec?.nodeSelector ?? {},
     requiredNodeAffinity: terms as NodeSelectorTerm[],
     tolerations: (spec?.tolerations ?? []) as Toleration[],
@@ -74,5 +80,20 @@ export function observePdb(pdb: V1PodDisruptionBudget): ObservedPdb {
     name: pdb.metadata?.name ?? '',
     selector: (pdb.spec?.selector ?? {}) as LabelSelector,
     disruptionsAllowed: pdb.status?.disruptionsAllowed ?? 0,
+  };
+}
+
+/** A PersistentVolume whose data lives on one node: `local`, `hostPath`, or pinned by node affinity. */
+export function isNodeLocalVolume(pv: V1PersistentVolume): boolean {
+  return Boolean(pv.spec?.local || pv.spec?.hostPath || pv.spec?.nodeAffinity?.required);
+}
+
+/** Resolves claims through the PVC and PV caches. */
+export function localClaimResolver(pvc: (ns: string, name: string) => V1PersistentVolumeClaim | undefined, pv: (name: string) => V1PersistentVolume | undefined): LocalClaimResolver {
+  return (ns, claim) => {
+    const volumeName = pvc(ns, claim)?.spec?.volumeName;
+    if (!volumeName) return undefined;
+    const v = pv(volumeName);
+    return v ? isNodeLocalVolume(v) : undefined;
   };
 }

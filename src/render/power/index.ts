@@ -104,6 +104,8 @@ export function powerObjects(cluster: Cluster): KubeObject[] {
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
         { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
+        // To tell whether a pod's claim is bound to a node-local volume (it cannot move).
+        { apiGroups: [''], resources: ['persistentvolumeclaims', 'persistentvolumes'], verbs: ['get', 'list', 'watch'] },
       ],
     } satisfies IClusterRole),
     obj({

@@ -137,6 +137,35 @@ describe('power controller faults (loopback lab)', () => {
     expect(p.request).toBeUndefined();
   });
 
+  it('refuses to sleep a node holding a pod whose claim is bound to a node-local PersistentVolume', async () => {
+    const kube = kubeFor(lab.kubeconfigPath);
+    await start();
+    lab.standin.create({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'homelab-data' },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'local',
+        local: { path: '/srv/data' },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['homelab'] }] }] } },
+      },
+    });
+    lab.standin.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'local', volumeName: 'homelab-data', resources: { requests: { storage: '1Gi' } } } });
+    const pod = testPod('db-local', { node: 'homelab' }) as ReturnType<typeof testPod> & { spec: { volumes?: unknown[] } };
+    pod.spec.volumes = [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }];
+    lab.standin.create(pod);
+    await requestPower(kube, 'homelab', 'sleep', 'manual', 'test', Date.now());
+    const refused = await eventually('refusal event', async () => (await nodeEvents(kube, 'homelab')).find((e) => e.reason === 'PowerSleepRefused'));
+    expect(refused.message).toContain('node-local PersistentVolume');
+    const p = await powerOf(kube, 'homelab');
+    expect(p.state).toBe('awake');
+    expect(p.unschedulable).toBe(false);
+    await kube.core.deleteNamespacedPersistentVolumeClaim({ name: 'data', namespace: 'default' });
+    await kube.core.deletePersistentVolume({ name: 'homelab-data' });
+  });
+
   it('with two replicas only the Lease holder acts; the other takes over when it stops', async () => {
     const kube = kubeFor(lab.kubeconfigPath);
     const a = await start('replica-a', 'two-replicas');

@@ -78,6 +78,7 @@ describe('power manager render', () => {
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['persistentvolumeclaims', 'persistentvolumes'], verbs: ['get', 'list', 'watch'] },
     ]);
     const ns = rules('Role', POWER_MANAGER.name);
     expect(ns).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [POWER_MANAGER.name], verbs: ['get', 'update'] });
