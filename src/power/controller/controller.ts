@@ -359,6 +359,7 @@ export class PowerController {
 
   private async reconcile(): Promise<void> {
     if (!this.leader.isLeader()) return;
+    const end = this.metrics.reconcile.startTimer();
     const observed = this.observe();
     const now = this.now();
     const decision = decide(observed, this.policy, now);
@@ -366,6 +367,7 @@ export class PowerController {
     for (const s of decision.skipped) this.log.debug('left alone', { node: s.node, reason: s.reason });
     for (const a of decision.actions) this.dispatch(a, observed);
     this.handleRequests(observed);
+    end();
   }
 
   private dispatch(a: Action, observed: Observed): void {

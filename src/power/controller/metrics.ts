@@ -12,6 +12,7 @@ export class PowerMetrics {
   readonly wakeLatency = new Histogram({ name: 'vmstation_wake_latency_seconds', help: 'Time from a wake trigger to the node reporting Ready.', labelNames: ['node'], buckets: WAKE_LATENCY_BUCKETS, registers: [this.registry] });
   readonly failures = new Counter({ name: 'vmstation_power_failures_total', help: 'Failed power operations by kind (wake, sleep, suspend, evict, api).', labelNames: ['node', 'kind'], registers: [this.registry] });
   readonly energySaved = new Counter({ name: 'vmstation_energy_saved_kwh_total', help: 'Energy saved by sleeping, from the configured awake and asleep watts.', labelNames: ['node'], registers: [this.registry] });
+  readonly reconcile = new Histogram({ name: 'vmstation_power_reconcile_seconds', help: 'Time of one observe + decide + dispatch round.', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'vmstation_power_leader', help: '1 while this replica holds the leader Lease.', registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
