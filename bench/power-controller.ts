@@ -50,15 +50,17 @@ async function compiledCli(): Promise<string> {
 }
 
 /** `vmstation power controller` as a separate process; resolves once it leads with synced informers. */
-async function startControllerProcess(clusterFile: string, kubeconfig: string, identity: string): Promise<{ pid: number; log: () => string; stop: () => Promise<void> }> {
+async function startControllerProcess(clusterFile: string, kubeconfig: string, identity: string): Promise<{ pid: number; url: string; log: () => string; stop: () => Promise<void> }> {
   const tokenFile = path.join(tmp, 'token');
   writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
   const child = spawn(process.execPath, [await compiledCli(), 'power', 'controller', '-f', clusterFile, '--kubeconfig', kubeconfig, '--token-file', tokenFile, '--listen', '127.0.0.1:0', '--namespace', 'default', '--identity', identity], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   await until('synced and leading', () => log.includes('"became leader"') && log.includes('"informers synced"'), 180_000, 50);
+  const url = /"msg":"listening"[^\n]*"url":"([^"]+)"/.exec(log)?.[1] ?? '';
   return {
     pid: child.pid!,
+    url,
     log: () => log,
     stop: async () => {
       child.kill('SIGTERM');
@@ -66,6 +68,8 @@ async function startControllerProcess(clusterFile: string, kubeconfig: string, i
     },
   };
 }
+
+const reconcileMeans: Array<{ label: string; ms: number }> = [];
 
 // ---- 1. pending pod -> magic packet -------------------------------------------------------------
 async function pendingPodToPacket(workers: number, extraPods: number): Promise<number[]> {
@@ -116,6 +120,10 @@ ${nodes.map((i) => `    - { name: w${i}, address: 127.0.1.${i}, mac: "${mac(i)}"
     latencies.push(at - t0);
     await sleep(30);
   }
+  const metrics = await (await fetch(`${ctl.url}/metrics`)).text();
+  const sum = Number(/vmstation_power_reconcile_seconds_sum (\S+)/.exec(metrics)?.[1] ?? NaN);
+  const count = Number(/vmstation_power_reconcile_seconds_count (\S+)/.exec(metrics)?.[1] ?? NaN);
+  reconcileMeans.push({ label: `${workers} workers + ${extraPods} pods`, ms: (sum / count) * 1000 });
   await ctl.stop();
   await standin.stop();
   udp.close();
@@ -204,6 +212,7 @@ report('pending pod -> magic packet p99 (40 sleeping workers)', fmtMs(percentile
 const big = await pendingPodToPacket(40, 30_000);
 report('pending pod -> magic packet p50 (+30,000 pods)', fmtMs(percentile(big, 50)));
 report('pending pod -> magic packet p99 (+30,000 pods)', fmtMs(percentile(big, 99)), '< 200 ms', percentile(big, 99) < 200);
+for (const r of reconcileMeans) report(`  mean reconcile (observe + decide), ${r.label}`, fmtMs(r.ms));
 
 const cycles = await sshToUncordon(5);
 const totals = cycles.map((c) => c.total).sort((a, b) => a - b);
