@@ -3,6 +3,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Cluster } from '../config/model.js';
+import { access } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../adapters/kube/client.js';
+import { POWER_ANNOTATIONS } from '../power/controller/annotations.js';
+import { systemClock, type Clock } from '../power/controller/clock.js';
+import { ensureAwake } from '../power/controller/ensure-awake.js';
 import { createDrivers } from '../power/drivers/index.js';
 import { mapSecrets, vaultSecrets, type SecretSource } from '../power/drivers/secrets.js';
 import { SecretsFile } from '../secrets/store.js';
@@ -46,6 +52,8 @@ export interface NodeAccess {
 
 export interface NodeAccessOptions {
   secrets: SecretSource;
+  /** The cluster, when it exists: nodes the power manager manages are woken through it. */
+  kube?: Pick<KubeClient, 'getNode' | 'patchNode'> | undefined;
   open?: SshOpen;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -56,9 +64,51 @@ export function nodeAccess(cluster: Cluster, opts: NodeAccessOptions): NodeAcces
   const drivers = createDrivers(cluster, { secrets: opts.secrets, knownHostsPath: knownHostsPathOf(cluster) });
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = opts.now ?? Date.now;
+  const direct = (node: string) => ensureNodeAwake(cluster, node, { drivers, sleep, now });
+  const kube = opts.kube;
   return {
     pool,
-    ensureAwake: (node) => ensureNodeAwake(cluster, node, { drivers, sleep, now }),
+    ensureAwake: kube ? (node) => wakeThroughPowerManager(cluster, node, { kube, direct, reachable: drivers.reachable }) : direct,
     close: () => pool.closeAll(),
   };
+}
+
+/**
+ * A node the power manager put to sleep is woken through it (a wake request on the Node, source
+ * `preflight`), so it knows why the node is up and does not put it back to sleep mid-deploy.
+ * Nodes it does not manage (no power-state annotation), or when it does not act in time, are
+ * woken directly by the drivers.
+ */
+export interface PowerManagerWakeDeps {
+  kube: Pick<KubeClient, 'getNode' | 'patchNode'>;
+  direct: (node: string) => Promise<WakeOutcome>;
+  reachable: (node: string, timeoutMs: number) => Promise<boolean>;
+  clock?: Clock;
+  /** How long the power manager gets (default twice the node's boot time plus 30 s). */
+  timeoutMs?: number;
+}
+
+export async function wakeThroughPowerManager(cluster: Cluster, node: string, deps: PowerManagerWakeDeps): Promise<WakeOutcome> {
+  const clock = deps.clock ?? systemClock;
+  const n = await deps.kube.getNode(node).catch(() => undefined);
+  if (!n?.metadata?.annotations?.[POWER_ANNOTATIONS.state]) return deps.direct(node);
+  if (await deps.reachable(node, 1500)) return { node, wasAwake: true, reachable: true, sent: [], waitedMs: 0, message: 'awake' };
+  const spec = cluster.spec.nodes.find((x) => x.name === node);
+  const started = clock.now();
+  const [r] = await ensureAwake(cluster, [node], { kube: deps.kube, clock, timeoutMs: deps.timeoutMs ?? (spec?.power.bootSeconds ?? 60) * 2000 + 30_000 }).catch(() => [undefined]);
+  if (r?.ok && (await deps.reachable(node, 1500))) return { node, wasAwake: false, reachable: true, sent: ['power-manager'], waitedMs: clock.now() - started, message: `woken by the power manager (${r.message})` };
+  const fallback = await deps.direct(node);
+  return { ...fallback, message: `${fallback.message} (the power manager did not wake it: ${r?.message ?? 'no answer'})` };
+}
+
+/** A Kubernetes client when the kubeconfig exists (a deployed cluster), else undefined. */
+export async function kubeIfPresent(kubeconfig: string): Promise<KubeClient | undefined> {
+  if (!(await access(kubeconfig).then(() => true, () => false))) return undefined;
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    return new KubeClient(kc);
+  } catch {
+    return undefined;
+  }
 }

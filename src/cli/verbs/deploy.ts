@@ -1,7 +1,7 @@
 // vmstation deploy [-f FILE] [--phase P | --from P] [--yes] [--dry-run] [--kubespray-dir PATH]
 import path from 'node:path';
 import type { Command } from 'commander';
-import { deployPaths, nodeAccess, secretSource } from '../../deploy/context.js';
+import { deployPaths, kubeIfPresent, nodeAccess, secretSource } from '../../deploy/context.js';
 import { kubesprayLocation } from '../../deploy/kubespray.js';
 import { parseSelection, runDeploy } from '../../deploy/run.js';
 import { knownHostsPathOf } from '../../deploy/ssh-pool.js';
@@ -44,7 +44,9 @@ export function registerDeploy(program: Command, io: CliIo): void {
       const renderDir = path.resolve(io.cwd, flags.renderDir ?? path.join(paths.stateDir, 'render'));
       const password = await readVaultPassword(flags.vaultPasswordFile, io.env);
       const { source, store } = await secretSource(secretsPath(dir, cluster), password);
-      const access = nodeAccess(cluster, { secrets: source });
+      const kubeconfig = flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : paths.kubeconfig;
+      // A deployed cluster's power manager wakes the nodes it manages (it then knows why they are up).
+      const access = nodeAccess(cluster, { secrets: source, kube: await kubeIfPresent(kubeconfig) });
       try {
         await runDeploy({
           cluster,
@@ -69,7 +71,7 @@ export function registerDeploy(program: Command, io: CliIo): void {
             knownHosts: knownHostsPathOf(cluster, io.env),
             // Subprocesses see the verb's environment (tests pass their own).
             ansibleEnv: io.env,
-            kubeconfig: flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : paths.kubeconfig,
+            kubeconfig,
             kubeconfigOut: paths.kubeconfig,
             kubespray: { loc: kubesprayLocation(paths.cacheDir, flags.kubesprayDir ? path.resolve(io.cwd, flags.kubesprayDir) : undefined), python: flags.kubesprayPython },
             logsDir: paths.logsDir,

@@ -1,7 +1,7 @@
 // vmstation preflight [-f FILE] [--node N,...] [--output json]
 import type { Command } from 'commander';
 import { ExitCode, ExitWith } from '../../errors.js';
-import { nodeAccess, secretSource } from '../../deploy/context.js';
+import { deployPaths, kubeIfPresent, nodeAccess, secretSource } from '../../deploy/context.js';
 import { formatPreflight, runPreflight } from '../../deploy/preflight/run.js';
 import { readVaultPassword } from '../../secrets/store.js';
 import { loadCluster, secretsPath } from '../cluster-file.js';
@@ -20,7 +20,7 @@ export function registerPreflight(program: Command, io: CliIo): void {
       if (unknown.length > 0) throw userError('unknown-node', `no node named ${unknown.join(', ')} in the cluster file`, `nodes are: ${cluster.spec.nodes.map((n) => n.name).join(', ')}`);
       const password = await readVaultPassword(flags.vaultPasswordFile, io.env);
       const { source } = await secretSource(secretsPath(dir, cluster), password);
-      const access = nodeAccess(cluster, { secrets: source });
+      const access = nodeAccess(cluster, { secrets: source, kube: await kubeIfPresent(deployPaths(cluster, io.env).kubeconfig) });
       try {
         const report = await runPreflight(cluster, { pool: access.pool, ensureAwake: access.ensureAwake, now: Date.now }, only);
         if (flags.output === 'json') writeJson(io.stdout, report);
