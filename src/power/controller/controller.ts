@@ -444,6 +444,16 @@ export class PowerController {
       if (req.action === 'wake') {
         // Satisfied already: drop it so it does not count as activity forever.
         if (rec.state === 'awake' && nodeReady(n) && !this.inFlight.has(name)) void this.clearRequest(name);
+        // Recorded awake but not Ready (switched off by hand, or never managed): a person asked, so wake it.
+        else if (rec.state === 'awake' && !nodeReady(n) && !this.inFlight.has(name) && !this.queue.isBusy(name)) {
+          const drivers = this.policy.nodes[name]?.usableDrivers ?? [];
+          const claimed = drivers.length > 0 ? this.claim(name, 'wake') : undefined;
+          if (claimed) {
+            if (this.queue.enqueue(name, 'wake', () => this.wakeJob(name, `${req.source} wake request: ${req.reason} (node not Ready)`, req.source, 1, drivers, req.at, claimed)))
+              this.recordDispatch({ at: this.now(), action: 'wake', node: name, source: req.source });
+            else this.inFlight.delete(name);
+          }
+        }
         continue;
       }
       if (this.inFlight.has(name) || this.queue.isBusy(name)) continue;
@@ -849,6 +859,7 @@ export class PowerController {
   private async sleepJob(name: string, reason: string, evict: readonly PodRef[], abort: AbortController): Promise<void> {
     const signal = abort.signal;
     let started = false;
+    let suspendSent = false;
     try {
       if (!this.leader.isLeader()) return;
       const node = this.node(name);
@@ -866,6 +877,9 @@ export class PowerController {
       if (!gone) throw new StepFailure('drain-timeout', `evicted pods still on the node after ${this.tuning.drainTimeoutMs / 1000} s`);
       if (signal.aborted) throw signal.reason as Error;
       await this.transition(name, 'suspending', `drained ${refs.length} pod${refs.length === 1 ? '' : 's'}; suspending over SSH`, {}, 'Normal', EVENT_REASONS.suspending);
+      // Past the point of no return: once the suspend command may have run, a cancel (a pod
+      // needing the node again) must not record it awake; it is woken once asleep instead.
+      suspendSent = true;
       try {
         await this.deps.drivers.suspend(name);
       } catch (err) {
@@ -874,13 +888,13 @@ export class PowerController {
       const quiet = await this.poll(async () => !(await this.deps.drivers.reachable(name, this.tuning.probeTimeoutMs)), this.now() + this.tuning.suspendConfirmMs, new AbortController().signal);
       if (!quiet) throw new StepFailure('suspend', `TCP ${this.sshPort(name)} still answers ${this.tuning.suspendConfirmMs / 1000} s after the suspend command`);
       // Asleep once Kubernetes agrees: a node still reported Ready would look woken by hand.
-      const notReady = await this.waitForNode(name, (n) => n !== undefined && !nodeReady(n), this.tuning.notReadyTimeoutMs, signal);
+      const notReady = await this.waitForNode(name, (n) => n !== undefined && !nodeReady(n), this.tuning.notReadyTimeoutMs, this.stop.signal);
       if (!notReady) throw new StepFailure('suspend', `TCP ${this.sshPort(name)} is quiet but the Node is still Ready ${this.tuning.notReadyTimeoutMs / 1000} s after the suspend command`);
       await this.transition(name, 'asleep', `suspended: ${reason}`, {}, 'Normal', EVENT_REASONS.asleep);
       this.energyAccountedTo.set(name, this.now());
     } catch (err) {
       if (!started) return;
-      const why = errText(signal.aborted && signal.reason instanceof Error ? signal.reason : err);
+      const why = errText(signal.aborted && !suspendSent && signal.reason instanceof Error ? signal.reason : err);
       const kind = err instanceof StepFailure ? err.kind : signal.aborted ? 'cancelled' : 'error';
       if (kind !== 'cancelled') this.metrics.failures.inc({ node: name, kind: 'sleep' });
       this.log.warn('sleep aborted; rolling back', { node: name, kind, error: why });

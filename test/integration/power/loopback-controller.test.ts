@@ -110,4 +110,22 @@ describe('power controller on the loopback lab', () => {
     writeFileSync(wrongToken, 'not-the-token-0123456789abcdef\n', { mode: 0o600 });
     await expect(cli(['power', 'status', '-f', lab.clusterPath, '--url', ctl.url, '--token-file', wrongToken])).rejects.toMatchObject({ stderr: expect.stringContaining('refused the token') });
   });
+
+  it('a wake request for a node switched off by hand (recorded awake, not Ready) wakes it', async () => {
+    const kube = kubeFor(lab.kubeconfigPath);
+    ctl = await startTestController({ cluster: lab.cluster, kubeconfig: lab.kubeconfigPath });
+    const host = lab.host('storagenodet3500');
+    host.asleep = true; // powered off outside the power manager; a magic packet boots it
+    await host.down();
+    await eventually('NotReady', async () => !(await powerOf(kube, 'storagenodet3500')).ready);
+    expect((await powerOf(kube, 'storagenodet3500')).state).toBe('awake');
+    await requestPower(kube, 'storagenodet3500', 'wake', 'manual', 'test', Date.now());
+    await eventually('booted by a magic packet', () => host.boots > 0 && host.isUp());
+    const awake = await eventually('awake and Ready', async () => {
+      const p = await powerOf(kube, 'storagenodet3500');
+      return p.state === 'awake' && p.ready && p.reason.includes('woken') ? p : undefined;
+    });
+    expect(awake.request).toBeUndefined();
+    expect(ctl.controller.dispatched.some((d) => d.action === 'wake' && d.source === 'manual')).toBe(true);
+  });
 });
