@@ -3,13 +3,17 @@
 // holds (never written to the render tree), server-side apply as `vmstation`, wait for each
 // workload's rollout by its real kind, and prune our objects that are no longer rendered.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
+import { expandHome } from '../adapters/ssh/index.js';
 import { refText, type ApplyOutcome, type ObjectClient, type ObjectRef } from '../adapters/kube/apply.js';
 import type { Cluster } from '../config/model.js';
 import { ExitCode, VmstationError } from '../errors.js';
 import { MANAGED_BY } from '../render/k8s/common.js';
 import { alertmanagerSecretKeys, ipmiSecretKeys, NAMES } from '../render/metrics/names.js';
 import { grafanaAdminSecret } from '../render/observability/grafana/manifest.js';
+import { driverSecretNames, POWER_SECRETS } from '../render/power/index.js';
+import { knownHostsPathOf } from './ssh-pool.js';
 
 export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 export const FROM_VAULT_ANNOTATION = 'vmstation.io/from-vault';
@@ -75,29 +79,52 @@ export interface VaultSecret {
   name: string;
   /** Secret key -> name in the vault. */
   keys: Record<string, string>;
+  /** Secret key -> local file (the SSH key and known_hosts the power manager uses). */
+  files?: Record<string, string>;
 }
 
-/** The Secrets the rendered manifests reference and the deploy creates from the vault. */
+/** The power manager's Secrets (src/render/power): SSH key and known_hosts from local files, the rest from the vault. */
+function powerSecrets(cluster: Cluster): VaultSecret[] {
+  if (!cluster.spec.power.enabled) return [];
+  const ns = cluster.spec.power.controller.namespace;
+  const key = cluster.spec.nodes.find((n) => n.power.autoSleep)?.ssh.privateKey ?? cluster.spec.ssh.privateKey;
+  const out: VaultSecret[] = [
+    { namespace: ns, name: POWER_SECRETS.ssh, keys: {}, files: { id: expandHome(key), known_hosts: knownHostsPathOf(cluster) } },
+    { namespace: ns, name: POWER_SECRETS.token, keys: { token: cluster.spec.power.apiToken.secret } },
+  ];
+  const drivers = driverSecretNames(cluster);
+  if (drivers.length > 0) out.push({ namespace: ns, name: POWER_SECRETS.drivers, keys: Object.fromEntries(drivers.map((k) => [k, k])) });
+  return out;
+}
+
+/** The Secrets the rendered manifests reference and the deploy creates from the vault (and local key files). */
 export function vaultBackedSecrets(cluster: Cluster): VaultSecret[] {
   const out: VaultSecret[] = [];
   const m = cluster.spec.monitoring;
-  if (!m.enabled) return out;
-  const g = grafanaAdminSecret(cluster);
-  out.push({ namespace: g.namespace, name: g.name, keys: { [g.key]: g.vaultSecret } });
-  const am = alertmanagerSecretKeys(cluster);
-  if (am.length > 0) out.push({ namespace: m.namespace, name: NAMES.alertmanagerSecret, keys: Object.fromEntries(am.map((k) => [k, k])) });
-  if (m.exporters.ipmi) {
-    const ipmi = ipmiSecretKeys(cluster);
-    if (ipmi.length > 0) out.push({ namespace: m.namespace, name: NAMES.ipmiSecret, keys: Object.fromEntries(ipmi.map((k) => [k, k])) });
+  if (m.enabled) {
+    const g = grafanaAdminSecret(cluster);
+    out.push({ namespace: g.namespace, name: g.name, keys: { [g.key]: g.vaultSecret } });
+    const am = alertmanagerSecretKeys(cluster);
+    if (am.length > 0) out.push({ namespace: m.namespace, name: NAMES.alertmanagerSecret, keys: Object.fromEntries(am.map((k) => [k, k])) });
+    if (m.exporters.ipmi) {
+      const ipmi = ipmiSecretKeys(cluster);
+      if (ipmi.length > 0) out.push({ namespace: m.namespace, name: NAMES.ipmiSecret, keys: Object.fromEntries(ipmi.map((k) => [k, k])) });
+    }
   }
-  return out;
+  return [...out, ...powerSecrets(cluster)];
 }
 
 export type SecretLookup = (vaultName: string) => Promise<string | undefined>;
 
-export async function secretObject(s: VaultSecret, lookup: SecretLookup): Promise<KubernetesObject> {
+export async function secretObject(s: VaultSecret, lookup: SecretLookup, readLocal: (file: string) => Promise<string | undefined> = readIfExists): Promise<KubernetesObject> {
   const data: Record<string, string> = {};
   const missing: string[] = [];
+  for (const [key, file] of Object.entries(s.files ?? {})) {
+    const v = await readLocal(file);
+    if (v === undefined)
+      throw new VmstationError({ code: 'secret-file-missing', message: `Secret ${s.namespace}/${s.name} needs ${file}`, hint: 'check spec.ssh.privateKey and spec.ssh.knownHosts (run `vmstation preflight` once so the known_hosts file lists every node)' });
+    data[key] = Buffer.from(v, 'utf8').toString('base64');
+  }
   for (const [key, vaultName] of Object.entries(s.keys)) {
     const v = await lookup(vaultName);
     if (v === undefined) missing.push(vaultName);
@@ -112,6 +139,14 @@ export async function secretObject(s: VaultSecret, lookup: SecretLookup): Promis
     type: 'Opaque',
     data,
   } as KubernetesObject;
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- rollouts --------------------------------------------------------------------------------
@@ -162,6 +197,8 @@ export interface ApplyDeps {
   sleep: (ms: number) => Promise<void>;
   now: () => number;
   progress?: (line: string) => void;
+  /** Reads the local files some Secrets carry (default: the file system). */
+  readLocal?: (file: string) => Promise<string | undefined>;
   rolloutTimeoutMs?: number;
   pollMs?: number;
 }
@@ -192,7 +229,7 @@ export async function applyManifests(cluster: Cluster, files: ReadonlyArray<{ pa
   // Namespaces first, then the vault's Secrets (so pods never start without them), then the rest.
   const isNs = (o: SourcedObject) => o.object.kind === 'Namespace' || o.object.kind === 'CustomResourceDefinition';
   for (const o of ordered.filter(isNs)) await apply(o.object, o.file);
-  for (const s of secrets) await apply(await secretObject(s, deps.secrets), '(secrets file)');
+  for (const s of secrets) await apply(await secretObject(s, deps.secrets, deps.readLocal), s.files ? '(secrets file and local files)' : '(secrets file)');
   for (const o of ordered.filter((x) => !isNs(x))) await apply(o.object, o.file);
 
   const timeout = deps.rolloutTimeoutMs ?? 300_000;

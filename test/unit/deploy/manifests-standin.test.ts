@@ -23,7 +23,9 @@ describe('manifests against the Kubernetes API stand-in', () => {
   let client: ObjectClient;
   const deps = () => ({
     client,
-    secrets: (name: string) => Promise.resolve(name === 'grafana-admin-password' ? GRAFANA_PASSWORD : undefined),
+    secrets: (name: string) => Promise.resolve(({ 'grafana-admin-password': GRAFANA_PASSWORD, 'power-api-token': 'api-token-from-vault' } as Record<string, string>)[name]),
+    // The power manager's SSH Secret carries the private key and known_hosts named in the cluster file.
+    readLocal: (file: string) => Promise.resolve(file.endsWith('known_hosts') ? '192.168.4.63 ssh-ed25519 AAAA\n' : file.endsWith('id_ed25519') ? 'PRIVATE KEY (test)\n' : undefined),
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 20))),
     now: Date.now,
     pollMs: 20,
@@ -59,6 +61,11 @@ describe('manifests against the Kubernetes API stand-in', () => {
     const secret = (await client.read({ apiVersion: 'v1', kind: 'Secret', name: 'grafana-admin', namespace: 'monitoring' })) as { data: Record<string, string> } | undefined;
     expect(Buffer.from(secret!.data.password!, 'base64').toString()).toBe(GRAFANA_PASSWORD);
     for (const a of rendered) expect(a.content, a.path).not.toContain(GRAFANA_PASSWORD);
+    // The power manager's Secrets exist (token from the vault, SSH key from the local file).
+    const token = (await client.read({ apiVersion: 'v1', kind: 'Secret', name: 'vmstation-power-manager-token', namespace: 'vmstation-system' })) as { data: Record<string, string> } | undefined;
+    expect(Buffer.from(token!.data.token!, 'base64').toString()).toBe('api-token-from-vault');
+    const sshSecret = (await client.read({ apiVersion: 'v1', kind: 'Secret', name: 'vmstation-power-manager-ssh', namespace: 'vmstation-system' })) as { data: Record<string, string> } | undefined;
+    expect(Object.keys(sshSecret!.data).sort()).toEqual(['id', 'known_hosts']);
     // The field manager is ours.
     const prom = await client.read({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'prometheus', namespace: 'monitoring' });
     expect(prom?.metadata?.managedFields?.map((f) => f.manager)).toContain('vmstation');
@@ -80,6 +87,7 @@ describe('manifests against the Kubernetes API stand-in', () => {
     expect(await client.read({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'blackbox-exporter', namespace: 'monitoring' })).toBeUndefined();
     // The vault Secret is not rendered but is kept; a second prune finds nothing.
     expect(await client.read({ apiVersion: 'v1', kind: 'Secret', name: 'grafana-admin', namespace: 'monitoring' })).toBeDefined();
+    expect(await client.read({ apiVersion: 'v1', kind: 'Secret', name: 'vmstation-power-manager-token', namespace: 'vmstation-system' })).toBeDefined();
     expect(await pruneManifests(cluster, without, { client })).toEqual([]);
   });
 
