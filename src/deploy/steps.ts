@@ -37,8 +37,6 @@ export interface StepEnv {
   kubespray: { loc: KubesprayLocation; python: string; env?: NodeJS.ProcessEnv };
   /** Extra environment for every ansible-playbook run (tests). */
   ansibleEnv?: NodeJS.ProcessEnv;
-  logsDir: string;
-  runId: string;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   rolloutTimeoutMs?: number;

@@ -74,8 +74,6 @@ export function registerDeploy(program: Command, io: CliIo): void {
             kubeconfig,
             kubeconfigOut: paths.kubeconfig,
             kubespray: { loc: kubesprayLocation(paths.cacheDir, flags.kubesprayDir ? path.resolve(io.cwd, flags.kubesprayDir) : undefined), python: flags.kubesprayPython },
-            logsDir: paths.logsDir,
-            runId: '',
             now: Date.now,
             sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
           }),
