@@ -206,10 +206,11 @@ export function powerObjects(cluster: Cluster): KubeObject[] {
             ],
             volumes: [
               { name: 'cluster', configMap: { name: POWER_CLUSTER_CONFIGMAP } },
-              { name: 'ssh', secret: { secretName: POWER_SECRETS.ssh, defaultMode: 0o400 } },
-              { name: 'token', secret: { secretName: POWER_SECRETS.token, defaultMode: 0o400 } },
+              // 0440 with fsGroup: readable by the non-root controller (group 65532), by no one else.
+              { name: 'ssh', secret: { secretName: POWER_SECRETS.ssh, defaultMode: 0o440 } },
+              { name: 'token', secret: { secretName: POWER_SECRETS.token, defaultMode: 0o440 } },
               // Only needed with IPMI or SecureOn; optional so a WoL-only cluster needs no such Secret.
-              { name: 'drivers', secret: { secretName: POWER_SECRETS.drivers, defaultMode: 0o400, optional: true } },
+              { name: 'drivers', secret: { secretName: POWER_SECRETS.drivers, defaultMode: 0o440, optional: true } },
               { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
             ],
           },

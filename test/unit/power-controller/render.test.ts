@@ -91,6 +91,10 @@ describe('power manager render', () => {
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
     const vols = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.volumes as Array<{ secret?: { secretName: string } }>;
     expect(vols.flatMap((v) => (v.secret ? [v.secret.secretName] : []))).toEqual([POWER_SECRETS.ssh, POWER_SECRETS.token, POWER_SECRETS.drivers]);
+    // Readable by the non-root controller through its fsGroup, not world-readable.
+    const dep = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec;
+    expect(dep.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532 });
+    expect((vols as Array<{ secret?: { defaultMode: number } }>).filter((v) => v.secret).map((v) => v.secret!.defaultMode)).toEqual([0o440, 0o440, 0o440]);
     // The cluster file in the ConfigMap keeps secret references, never values.
     expect(artifact.content).toContain('secret: homelab-bmc-password');
   });
