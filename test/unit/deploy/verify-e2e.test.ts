@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -18,6 +19,23 @@ import { runVerify } from '../../../src/deploy/verify.js';
 import { renderCluster } from '../../../src/render/index.js';
 import { clusterFromText } from './helpers.js';
 
+// NodePorts picked at run time (free ones in 30000-32767): fixed ports collide with other runs.
+async function freeNodePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = 30000 + Math.floor(Math.random() * 2767);
+    if (ports.includes(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) ports.push(port);
+  }
+  return ports;
+}
+const [promPort, grafanaPort, lokiPort, amPort] = await freeNodePorts(4);
+
 const cluster = clusterFromText(`apiVersion: vmstation.io/v1alpha1
 kind: Cluster
 metadata: { name: loop }
@@ -26,10 +44,10 @@ spec:
   nodes:
     - { name: cp1, address: 127.0.0.1, os: debian-12, roles: [control-plane, worker] }
   monitoring:
-    prometheus: { nodePort: 30990 }
-    grafana: { nodePort: 30991 }
-    loki: { nodePort: 30992 }
-    alertmanager: { nodePort: 30993 }
+    prometheus: { nodePort: ${promPort} }
+    grafana: { nodePort: ${grafanaPort} }
+    loki: { nodePort: ${lokiPort} }
+    alertmanager: { nodePort: ${amPort} }
   infrastructure:
     ntp: { enabled: false }
     syslog: { enabled: false }
@@ -64,20 +82,20 @@ describe('runVerify end to end (loopback)', () => {
     client = new ObjectClient(k);
     writeFileSync(
       path.join(dir, 'prometheus.yml'),
-      'global: { scrape_interval: 1s, scrape_timeout: 500ms }\nscrape_configs:\n  - job_name: prometheus\n    static_configs: [{ targets: ["127.0.0.1:30990"] }]\n  - job_name: node-exporter\n    static_configs: [{ targets: ["127.0.0.1:9"] }]\n',
+      `global: { scrape_interval: 1s, scrape_timeout: 500ms }\nscrape_configs:\n  - job_name: prometheus\n    static_configs: [{ targets: ["127.0.0.1:${promPort}"] }]\n  - job_name: node-exporter\n    static_configs: [{ targets: ["127.0.0.1:9"] }]\n`,
     );
-    prometheus = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, '--web.listen-address=127.0.0.1:30990', `--storage.tsdb.path=${path.join(dir, 'tsdb')}`], { stdio: 'ignore' });
+    prometheus = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--web.listen-address=127.0.0.1:${promPort}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`], { stdio: 'ignore' });
     // Grafana and Loki stand-ins: only the health endpoints verify asks for.
     const serve = (port: number, route: string, body: string) =>
       new Promise<http.Server>((resolve) => {
         const s = http.createServer((req, res) => (req.url === route ? res.writeHead(200).end(body) : res.writeHead(404).end()));
         s.listen(port, '127.0.0.1', () => resolve(s));
       });
-    standins = [await serve(30991, '/api/health', '{"commit":"standin","database":"ok","version":"12.2.1"}'), await serve(30992, '/ready', 'ready\n')];
+    standins = [await serve(grafanaPort!, '/api/health', '{"commit":"standin","database":"ok","version":"12.2.1"}'), await serve(lokiPort!, '/ready', 'ready\n')];
     const files = renderCluster(cluster).filter((a) => a.path.startsWith('manifests/'));
     await applyManifests(cluster, files, { client, secrets: () => Promise.resolve('pw'), sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))), now: Date.now, pollMs: 20, rolloutTimeoutMs: 20_000 });
     // Both targets scraped at least once (health no longer "unknown").
-    await waitHttp('http://127.0.0.1:30990/api/v1/targets', (b) => !b.includes('"health":"unknown"') && b.includes('"health":"up"'));
+    await waitHttp(`http://127.0.0.1:${promPort}/api/v1/targets`, (b) => !b.includes('"health":"unknown"') && b.includes('"health":"up"'));
   }, 60_000);
 
   afterAll(async () => {
