@@ -89,12 +89,12 @@ describe('power manager render', () => {
   it('never renders secret data: Secrets are only referenced by name', () => {
     const { artifact, objects } = render(labText);
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
-    const vols = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.volumes as Array<{ secret?: { secretName: string } }>;
+    const vols = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.volumes as Array<{ secret?: { secretName: string; defaultMode?: number } }>;
     expect(vols.flatMap((v) => (v.secret ? [v.secret.secretName] : []))).toEqual([POWER_SECRETS.ssh, POWER_SECRETS.token, POWER_SECRETS.drivers]);
     // Readable by the non-root controller through its fsGroup, not world-readable.
     const dep = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec;
     expect(dep.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532 });
-    expect((vols as Array<{ secret?: { defaultMode: number } }>).filter((v) => v.secret).map((v) => v.secret!.defaultMode)).toEqual([0o440, 0o440, 0o440]);
+    expect(vols.filter((v) => v.secret).map((v) => v.secret!.defaultMode)).toEqual([0o440, 0o440, 0o440]);
     // The cluster file in the ConfigMap keeps secret references, never values.
     expect(artifact.content).toContain('secret: homelab-bmc-password');
   });
