@@ -18,7 +18,14 @@ export function isMirrorPod(pod: ObservedPod): boolean {
 export function podsToEvict(podsOnNode: readonly ObservedPod[]): ObservedPod[] {
   return podsOnNode
     .filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' && !p.terminating && !isDaemonSetPod(p) && !isMirrorPod(p))
-    .sort((a, b) => (podKey(a) < podKey(b) ? -1 : podKey(a) > podKey(b) ? 1 : 0));
+    .map((p) => ({ key: podKey(p), p }))
+    .sort(byKey)
+    .map(({ p }) => p);
+}
+
+/** Orders by a key computed once per item (keys are built strings: not inside the comparator). */
+function byKey(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 export function evictionRefs(pods: readonly ObservedPod[]): PodRef[] {
@@ -74,7 +81,7 @@ export function sleepBlockers({ node, policy, podsOnNode, pdbs }: SleepSafetyInp
 /** PodDisruptionBudgets that evicting all of `evict` at once would break. */
 export function pdbViolations(evict: readonly ObservedPod[], pdbs: readonly ObservedPdb[]): string[] {
   const out: string[] = [];
-  const sorted = [...pdbs].sort((a, b) => (podKey(a) < podKey(b) ? -1 : podKey(a) > podKey(b) ? 1 : 0));
+  const sorted = pdbs.map((p) => ({ key: podKey(p), p })).sort(byKey).map(({ p }) => p);
   for (const pdb of sorted) {
     const covered = evict.filter((p) => p.namespace === pdb.namespace && matchesLabelSelector(p.labels, pdb.selector));
     if (covered.length > pdb.disruptionsAllowed) {
