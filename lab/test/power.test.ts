@@ -1,7 +1,7 @@
 // Sleep and wake as on real hardware: the node's suspend command (over SSH, as the power manager
 // calls it) takes the whole host down; only a magic packet carrying its MAC brings it back.
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validateText } from '../../src/config/validate.js';
 import { buildMagicPacket } from '../wol/magic-packet.js';
 import { control, events, waitFor, labFixture, labNode, nodeStatus, sendMagicPacket, sendRawMagicFrame, ssh, sshOk, tcpOpen, waitForPower, waitForSsh, ensureAllAwake } from './lab-fixture.js';
@@ -39,6 +39,8 @@ async function staysDown(node: string): Promise<void> {
 
 describe('power emulation', () => {
   beforeAll(() => ensureAllAwake());
+  // A failed test must not leave its fault behind for the next one.
+  afterEach(() => faults(NODE, { clear: true }));
 
   it('suspends by the node\'s suspend command, ignores other MACs, wakes on its own magic packet (UDP broadcast)', async () => {
     const node = labNode(NODE);
@@ -123,8 +125,15 @@ describe('power emulation', () => {
   });
 
   it('fault: SSH refuses connections for a while, then accepts', async () => {
+    const from = (await events()).last;
     await faults(NODE, { refuseSshForMs: 4000 });
-    await sleep(500);
+    // The supervisor installs the refusing rule asynchronously (nsenter + nft): wait for it to
+    // say so (or say why it could not), instead of guessing a delay.
+    const applied = await waitFor('the SSH fault to be in place', async () => {
+      const e = (await events(from)).events.find((x) => x.node === NODE && (x.kind === 'ssh-refusing' || x.kind === 'fault-error'));
+      return e;
+    }, 3000, 50);
+    expect(applied.kind, JSON.stringify(applied)).toBe('ssh-refusing');
     const refused = await ssh(NODE, 'true', { timeoutMs: 10_000 });
     expect(refused.code).toBe(255);
     expect(refused.stderr).toContain('Connection refused');
