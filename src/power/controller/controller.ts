@@ -650,51 +650,28 @@ export class PowerController {
   /** Resolves true when `check` holds for the node (checked now and on every watch event), false at the deadline. */
   private waitForNode(name: string, check: (n: V1Node | undefined) => boolean, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     if (check(this.node(name))) return Promise.resolve(true);
-    return new Promise<boolean>((resolve, reject) => {
-      const waiter = {
-        check: (n: V1Node | undefined) => {
-          if ((n?.metadata?.name ?? name) !== name || !check(n)) return false;
-          done();
-          resolve(true);
-          return true;
-        },
-      };
-      const timer = new AbortController();
-      const done = () => {
-        this.nodeWaiters.delete(waiter);
-        timer.abort();
-        signal.removeEventListener('abort', onAbort);
-      };
-      const onAbort = () => {
-        done();
-        reject(signal.reason as Error);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.nodeWaiters.add(waiter);
-      this.deps.clock.sleep(timeoutMs, timer.signal).then(
-        () => {
-          done();
-          resolve(false);
-        },
-        () => undefined,
-      );
-    });
+    return this.waitOn(this.nodeWaiters, (n: V1Node | undefined) => (n?.metadata?.name ?? name) === name && check(n), timeoutMs, signal);
   }
 
   private waitForPods(check: () => boolean, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     if (check()) return Promise.resolve(true);
+    return this.waitOn(this.podWaiters, check, timeoutMs, signal);
+  }
+
+  /** Registers a waiter the watch handlers call; true once it holds, false at the deadline, rejects on abort. */
+  private waitOn<A extends unknown[]>(waiters: Set<{ check: (...args: A) => boolean }>, holds: (...args: A) => boolean, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       const timer = new AbortController();
       const waiter = {
-        check: () => {
-          if (!check()) return false;
+        check: (...args: A) => {
+          if (!holds(...args)) return false;
           done();
           resolve(true);
           return true;
         },
       };
       const done = () => {
-        this.podWaiters.delete(waiter);
+        waiters.delete(waiter);
         timer.abort();
         signal.removeEventListener('abort', onAbort);
       };
@@ -703,7 +680,7 @@ export class PowerController {
         reject(signal.reason as Error);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.podWaiters.add(waiter);
+      waiters.add(waiter);
       this.deps.clock.sleep(timeoutMs, timer.signal).then(
         () => {
           done();
