@@ -2,7 +2,7 @@
 // the Alloy pipeline, built from a typed model of Promtail's documented configuration.
 import type { Cluster } from '../../config/model.js';
 import { SYSLOG_RECEIVER_PORT, toYaml } from '../k8s/common.js';
-import { lokiPushUrl, NODE_NAME_ENV } from './alloy/config.js';
+import { lokiPushUrl, NODE_NAME_ENV, POD_LOG_RELABEL_RULES } from './alloy/config.js';
 import { COMPONENTS } from './names.js';
 
 interface RelabelConfig {
@@ -44,21 +44,7 @@ export function promtailConfig(cluster: Cluster): PromtailConfig {
         job_name: 'kubernetes-pods',
         pipeline_stages: [{ cri: {} }],
         kubernetes_sd_configs: [{ role: 'pod', selectors: [{ role: 'pod', field: `spec.nodeName=${nodeVar}` }] }],
-        relabel_configs: [
-          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-          { source_labels: ['__meta_kubernetes_pod_container_name'], target_label: 'container' },
-          { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
-          { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'app' },
-          { source_labels: ['__meta_kubernetes_namespace', '__meta_kubernetes_pod_container_name'], separator: '/', target_label: 'job' },
-          {
-            source_labels: ['__meta_kubernetes_pod_uid', '__meta_kubernetes_pod_container_name'],
-            separator: '/',
-            regex: '(.+)',
-            replacement: '/var/log/pods/*$1/*.log',
-            target_label: '__path__',
-          },
-        ],
+        relabel_configs: POD_LOG_RELABEL_RULES,
       },
       {
         job_name: 'systemd-journal',

@@ -17,6 +17,7 @@ import {
   lokiSourceSyslog,
   lokiWrite,
   sysEnv,
+  type RelabelRule,
 } from './components.js';
 import { expr, formatFile, type Block } from './syntax.js';
 
@@ -27,6 +28,23 @@ export function lokiPushUrl(cluster: Cluster): string {
   return `${serviceUrl(cluster, COMPONENTS.loki)}/loki/api/v1/push`;
 }
 
+/** Labels of a container's log lines and the CRI file they come from; Promtail uses the same rules. */
+export const POD_LOG_RELABEL_RULES = [
+  { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+  { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+  { source_labels: ['__meta_kubernetes_pod_container_name'], target_label: 'container' },
+  { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
+  { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'app' },
+  { source_labels: ['__meta_kubernetes_namespace', '__meta_kubernetes_pod_container_name'], separator: '/', target_label: 'job' },
+  {
+    source_labels: ['__meta_kubernetes_pod_uid', '__meta_kubernetes_pod_container_name'],
+    separator: '/',
+    regex: '(.+)',
+    replacement: '/var/log/pods/*$1/*.log',
+    target_label: '__path__',
+  },
+] satisfies RelabelRule[];
+
 export function alloyConfigText(cluster: Cluster): string {
   const node = sysEnv(NODE_NAME_ENV);
   const write = lokiWrite('default', { endpoints: [{ url: lokiPushUrl(cluster) }], external_labels: { cluster: cluster.metadata.name } });
@@ -35,21 +53,7 @@ export function alloyConfigText(cluster: Cluster): string {
   const pods = discoveryKubernetes('pods', { role: 'pod', selectors: [{ role: 'pod', field: expr(`"spec.nodeName=" + ${node.expr}`) }] });
   const podTargets = discoveryRelabel('pod_logs', {
     targets: pods.exports.targets,
-    rules: [
-      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-      { source_labels: ['__meta_kubernetes_pod_container_name'], target_label: 'container' },
-      { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
-      { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'app' },
-      { source_labels: ['__meta_kubernetes_namespace', '__meta_kubernetes_pod_container_name'], separator: '/', target_label: 'job' },
-      {
-        source_labels: ['__meta_kubernetes_pod_uid', '__meta_kubernetes_pod_container_name'],
-        separator: '/',
-        regex: '(.+)',
-        replacement: '/var/log/pods/*$1/*.log',
-        target_label: '__path__',
-      },
-    ],
+    rules: POD_LOG_RELABEL_RULES,
   });
   const podFiles = localFileMatch('pod_logs', { path_targets: podTargets.exports.output });
   const cri = lokiProcess('pod_logs', { forward_to: [write.exports.receiver], stages: [{ cri: {} }] });
