@@ -6,14 +6,13 @@
 //     cluster and for 1,000 nodes + 30,000 pods in the stand-in.
 // Everything stays on loopback.
 import { spawn } from 'node:child_process';
-import { build } from 'esbuild';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseMagicPacket } from '../lab/wol/magic-packet.js';
 import { startStandin, type Standin } from '../lab/kube-apiserver-standin/index.js';
-import { KubeClient, loadKubeConfig } from '../src/adapters/kube/client.js';
+import { testKube } from '../test/helpers/kube-test-client.js';
 import { validateText } from '../src/config/validate.js';
 import { requestPower } from '../src/power/api/requests.js';
 import { POWER_ANNOTATIONS } from '../src/power/controller/annotations.js';
@@ -39,14 +38,22 @@ async function until<T>(what: string, f: () => Promise<T | undefined> | T | unde
   }
 }
 
-/** The CLI compiled to one JS file (dependencies stay in node_modules), as the image runs it: no tsx. */
-let bundled: string | undefined;
+/**
+ * The CLI as the image runs it: `npm run build` (tsc, one file per module, verbs loaded lazily)
+ * and bin/vmstation.js. A single-file bundle would hoist every package import (client-node for
+ * the deploy verbs) to the top and measure memory the controller never loads.
+ */
+let built = false;
 async function compiledCli(): Promise<string> {
-  if (bundled) return bundled;
-  const out = path.join(root, 'node_modules', '.cache', 'vmstation-bench', 'cli.mjs');
-  await build({ entryPoints: [path.join(root, 'test/integration/power/cli-entry.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'error' });
-  bundled = out;
-  return out;
+  if (!built) {
+    await new Promise<void>((resolve, reject) => {
+      const b = spawn('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
+      b.on('error', reject);
+      b.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))));
+    });
+    built = true;
+  }
+  return path.join(root, 'bin', 'vmstation.js');
 }
 
 /** `vmstation power controller` as a separate process; resolves once it leads with synced informers. */
@@ -100,7 +107,7 @@ ${nodes.map((i) => `    - { name: w${i}, address: 127.0.1.${i}, mac: "${mac(i)}"
   if (!validateText({ file: 'bench.yaml', text }).cluster) throw new Error('bench cluster file invalid');
   const kubeconfig = path.join(tmp, `kubeconfig-${workers}-${extraPods}`);
   writeFileSync(kubeconfig, standin.kubeconfig());
-  const kube = new KubeClient(loadKubeConfig({ kubeconfig }));
+  const kube = testKube(kubeconfig);
   const since = new Date(Date.now() - 3_600_000).toISOString();
   for (const i of nodes) await kube.patchNode(`w${i}`, { metadata: { annotations: { [POWER_ANNOTATIONS.state]: 'asleep', [POWER_ANNOTATIONS.since]: since, [POWER_ANNOTATIONS.reason]: 'bench' } } });
   for (let p = 0; p < extraPods; p++) standin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `filler-${p}`, namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'filler', uid: 'filler', controller: true }] }, spec: { nodeName: 'masternode', containers: [{ name: 'c', image: 'x' }] } });
@@ -133,7 +140,7 @@ ${nodes.map((i) => `    - { name: w${i}, address: 127.0.1.${i}, mac: "${mac(i)}"
 // ---- 2. host answers SSH -> uncordoned ------------------------------------------------------------
 async function sshToUncordon(cycles: number): Promise<Array<{ total: number; ready: number }>> {
   const lab = await startLoopbackLab({ kubelet: { probeIntervalMs: 200, notReadyGraceMs: 600 } });
-  const kube = new KubeClient(loadKubeConfig({ kubeconfig: lab.kubeconfigPath }));
+  const kube = testKube(lab.kubeconfigPath);
   const ctl = await runController({
     cluster: lab.cluster,
     kube: { kubeconfig: lab.kubeconfigPath },
@@ -249,10 +256,16 @@ report('  of which SSH up -> kubelet Ready (stand-in probe 200 ms)', fmtMs(perce
   await standin.stop();
 }
 {
-  // For scale: an idle Node.js process that has only loaded @kubernetes/client-node.
-  const child = spawn(process.execPath, ['-e', "import('@kubernetes/client-node').then(() => setTimeout(() => {}, 5000))"], { stdio: 'ignore', cwd: root });
-  await sleep(2500);
-  report('  baseline: idle node process with client-node loaded', mib(rssOf(child.pid!).rss));
-  child.kill();
+  // For scale: an idle Node.js process, bare and with @kubernetes/client-node loaded (which the
+  // controller avoids: see src/adapters/kube/client.ts).
+  for (const [label, code] of [
+    ['bare', 'setTimeout(() => {}, 5000)'],
+    ['with client-node loaded', "import('@kubernetes/client-node').then(() => setTimeout(() => {}, 5000))"],
+  ] as const) {
+    const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore', cwd: root });
+    await sleep(2500);
+    report(`  baseline: idle node process, ${label}`, mib(rssOf(child.pid!).rss));
+    child.kill();
+  }
 }
 process.exit(0);

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Cluster } from '../config/model.js';
 import { access } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../adapters/kube/client.js';
 import { POWER_ANNOTATIONS } from '../power/controller/annotations.js';
 import { systemClock, type Clock } from '../power/controller/clock.js';
@@ -105,9 +104,7 @@ export async function wakeThroughPowerManager(cluster: Cluster, node: string, de
 export async function kubeIfPresent(kubeconfig: string): Promise<KubeClient | undefined> {
   if (!(await access(kubeconfig).then(() => true, () => false))) return undefined;
   try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    return new KubeClient(kc);
+    return new KubeClient({ kubeconfig });
   } catch {
     return undefined;
   }

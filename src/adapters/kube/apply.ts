@@ -1,8 +1,23 @@
 // Server-side apply, read, list and delete of arbitrary objects through
 // @kubernetes/client-node@1's KubernetesObjectApi (the deploy pipeline's manifests).
 // Outcomes are plain values; HTTP errors become messages with the API's own reason.
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { apiMessage, httpStatusOf } from './client.js';
+import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { httpStatusOf } from './client.js';
+
+/** The `message` of the Kubernetes Status body client-node's ApiException carries, else the error's. */
+function apiMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    try {
+      const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown } | undefined;
+      if (parsed && typeof parsed.message === 'string') return parsed.message;
+    } catch {
+      // not JSON: fall through
+    }
+    return `HTTP ${err.code}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 
 export const FIELD_MANAGER = 'vmstation';
 

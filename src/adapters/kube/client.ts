@@ -1,61 +1,27 @@
-// A thin wrapper over @kubernetes/client-node@1: the calls the power manager makes (Nodes, Pod
-// evictions, Events, Leases) with HTTP statuses turned into plain outcomes, and informers that
-// restart themselves with capped backoff after an error (client-node stops an informer on error).
-import {
-  ApiException,
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  PatchStrategy,
-  PolicyV1Api,
-  setHeaderOptions,
-  type CoreV1Event,
-  type Informer,
-  type KubernetesObject,
-  type ObjectCache,
-  type V1Lease,
-  type V1Node,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-  type V1Pod,
-  type V1PodDisruptionBudget,
-} from '@kubernetes/client-node';
-import { slimInformer, slimNode, slimPdb, slimPod, slimPv, slimPvc } from './slim.js';
+// The calls the power manager makes (Nodes, Pod evictions, Events, Leases) with HTTP statuses
+// turned into plain outcomes, and informers that restart themselves with capped backoff after an
+// error. Built on rest.ts and informer.ts rather than @kubernetes/client-node: the controller runs
+// all the time on the control plane and must stay under 100 MB, and importing client-node alone
+// costs ~75 MiB (see docs/power.md, "Memory"). client-node's types are used (type-only imports
+// cost nothing at run time); the deploy side, which runs briefly, keeps client-node itself.
+import type { CoreV1Event, V1Lease, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import { ListWatchInformer, type CachedInformer } from './informer.js';
+import { loadConnection, type KubeConnectOptions } from './kubeconfig.js';
+import { KubeApiError, KubeRest } from './rest.js';
+import { slimNode, slimPdb, slimPod, slimPv, slimPvc } from './slim.js';
 
-export interface KubeConnectOptions {
-  kubeconfig?: string | undefined;
-  inCluster?: boolean | undefined;
-  context?: string | undefined;
-}
-
-export function loadKubeConfig(opts: KubeConnectOptions = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.inCluster) kc.loadFromCluster();
-  else if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
-  if (opts.context) kc.setCurrentContext(opts.context);
-  return kc;
-}
+export type { KubeConnectOptions } from './kubeconfig.js';
+export type { CachedInformer } from './informer.js';
 
 /** The HTTP status of a failed call, when there was one. */
 export function httpStatusOf(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
+  if (err instanceof KubeApiError) return err.status;
   const code = (err as { code?: unknown; statusCode?: unknown } | undefined)?.statusCode ?? (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' ? code : undefined;
 }
 
 /** The `message` of a Kubernetes Status body, or the error's own message. */
 export function apiMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body: unknown = err.body;
-    try {
-      const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown } | undefined;
-      if (parsed && typeof parsed.message === 'string') return parsed.message;
-    } catch {
-      // not JSON: fall through
-    }
-    return `HTTP ${err.code}`;
-  }
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -66,41 +32,44 @@ export type EvictionOutcome =
   | { outcome: 'blocked'; message: string }
   | { outcome: 'error'; status: number | undefined; message: string };
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const MERGE_PATCH = 'application/merge-patch+json';
+const enc = encodeURIComponent;
 
 export class KubeClient {
-  readonly core: CoreV1Api;
-  readonly policy: PolicyV1Api;
-  readonly coordination: CoordinationV1Api;
+  readonly rest: KubeRest;
 
-  constructor(readonly kc: KubeConfig) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.policy = kc.makeApiClient(PolicyV1Api);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
+  constructor(opts: KubeConnectOptions | KubeRest = {}) {
+    this.rest = opts instanceof KubeRest ? opts : new KubeRest(loadConnection(opts));
   }
 
-  async getNode(name: string): Promise<V1Node | undefined> {
+  private async getOrUndefined<T>(path: string): Promise<T | undefined> {
     try {
-      return await this.core.readNode({ name });
+      return await this.rest.request<T>('GET', path);
     } catch (err) {
       if (httpStatusOf(err) === 404) return undefined;
       throw err;
     }
   }
 
+  getNode(name: string): Promise<V1Node | undefined> {
+    return this.getOrUndefined<V1Node>(`/api/v1/nodes/${enc(name)}`);
+  }
+
   async listNodes(): Promise<V1Node[]> {
-    return (await this.core.listNode()).items;
+    return (await this.rest.request<{ items?: V1Node[] }>('GET', '/api/v1/nodes')).items ?? [];
   }
 
   /** JSON merge patch of a Node (annotations with null remove the key). */
   patchNode(name: string, patch: object): Promise<V1Node> {
-    return this.core.patchNode({ name, body: patch }, MERGE_PATCH);
+    return this.rest.request<V1Node>('PATCH', `/api/v1/nodes/${enc(name)}`, { body: patch, contentType: MERGE_PATCH });
   }
 
   /** Evicts through the Eviction API (policy/v1): honours PodDisruptionBudgets; never a delete. */
   async evictPod(namespace: string, name: string): Promise<EvictionOutcome> {
     try {
-      await this.core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } });
+      await this.rest.request('POST', `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}/eviction`, {
+        body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
+      });
       return { outcome: 'evicted' };
     } catch (err) {
       const status = httpStatusOf(err);
@@ -111,55 +80,57 @@ export class KubeClient {
   }
 
   async createEvent(event: CoreV1Event): Promise<void> {
-    await this.core.createNamespacedEvent({ namespace: event.metadata.namespace ?? 'default', body: event });
+    await this.rest.request('POST', `/api/v1/namespaces/${enc(event.metadata.namespace ?? 'default')}/events`, { body: event });
   }
 
-  async getLease(namespace: string, name: string): Promise<V1Lease | undefined> {
-    try {
-      return await this.coordination.readNamespacedLease({ name, namespace });
-    } catch (err) {
-      if (httpStatusOf(err) === 404) return undefined;
-      throw err;
-    }
+  getLease(namespace: string, name: string): Promise<V1Lease | undefined> {
+    return this.getOrUndefined<V1Lease>(`/apis/coordination.k8s.io/v1/namespaces/${enc(namespace)}/leases/${enc(name)}`);
   }
 
   createLease(namespace: string, lease: V1Lease): Promise<V1Lease> {
-    return this.coordination.createNamespacedLease({ namespace, body: lease });
+    return this.rest.request<V1Lease>('POST', `/apis/coordination.k8s.io/v1/namespaces/${enc(namespace)}/leases`, { body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease } });
   }
 
   /** Replaces with the lease's resourceVersion: a 409 means someone else wrote it first. */
   replaceLease(namespace: string, lease: V1Lease): Promise<V1Lease> {
-    return this.coordination.replaceNamespacedLease({ name: lease.metadata?.name ?? '', namespace, body: lease });
+    return this.rest.request<V1Lease>('PUT', `/apis/coordination.k8s.io/v1/namespaces/${enc(namespace)}/leases/${enc(lease.metadata?.name ?? '')}`, {
+      body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease },
+    });
   }
 
-  // client-node ListWatch informers holding slimmed objects (see slim.ts), listed in pages.
-  nodeInformer(): Informer<V1Node> & ObjectCache<V1Node> {
-    return slimInformer<V1Node>(this.kc, '/api/v1/nodes', (limit, c) => this.core.listNode({ limit, ...(c ? { _continue: c } : {}) }), slimNode);
+  // Informers holding slimmed objects (see slim.ts), listed in pages.
+  nodeInformer(): CachedInformer<V1Node> {
+    return new ListWatchInformer<V1Node>({ rest: this.rest, path: '/api/v1/nodes', slim: slimNode });
   }
 
-  podInformer(): Informer<V1Pod> & ObjectCache<V1Pod> {
-    return slimInformer<V1Pod>(this.kc, '/api/v1/pods', (limit, c) => this.core.listPodForAllNamespaces({ limit, ...(c ? { _continue: c } : {}) }), slimPod);
+  podInformer(): CachedInformer<V1Pod> {
+    return new ListWatchInformer<V1Pod>({ rest: this.rest, path: '/api/v1/pods', slim: slimPod });
   }
 
-  pvcInformer(): Informer<V1PersistentVolumeClaim> & ObjectCache<V1PersistentVolumeClaim> {
-    return slimInformer<V1PersistentVolumeClaim>(this.kc, '/api/v1/persistentvolumeclaims', (limit, c) => this.core.listPersistentVolumeClaimForAllNamespaces({ limit, ...(c ? { _continue: c } : {}) }), slimPvc);
+  pvcInformer(): CachedInformer<V1PersistentVolumeClaim> {
+    return new ListWatchInformer<V1PersistentVolumeClaim>({ rest: this.rest, path: '/api/v1/persistentvolumeclaims', slim: slimPvc });
   }
 
-  pvInformer(): Informer<V1PersistentVolume> & ObjectCache<V1PersistentVolume> {
-    return slimInformer<V1PersistentVolume>(this.kc, '/api/v1/persistentvolumes', (limit, c) => this.core.listPersistentVolume({ limit, ...(c ? { _continue: c } : {}) }), slimPv);
+  pvInformer(): CachedInformer<V1PersistentVolume> {
+    return new ListWatchInformer<V1PersistentVolume>({ rest: this.rest, path: '/api/v1/persistentvolumes', slim: slimPv });
   }
 
-  pdbInformer(): Informer<V1PodDisruptionBudget> & ObjectCache<V1PodDisruptionBudget> {
-    return slimInformer<V1PodDisruptionBudget>(this.kc, '/apis/policy/v1/poddisruptionbudgets', (limit, c) => this.policy.listPodDisruptionBudgetForAllNamespaces({ limit, ...(c ? { _continue: c } : {}) }), slimPdb);
+  pdbInformer(): CachedInformer<V1PodDisruptionBudget> {
+    return new ListWatchInformer<V1PodDisruptionBudget>({ rest: this.rest, path: '/apis/policy/v1/poddisruptionbudgets', slim: slimPdb });
+  }
+
+  /** Drops the keep-alive connections (informers must be stopped first). */
+  close(): void {
+    this.rest.close();
   }
 }
 
 /**
- * Keeps an informer running: client-node re-lists by itself after a 410, but stops on any other
- * error; this restarts it after a capped exponential delay (sleep injected for tests).
+ * Keeps an informer running: it re-lists by itself after a 410, but stops on any other error;
+ * this restarts it after a capped exponential delay (sleep injected for tests).
  */
-export function keepInformerRunning<T extends KubernetesObject>(
-  informer: Informer<T>,
+export function keepInformerRunning<T>(
+  informer: CachedInformer<T>,
   opts: { delay: (retry: number) => number; sleep: (ms: number) => Promise<void>; onError?: (err: unknown, retry: number, delayMs: number) => void; isStopped: () => boolean },
 ): void {
   let retry = 0;
@@ -168,7 +139,7 @@ export function keepInformerRunning<T extends KubernetesObject>(
     if (opts.isStopped()) return;
     erroredSinceStart = false;
     await informer.start();
-    // start() resolves once the list and the watch are up, or after it reported an error.
+    // start() resolves once the list is in and the watch is opening, or after it reported an error.
     if (!erroredSinceStart) retry = 0;
   };
   informer.on('error', (err: unknown) => {
@@ -180,4 +151,4 @@ export function keepInformerRunning<T extends KubernetesObject>(
   });
 }
 
-export type { V1Node, V1Pod, V1PodDisruptionBudget, V1Lease, CoreV1Event, KubeConfig };
+export type { V1Node, V1Pod, V1PodDisruptionBudget, V1Lease, CoreV1Event };

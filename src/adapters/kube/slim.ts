@@ -1,8 +1,8 @@
-// Informers that keep only the fields the power manager reads. A Pod as served is several KiB
+// The fields the power manager reads, and nothing else. A Pod as served is several KiB
 // (managedFields, last-applied annotations, container specs, statuses); 30,000 of them held in
-// full cost hundreds of MiB. Lists are paged (limit/continue) and every object, listed or
-// watched, is cut down before client-node's ListWatch stores it.
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node, type V1PersistentVolume, type V1PersistentVolumeClaim, type V1Pod, type V1PodDisruptionBudget } from '@kubernetes/client-node';
+// full cost hundreds of MiB. Every object, listed or watched, is cut down before the informer
+// (informer.ts) caches it.
+import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -92,40 +92,4 @@ export function slimPv(pv: V1PersistentVolume): V1PersistentVolume {
     metadata: slimMeta(p['metadata'], () => undefined),
     spec: { ...(spec['local'] ? { local: { path: '' } } : {}), ...(spec['hostPath'] ? { hostPath: { path: '' } } : {}), ...(required ? { nodeAffinity: { required } } : {}) },
   } as unknown as V1PersistentVolume;
-}
-
-/** A client-node Watch that hands ListWatch slimmed objects (Status objects of ERROR events pass as they are). */
-export class SlimWatch<T> extends Watch {
-  constructor(
-    config: KubeConfig,
-    private readonly slim: (obj: T) => T,
-  ) {
-    super(config);
-  }
-
-  override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
-    return super.watch(path, queryParams, (phase, obj: unknown, watchObj) => callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : this.slim(obj as T), watchObj), done);
-  }
-}
-
-export type PageFn<T> = (limit: number, continueToken: string | undefined) => Promise<{ items: T[]; metadata?: { resourceVersion?: string; _continue?: string } }>;
-
-/** Lists in pages of `limit`, slimming each page, so the whole list is never held in full. */
-export function pagedList<T extends KubernetesObject>(page: PageFn<T>, slim: (obj: T) => T, limit = 500): () => Promise<KubernetesListObject<T>> {
-  return async () => {
-    const items: T[] = [];
-    let token: string | undefined;
-    let resourceVersion: string | undefined;
-    do {
-      const r = await page(limit, token);
-      resourceVersion ??= r.metadata?.resourceVersion;
-      for (const i of r.items) items.push(slim(i));
-      token = r.metadata?._continue || undefined;
-    } while (token);
-    return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: resourceVersion ?? '' }, items };
-  };
-}
-
-export function slimInformer<T extends KubernetesObject>(kc: KubeConfig, path: string, page: PageFn<T>, slim: (obj: T) => T): ListWatch<T> {
-  return new ListWatch<T>(path, new SlimWatch<T>(kc, slim), pagedList(page, slim), false);
 }

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { userError } from '../../errors.js';
 import type { Cluster } from '../../config/model.js';
-import { KubeClient, loadKubeConfig, type KubeConnectOptions } from '../../adapters/kube/client.js';
+import { KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.js';
 import { loadToken } from '../../power/api/auth.js';
 import { requestPower } from '../../power/api/requests.js';
 import { parsePowerAnnotations } from '../../power/controller/annotations.js';
@@ -82,7 +82,7 @@ function statusFromNodes(cluster: Cluster, nodes: Awaited<ReturnType<KubeClient[
 
 async function readStatus(io: CliIo, flags: ConnectFlags, cluster: Cluster): Promise<ControllerStatus> {
   if (flags.url) return (await apiCall(io, flags, 'GET', '/status')) as ControllerStatus;
-  const kube = new KubeClient(loadKubeConfig(kubeOptions(io, flags)));
+  const kube = new KubeClient(kubeOptions(io, flags));
   try {
     return statusFromNodes(cluster, await kube.listNodes(), Date.now());
   } catch (err) {
@@ -113,7 +113,7 @@ async function request(io: CliIo, flags: ConnectFlags, cluster: Cluster, node: s
     await apiCall(io, flags, 'POST', `/${action}/${node}`);
     return;
   }
-  const kube = new KubeClient(loadKubeConfig(kubeOptions(io, flags)));
+  const kube = new KubeClient(kubeOptions(io, flags));
   await requestPower(kube, node, action, 'manual', `${action} requested with the CLI by ${io.env['USER'] ?? 'a user'} on ${hostname()}`, Date.now());
 }
 

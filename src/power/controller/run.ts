@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Cluster } from '../../config/model.js';
-import { KubeClient, loadKubeConfig, type KubeConnectOptions } from '../../adapters/kube/client.js';
+import { KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.js';
 import { createPowerApi } from '../api/server.js';
 import { requestPower } from '../api/requests.js';
 import type { RateLimit } from '../api/auth.js';
@@ -53,7 +53,7 @@ export async function runController(opts: RunControllerOptions): Promise<Running
   const clock = opts.clock ?? systemClock;
   const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
   const log = opts.log ?? jsonLogger(opts.logStream ?? process.stderr, { now: () => clock.now(), level: opts.logLevel ?? 'info', base: { component: 'vmstation-power-manager', identity } });
-  const kube = new KubeClient(loadKubeConfig(opts.kube));
+  const kube = new KubeClient(opts.kube);
   if (!opts.drivers && !opts.driverOptions) throw new Error('runController needs drivers or driverOptions');
   const drivers = opts.drivers ?? createDrivers(opts.cluster, opts.driverOptions as DriverOptions);
   const metrics = new PowerMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
@@ -99,6 +99,7 @@ export async function runController(opts: RunControllerOptions): Promise<Running
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await controller.close();
+      kube.close();
     },
   };
 }

@@ -2,7 +2,8 @@
 import { PassThrough } from 'node:stream';
 import type { CoreV1Event, V1Node } from '@kubernetes/client-node';
 import type { Cluster } from '../../../src/config/model.js';
-import { KubeClient, loadKubeConfig } from '../../../src/adapters/kube/client.js';
+import type { KubeClient } from '../../../src/adapters/kube/client.js';
+import { testKube, type TestKube } from '../../helpers/kube-test-client.js';
 import { POWER_ANNOTATIONS, parsePowerAnnotations } from '../../../src/power/controller/annotations.js';
 import { DEFAULT_TUNING, type ControllerTuning } from '../../../src/power/controller/controller.js';
 import { runController, type RunningController } from '../../../src/power/controller/run.js';
@@ -55,8 +56,8 @@ export async function startTestController(opts: {
   return { ...running, logs: () => text };
 }
 
-export function kubeFor(kubeconfig: string): KubeClient {
-  return new KubeClient(loadKubeConfig({ kubeconfig }));
+export function kubeFor(kubeconfig: string): TestKube {
+  return testKube(kubeconfig);
 }
 
 export async function powerOf(kube: KubeClient, node: string) {
@@ -71,7 +72,7 @@ export async function waitForState(kube: KubeClient, node: string, state: string
   }, timeoutMs);
 }
 
-export async function nodeEvents(kube: KubeClient, node: string): Promise<CoreV1Event[]> {
+export async function nodeEvents(kube: TestKube, node: string): Promise<CoreV1Event[]> {
   const list = await kube.core.listNamespacedEvent({ namespace: 'default' });
   return list.items.filter((e) => e.involvedObject.kind === 'Node' && e.involvedObject.name === node).sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
 }

@@ -297,8 +297,8 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
 
 /** Back to a known state between tests: every host up, faults off, Nodes awake and uncordoned, test pods gone. */
 export async function resetLab(lab: LoopbackLab): Promise<void> {
-  const { KubeClient, loadKubeConfig } = await import('../../../src/adapters/kube/client.js');
-  const kube = new KubeClient(loadKubeConfig({ kubeconfig: lab.kubeconfigPath }));
+  const { testKube } = await import('../../helpers/kube-test-client.js');
+  const kube = testKube(lab.kubeconfigPath);
   lab.standin.faults.clear();
   for (const h of lab.hosts.values()) {
     h.dropPackets = 0;

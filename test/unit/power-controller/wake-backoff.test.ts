@@ -2,7 +2,7 @@
 // against the Kubernetes API stand-in, with drivers that record what they are asked to do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandin, type Standin } from '../../../lab/kube-apiserver-standin/index.js';
-import { KubeClient, loadKubeConfig } from '../../../src/adapters/kube/client.js';
+import { KubeClient } from '../../../src/adapters/kube/client.js';
 import { validateText } from '../../../src/config/validate.js';
 import { requestPower } from '../../../src/power/api/requests.js';
 import { POWER_ANNOTATIONS } from '../../../src/power/controller/annotations.js';
@@ -39,7 +39,7 @@ describe('wake attempts', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vmstation-backoff-'));
     const kubeconfig = path.join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, standin.kubeconfig());
-    kube = new KubeClient(loadKubeConfig({ kubeconfig }));
+    kube = new KubeClient({ kubeconfig });
   });
   afterAll(async () => standin?.stop());
 

@@ -1,0 +1,216 @@
+// A list-then-watch informer with a local cache, as client-go's reflector and client-node's
+// ListWatch work: list in pages (limit/continue), remember the list's resourceVersion, watch from
+// it (with bookmarks, and a server-side timeout after which it re-watches from the last version),
+// re-list when the version has expired (410 Gone, as an HTTP status or an ERROR event), and emit
+// add/update/delete for what changed, including what a re-list found missing. Any other failure is
+// reported on 'error' and the informer stops: its owner restarts it (see keepInformerRunning), and
+// start() then resumes the watch from the last version seen. Objects are cut down by `slim` before
+// they are cached (see slim.ts).
+import { KubeApiError, type KubeRest, type WatchEvent } from './rest.js';
+
+interface Meta {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string } | undefined;
+}
+
+export type ObjectCallback<T> = (obj: T) => void;
+export type ErrorCallback = (err: unknown) => void;
+
+export interface CachedInformer<T> {
+  on(verb: 'add' | 'update' | 'delete' | 'change', cb: ObjectCallback<T>): void;
+  on(verb: 'error', cb: ErrorCallback): void;
+  on(verb: 'connect', cb: () => void): void;
+  /** Lists (or resumes the watch) and resolves once the cache holds the list. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  get(name: string, namespace?: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
+export interface InformerOptions<T> {
+  rest: KubeRest;
+  /** e.g. /api/v1/pods */
+  path: string;
+  slim: (obj: T) => T;
+  pageSize?: number;
+  /** Server-side watch timeout; client-go picks 5-10 min at random so watches do not restart together. */
+  watchTimeoutSeconds?: () => number;
+}
+
+const GONE = 410;
+
+function isGone(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === GONE;
+}
+
+export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
+  private readonly objects = new Map<string, Map<string, T>>();
+  private readonly callbacks = { add: [] as ObjectCallback<T>[], update: [] as ObjectCallback<T>[], delete: [] as ObjectCallback<T>[], error: [] as ErrorCallback[], connect: [] as (() => void)[] };
+  private resourceVersion = '';
+  private abort: AbortController | undefined;
+  private stopped = true;
+
+  constructor(private readonly opts: InformerOptions<T>) {}
+
+  on(verb: 'add' | 'update' | 'delete' | 'change', cb: ObjectCallback<T>): void;
+  on(verb: 'error', cb: ErrorCallback): void;
+  on(verb: 'connect', cb: () => void): void;
+  on(verb: 'add' | 'update' | 'delete' | 'change' | 'error' | 'connect', cb: ObjectCallback<T> | ErrorCallback | (() => void)): void {
+    if (verb === 'change') {
+      for (const v of ['add', 'update', 'delete'] as const) this.callbacks[v].push(cb as ObjectCallback<T>);
+      return;
+    }
+    (this.callbacks[verb] as unknown[]).push(cb);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.objects.get(namespace ?? '')?.get(name);
+  }
+
+  list(namespace?: string): T[] {
+    if (namespace) return [...(this.objects.get(namespace)?.values() ?? [])];
+    const all: T[] = [];
+    for (const ns of this.objects.values()) all.push(...ns.values());
+    return all;
+  }
+
+  latestResourceVersion(): string {
+    return this.resourceVersion;
+  }
+
+  async start(): Promise<void> {
+    this.abort?.abort();
+    const abort = new AbortController();
+    this.abort = abort;
+    this.stopped = false;
+    for (const cb of this.callbacks.connect) cb();
+    try {
+      if (!this.resourceVersion) await this.relist(abort.signal);
+    } catch (err) {
+      if (!abort.signal.aborted) this.fail(err);
+      return;
+    }
+    void this.watchLoop(abort.signal);
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.abort?.abort();
+    this.abort = undefined;
+    return Promise.resolve();
+  }
+
+  private fail(err: unknown): void {
+    this.stopped = true;
+    this.abort?.abort();
+    for (const cb of this.callbacks.error) cb(err);
+  }
+
+  private async relist(signal: AbortSignal): Promise<void> {
+    const items: T[] = [];
+    let token: string | undefined;
+    let version = '';
+    do {
+      const page = await this.opts.rest.request<{ items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }>('GET', this.opts.path, {
+        query: { limit: this.opts.pageSize ?? 500, continue: token },
+        signal,
+      });
+      // The first page's version is the list's: later pages are served from the same snapshot.
+      if (!token) version = page.metadata?.resourceVersion ?? '';
+      for (const item of page.items ?? []) items.push(this.opts.slim(item));
+      token = page.metadata?.continue || undefined;
+    } while (token);
+    if (signal.aborted) return;
+    this.replace(items);
+    this.resourceVersion = version;
+  }
+
+  /** Makes the cache equal to a fresh list, announcing deletions first, then adds and updates. */
+  private replace(items: T[]): void {
+    const fresh = new Set(items.map((o) => key(o)));
+    for (const [ns, byName] of this.objects)
+      for (const [name, obj] of byName)
+        if (!fresh.has(`${ns}/${name}`)) {
+          byName.delete(name);
+          for (const cb of this.callbacks.delete) cb(obj);
+        }
+    for (const obj of items) this.upsert(obj);
+  }
+
+  private upsert(obj: T): void {
+    const ns = obj.metadata?.namespace ?? '';
+    const name = obj.metadata?.name ?? '';
+    let byName = this.objects.get(ns);
+    if (!byName) this.objects.set(ns, (byName = new Map()));
+    const old = byName.get(name);
+    byName.set(name, obj);
+    if (!old) for (const cb of this.callbacks.add) cb(obj);
+    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) for (const cb of this.callbacks.update) cb(obj);
+  }
+
+  private remove(obj: T): void {
+    const ns = obj.metadata?.namespace ?? '';
+    const byName = this.objects.get(ns);
+    const old = byName?.get(obj.metadata?.name ?? '');
+    if (!byName || !old) return;
+    byName.delete(obj.metadata?.name ?? '');
+    if (byName.size === 0) this.objects.delete(ns);
+    for (const cb of this.callbacks.delete) cb(obj);
+  }
+
+  private async watchLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let streamError: KubeApiError | undefined;
+      try {
+        if (!this.resourceVersion) await this.relist(signal);
+        if (signal.aborted) return;
+        const timeout = this.opts.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300);
+        await this.opts.rest.watch<T>(
+          this.opts.path,
+          { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: timeout },
+          (event) => {
+            const e = this.onEvent(event);
+            if (e) streamError = e;
+          },
+          signal,
+          (timeout + 30) * 1000,
+        );
+      } catch (err) {
+        if (signal.aborted) return;
+        if (isGone(err)) {
+          this.resourceVersion = '';
+          continue;
+        }
+        this.fail(err);
+        return;
+      }
+      if (streamError && !signal.aborted) {
+        this.fail(streamError);
+        return;
+      }
+      // A normal end (the server's timeoutSeconds): watch again from the last version seen.
+    }
+  }
+
+  /** Applies one watch event; returns the error an ERROR event carried (other than 410). */
+  private onEvent(event: WatchEvent<T>): KubeApiError | undefined {
+    if (this.stopped) return undefined;
+    if (event.type === 'ERROR') {
+      const status = event.object as { code?: number; message?: string; reason?: string };
+      if (status.code === GONE) {
+        this.resourceVersion = '';
+        return undefined;
+      }
+      return new KubeApiError(status.code ?? 500, status.message ?? 'watch error', status.reason, 'GET', this.opts.path);
+    }
+    const obj = event.type === 'BOOKMARK' ? event.object : this.opts.slim(event.object);
+    if (event.type === 'ADDED' || event.type === 'MODIFIED') this.upsert(obj);
+    else if (event.type === 'DELETED') this.remove(obj);
+    const rv = obj.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    return undefined;
+  }
+}
+
+function key(o: Meta): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
