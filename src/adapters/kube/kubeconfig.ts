@@ -15,6 +15,8 @@ export interface KubeConnectOptions {
   kubeconfig?: string | undefined;
   inCluster?: boolean | undefined;
   context?: string | undefined;
+  /** Where KUBECONFIG, HOME and KUBERNETES_SERVICE_* come from (default process.env). */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /** Where in-cluster credentials live (a parameter so tests can point at a temp folder). */
@@ -210,7 +212,7 @@ export function inClusterConnection(env: NodeJS.ProcessEnv = process.env, dir = 
  * Explicit file > $KUBECONFIG (colon-separated) > ~/.kube/config > in-cluster, like kubectl and
  * client-go. `--context` overrides current-context.
  */
-export function loadConnection(opts: KubeConnectOptions = {}, env: NodeJS.ProcessEnv = process.env): KubeConnection {
+export function loadConnection(opts: KubeConnectOptions = {}, env: NodeJS.ProcessEnv = opts.env ?? process.env): KubeConnection {
   if (opts.inCluster) return inClusterConnection(env);
   if (opts.kubeconfig) return fromKubeconfig(opts.kubeconfig.split(path.delimiter).filter(Boolean), opts.context);
   const fromEnv = (env['KUBECONFIG'] ?? '').split(path.delimiter).filter((f) => f && existsSync(f));

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { userError } from '../../errors.js';
 import type { Cluster } from '../../config/model.js';
-import { KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.js';
+import { httpStatusOf, KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.js';
 import { loadToken } from '../../power/api/auth.js';
 import { requestPower } from '../../power/api/requests.js';
 import { parsePowerAnnotations } from '../../power/controller/annotations.js';
@@ -38,7 +38,7 @@ function withConnect(cmd: Command): Command {
 }
 
 function kubeOptions(io: CliIo, flags: ConnectFlags): KubeConnectOptions {
-  return { kubeconfig: flags.kubeconfig ?? io.env['KUBECONFIG'], context: flags.context };
+  return { kubeconfig: flags.kubeconfig, context: flags.context, env: io.env };
 }
 
 async function apiCall(io: CliIo, flags: ConnectFlags, method: 'GET' | 'POST', path: string): Promise<unknown> {
@@ -114,7 +114,12 @@ async function request(io: CliIo, flags: ConnectFlags, cluster: Cluster, node: s
     return;
   }
   const kube = new KubeClient(kubeOptions(io, flags));
-  await requestPower(kube, node, action, 'manual', `${action} requested with the CLI by ${io.env['USER'] ?? 'a user'} on ${hostname()}`, Date.now());
+  try {
+    await requestPower(kube, node, action, 'manual', `${action} requested with the CLI by ${io.env['USER'] ?? 'a user'} on ${hostname()}`, Date.now());
+  } catch (err) {
+    if (httpStatusOf(err) === 404) throw userError('node-not-in-cluster', `the cluster has no Node named ${node}`, 'is it deployed and joined? check with `kubectl get nodes`');
+    throw userError('kube-unreachable', `cannot record the ${action} request on Node ${node}: ${(err as Error).message}`, 'pass --kubeconfig, or --url and --token-file for the power manager API');
+  }
 }
 
 async function waitFor(io: CliIo, flags: ConnectFlags, cluster: Cluster, node: string, done: (n: NodeStatus) => boolean, timeoutMs: number): Promise<NodeStatus | undefined> {
@@ -210,7 +215,7 @@ export function registerPower(program: Command, io: CliIo, registerSimulate?: (p
       });
       const running = await runController({
         cluster,
-        kube: flags.inCluster ? { inCluster: true } : { kubeconfig: flags.kubeconfig ?? io.env['KUBECONFIG'], context: flags.context },
+        kube: { inCluster: flags.inCluster, kubeconfig: flags.kubeconfig, context: flags.context, env: io.env },
         token,
         listen: flags.listen,
         driverOptions: { secrets: await secretSource(io, flags, cluster, dir), knownHostsPath: flags.knownHosts, privateKeyPath: flags.sshKey },
