@@ -106,3 +106,12 @@ export function alwaysOnNodes(cluster: Cluster): Map<string, string[]> {
   if (spec.infrastructure.kerberos.enabled) add(spec.infrastructure.kerberos.kdc, 'Kerberos KDC');
   return why;
 }
+
+/** Offset of a wake gateway's default port from its app's NodePort (30000-32767 -> 40000-42767). */
+export const GATEWAY_PORT_OFFSET = 10_000;
+
+/** The port the wake gateway listens on for an app (only apps with wakeOnRequest have one). */
+export function gatewayPortOf(app: { wakeOnRequest: boolean; nodePort?: number | undefined; gatewayPort?: number | undefined }): number | undefined {
+  if (!app.wakeOnRequest) return undefined;
+  return app.gatewayPort ?? (app.nodePort === undefined ? undefined : app.nodePort + GATEWAY_PORT_OFFSET);
+}

@@ -3,7 +3,7 @@
 import { cronProblem, isTimeZone } from './cron.js';
 import { durationSeconds } from './duration.js';
 import { METHOD_SUPPORT } from './methods.js';
-import { alwaysOnNodes, etcdMembers, hasRole, ipToInt, type Cluster } from './model.js';
+import { alwaysOnNodes, etcdMembers, gatewayPortOf, hasRole, ipToInt, type Cluster } from './model.js';
 import type { Severity } from './problems.js';
 import { formatPath, type Path } from './source.js';
 
@@ -248,6 +248,33 @@ export const RULES: readonly Rule[] = [
         if (first) out.push(err(path, 'duplicate-nodeport', `NodePort ${port} is already used by ${formatPath(first)}`, 'every NodePort must be unique in the cluster'));
         else seen.set(port, path);
       }
+      return out;
+    },
+  },
+  {
+    name: 'wake-on-request apps have a node, a NodePort and a free gateway port',
+    check: ({ cluster }) => {
+      const out: RuleProblem[] = [];
+      // Ports the control plane already serves (API server, etcd, kubelet, the power manager's API).
+      const taken = new Map<number, string>([[6443, 'the Kubernetes API server'], [2379, 'etcd'], [2380, 'etcd'], [10250, 'the kubelet'], [10257, 'kube-controller-manager'], [10259, 'kube-scheduler'], [8080, "the power manager's API"], [9100, 'node-exporter'], [22, 'SSH']]);
+      cluster.spec.apps.forEach((a, i) => {
+        if (!a.wakeOnRequest) return;
+        if (a.node === undefined) {
+          out.push(err(['spec', 'apps', i, 'wakeOnRequest'], 'wake-app-without-node', `app "${a.name}" wakes on request but names no node`, 'set apps[].node to the node the app runs on (the node the gateway wakes)'));
+          return;
+        }
+        if (a.nodePort === undefined) {
+          out.push(err(['spec', 'apps', i, 'wakeOnRequest'], 'wake-app-without-nodeport', `app "${a.name}" wakes on request but has no nodePort for the gateway to forward to`, 'set apps[].nodePort to the NodePort of its Service'));
+          return;
+        }
+        const port = gatewayPortOf(a) as number;
+        const where: Path = a.gatewayPort === undefined ? ['spec', 'apps', i, 'nodePort'] : ['spec', 'apps', i, 'gatewayPort'];
+        if (port > 65535) out.push(err(where, 'gateway-port-conflict', `the gateway port of app "${a.name}" would be ${port}, above 65535`, 'set apps[].gatewayPort explicitly'));
+        else if (port >= 30000 && port <= 32767)
+          out.push(err(where, 'gateway-port-conflict', `gateway port ${port} of app "${a.name}" is in the NodePort range, where kube-proxy takes the traffic`, 'pick a gatewayPort outside 30000-32767 (the default is nodePort + 10000)'));
+        else if (taken.has(port)) out.push(err(where, 'gateway-port-conflict', `gateway port ${port} of app "${a.name}" is already used by ${taken.get(port)} on the control plane`, 'pick another apps[].gatewayPort'));
+        else taken.set(port, `the wake gateway of app "${a.name}"`);
+      });
       return out;
     },
   },

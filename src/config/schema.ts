@@ -320,6 +320,7 @@ const App = z.strictObject({
   port: Port.optional().describe('The service port behind the NodePort.'),
   healthPath: z.string().default('/'),
   wakeOnRequest: z.boolean().default(false),
+  gatewayPort: Port.optional().describe('Where the power manager\'s wake gateway listens for this app on the control plane (wakeOnRequest apps; default nodePort + 10000, e.g. 30096 -> 40096).'),
 });
 
 export const ClusterSchema = z.strictObject({

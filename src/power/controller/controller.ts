@@ -911,6 +911,13 @@ export class PowerController {
     return { identity: this.deps.identity, leader: this.leader.isLeader(), synced: this.synced, nodes };
   }
 
+  /** Whether the node is recorded awake and its kubelet reports Ready (the wake gateway asks). */
+  nodeAwake(name: string): boolean {
+    const n = this.nodes.get(name);
+    if (!n) return false;
+    return parsePowerAnnotations(n.metadata?.annotations, this.now()).state === 'awake' && nodeReady(n);
+  }
+
   isSynced(): boolean {
     return this.synced;
   }

@@ -8,7 +8,9 @@ import { KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.
 import { createPowerApi } from '../api/server.js';
 import { requestPower } from '../api/requests.js';
 import type { RateLimit } from '../api/auth.js';
+import { durationSeconds } from '../../config/duration.js';
 import { createDrivers, type DriverOptions, type PowerDrivers } from '../drivers/index.js';
+import { gatewayRoutes, WakeGateway, type GatewayDeps } from '../gateway/gateway.js';
 import { systemClock, type Clock } from './clock.js';
 import { PowerController, type ActivitySource, type ControllerTuning } from './controller.js';
 import { jsonLogger, type LogLevel, type Logger } from './log.js';
@@ -34,12 +36,15 @@ export interface RunControllerOptions {
   tuning?: Partial<ControllerTuning>;
   rateLimit?: RateLimit;
   defaultMetrics?: boolean;
+  /** Wake gateway timings (tests); it listens on the API's host. */
+  gateway?: Pick<GatewayDeps, 'retryMs' | 'connectTimeoutMs' | 'requestEveryMs' | 'waitMs'>;
 }
 
 export interface RunningController {
   controller: PowerController;
   kube: KubeClient;
   url: string;
+  gateway: WakeGateway;
   close(): Promise<void>;
 }
 
@@ -91,11 +96,27 @@ export async function runController(opts: RunControllerOptions): Promise<Running
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
   log.info('listening', { url, prometheus: opts.prometheusUrl ?? null });
   await controller.start();
+  // A connection may wait for one wake attempt plus a minute for the app to start.
+  const waitMs = durationSeconds(opts.cluster.spec.power.wakeTimeout) * 1000 + 60_000;
+  const gateway = new WakeGateway(gatewayRoutes(opts.cluster), {
+    nodeAwake: (node) => controller.nodeAwake(node),
+    requestWake: (node, reason) => requestPower(kube, node, 'wake', 'gateway', reason, clock.now()),
+    log,
+    onConnection: (app, outcome, seconds) => {
+      metrics.gatewayConnections.inc({ app, outcome });
+      if (outcome === 'woken') metrics.gatewayWait.observe({ app }, seconds);
+    },
+    waitMs: () => waitMs,
+    ...opts.gateway,
+  });
+  await gateway.start(host);
   return {
     controller,
     kube,
     url,
+    gateway,
     async close() {
+      await gateway.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await controller.close();

@@ -23,7 +23,7 @@ export const TRANSITION_STATES: ReadonlySet<PowerState> = new Set(['draining', '
  */
 export const SUSPEND_GRACE_SECONDS = 120;
 
-const SOURCE_PRIORITY: Record<WakeSource, number> = { manual: 0, api: 1, preflight: 2, 'pending-pod': 3, schedule: 4 };
+const SOURCE_PRIORITY: Record<WakeSource, number> = { manual: 0, api: 1, gateway: 2, preflight: 3, 'pending-pod': 4, schedule: 5 };
 
 interface WakeWish {
   node: string;
@@ -161,7 +161,8 @@ export function decide(observed: Observed, policy: Policy, now: Millis): Decisio
       return false;
     }
     if (state === 'awake') return false;
-    if (state === 'failed' && source !== 'manual' && source !== 'api' && source !== 'preflight') {
+    // A person asking (CLI, API, an app's user through the gateway, preflight) retries a failed node at once.
+    if (state === 'failed' && source !== 'manual' && source !== 'api' && source !== 'gateway' && source !== 'preflight') {
       const due = n.power.since + policy.retryFailedAfterSeconds * 1000;
       if (now < due) {
         skip(n.name, `${what}: node failed to wake ${ago(now, n.power.since)} ago; next retry in ${formatSeconds((due - now) / 1000)}`);

@@ -151,7 +151,7 @@ export interface NodeActivity {
   networkBytesPerSecond?: number | undefined;
 }
 
-export const WAKE_SOURCES = ['manual', 'api', 'schedule', 'pending-pod', 'preflight'] as const;
+export const WAKE_SOURCES = ['manual', 'api', 'gateway', 'schedule', 'pending-pod', 'preflight'] as const;
 export type WakeSource = (typeof WAKE_SOURCES)[number];
 
 export interface WakeRequest {

@@ -271,7 +271,7 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
         const d: Demand = { node, arrivedAt: e.t, busySeconds: e.seconds };
         demands.push(d);
         waiting.push(d);
-        if (!schedulable(nodeOf(node)) && app.wakeOnRequest) wakeRequests.push({ node, source: 'api', at: e.t, reason: `request for ${e.app} (wake gateway)` });
+        if (!schedulable(nodeOf(node)) && app.wakeOnRequest) wakeRequests.push({ node, source: 'gateway', at: e.t, reason: `request for ${e.app} (wake gateway)` });
         break;
       }
       case 'wake-fails':

@@ -42,7 +42,7 @@ describe('vmstation power simulate', () => {
   it('--transitions lists every action with its reason', async () => {
     const r = await runCli(['power', 'simulate', '-f', example, '--trace', media, '--transitions']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^2026-03-02T12:45:00Z\s+storagenodet3500\s+wake\s+api wake request: request for jellyfin \(wake gateway\)$/m);
+    expect(r.stdout).toMatch(/^2026-03-02T12:45:00Z\s+storagenodet3500\s+wake\s+gateway wake request: request for jellyfin \(wake gateway\)$/m);
     expect(r.stdout).toMatch(/^2026-03-02T00:30:00Z\s+homelab\s+sleep\s+idle 30m \(since controller started observing\) >= idleAfter 30m/m);
   });
 
