@@ -1,8 +1,8 @@
 // What the host layer does on each node, decided once from the cluster: which OS paths and
 // service names apply, which infrastructure services it runs, which ports it must accept.
 // Every config renderer and the Ansible project read this, so they can never disagree.
-import { etcdMembers, hasRole, osFamily, type Cluster, type ClusterNode } from '../../config/model.js';
-import { SYSLOG_RECEIVER_PORT } from '../k8s/common.js';
+import { etcdMembers, gatewayPortOf, hasRole, osFamily, type Cluster, type ClusterNode } from '../../config/model.js';
+import { POWER_MANAGER, SYSLOG_RECEIVER_PORT } from '../k8s/common.js';
 
 export type OsFamily = 'debian' | 'redhat';
 
@@ -139,6 +139,15 @@ export function firewallPorts(cluster: Cluster, node: ClusterNode): PortRule[] {
       break;
   }
   if (hasRole(node, 'control-plane')) add(6443, 'tcp', [], 'Kubernetes API');
+  // The power manager runs on the control plane with the host's network: its API behind a NodePort
+  // arrives DNATed to its own port, and each wake gateway listens on the host.
+  if (hasRole(node, 'control-plane') && spec.power.enabled) {
+    if (spec.power.controller.nodePort !== undefined) add(POWER_MANAGER.port, 'tcp', [], 'power manager API (behind its NodePort)');
+    for (const app of spec.apps) {
+      const port = gatewayPortOf(app);
+      if (port !== undefined) add(port, 'tcp', [], `wake gateway of app ${app.name}`);
+    }
+  }
   if (etcdMembers(spec.nodes).some((n) => n.name === node.name)) add([2379, 2380], 'tcp', lan, 'etcd client and peer');
   if (infra.ntp.enabled && infra.ntp.server === node.name) add(123, 'udp', lan, 'NTP server (chrony)');
   if (infra.syslog.enabled && infra.syslog.server === node.name) {

@@ -14,7 +14,7 @@ import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { stringify } from 'yaml';
-import type { Cluster } from '../../config/model.js';
+import { gatewayPortOf, type Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { CONTROL_PLANE_TOLERATIONS, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
@@ -190,7 +190,14 @@ export function powerObjects(cluster: Cluster): KubeObject[] {
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'HOME', value: '/tmp' },
                 ],
-                ports: [{ name: 'http', containerPort: POWER_MANAGER.port, protocol: 'TCP' }],
+                // With hostNetwork these are the host's ports: the API and one wake gateway per app.
+                ports: [
+                  { name: 'http', containerPort: POWER_MANAGER.port, protocol: 'TCP' },
+                  ...cluster.spec.apps.flatMap((a, i) => {
+                    const port = gatewayPortOf(a);
+                    return port === undefined ? [] : [{ name: `gateway-${i}`, containerPort: port, protocol: 'TCP' as const }];
+                  }),
+                ],
                 readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
                 resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } },

@@ -51,6 +51,8 @@ describe('power manager render', () => {
     expect([...c.command, ...c.args].join(' ')).toMatch(/^vmstation power controller --in-cluster /);
     expect(c.args).toContain('--prometheus-url');
     expect(c.ports[0].containerPort).toBe(POWER_MANAGER.port);
+    // jellyfin wakes on request: its gateway port (nodePort 30096 + 10000) is a host port too.
+    expect(c.ports).toContainEqual({ name: 'gateway-0', containerPort: 40096, protocol: 'TCP' });
   });
 
   it('takes replicas from spec.power.controller.replicas and exposes the NodePort when set', () => {
