@@ -29,6 +29,17 @@ describe('firewall rules derived from what runs on a node', () => {
     expect(cp.some((p) => p.startsWith('tcp/88 '))).toBe(false);
   });
 
+  it("the control plane opens each wake gateway's port, and the power manager's API port when it has a NodePort", () => {
+    const c = example();
+    expect(ports(c, 'masternode')).toContain('tcp/40096 any');
+    expect(ports(c, 'storagenodet3500')).not.toContain('tcp/40096 any');
+    expect(ports(c, 'masternode')).not.toContain('tcp/8080 any');
+    c.spec.power.controller.nodePort = 30880;
+    expect(ports(c, 'masternode')).toContain('tcp/8080 any');
+    c.spec.power.enabled = false;
+    expect(ports(c, 'masternode').filter((p) => p.startsWith('tcp/8080 ') || p.startsWith('tcp/40096 '))).toEqual([]);
+  });
+
   it('the KDC opens 88, 464 and 749 when Kerberos is on', () => {
     const cp = ports(exampleKerberos(), 'masternode');
     expect(cp).toEqual(expect.arrayContaining(['tcp/88 192.168.4.0/24', 'udp/88 192.168.4.0/24', 'tcp/749 192.168.4.0/24', 'tcp/464 192.168.4.0/24']));
