@@ -6,7 +6,7 @@ import type { KubeClient } from '../../../src/adapters/kube/client.js';
 import { testKube, type TestKube } from '../../helpers/kube-test-client.js';
 import { POWER_ANNOTATIONS, parsePowerAnnotations } from '../../../src/power/controller/annotations.js';
 import { DEFAULT_TUNING, type ControllerTuning } from '../../../src/power/controller/controller.js';
-import { runController, type RunningController } from '../../../src/power/controller/run.js';
+import { runController, type RunControllerOptions, type RunningController } from '../../../src/power/controller/run.js';
 import { jsonLogger } from '../../../src/power/controller/log.js';
 import { mapSecrets } from '../../../src/power/drivers/secrets.js';
 import type { PowerDrivers } from '../../../src/power/drivers/index.js';
@@ -38,6 +38,7 @@ export async function startTestController(opts: {
   secrets?: Record<string, string>;
   drivers?: PowerDrivers;
   tuning?: Partial<ControllerTuning>;
+  gateway?: RunControllerOptions['gateway'];
 }): Promise<TestController> {
   const stream = new PassThrough();
   let text = '';
@@ -52,6 +53,7 @@ export async function startTestController(opts: {
     namespace: 'default',
     log: jsonLogger(stream, { level: 'debug', base: { identity: opts.identity ?? 'controller-a' } }),
     tuning: { ...DEFAULT_TUNING, ...FAST_TUNING, ...opts.tuning },
+    ...(opts.gateway ? { gateway: opts.gateway } : {}),
   });
   return { ...running, logs: () => text };
 }

@@ -114,6 +114,8 @@ export interface LabOptions {
   nodePower?: Record<string, Record<string, unknown>>;
   hosts?: HostSpec[];
   kubelet?: { probeIntervalMs?: number; notReadyGraceMs?: number };
+  /** spec.apps entries. */
+  apps?: Array<Record<string, unknown>>;
 }
 
 export const DEFAULT_HOSTS: HostSpec[] = [
@@ -247,7 +249,7 @@ spec:
       roles: [control-plane]
 ${nodeLines}
   power: ${yamlValue({ ...power, wol: { ...wol, ...(power['wol'] as object | undefined) } })}
-`;
+${opts.apps ? `  apps: ${yamlValue(opts.apps)}\n` : ''}`;
   const clusterPath = path.join(dir, 'vmstation.yaml');
   writeFileSync(clusterPath, text);
   const result = validateText({ file: clusterPath, text });
