@@ -1,6 +1,6 @@
 // A human summary of a valid cluster, printed by `validate`.
 import { formatTable } from '../util/table.js';
-import { alwaysOnNodes, etcdMembers, type Cluster } from './model.js';
+import { alwaysOnNodes, etcdMembers, gatewayPortOf, type Cluster } from './model.js';
 
 export function summarizeCluster(cluster: Cluster): string {
   const { spec } = cluster;
@@ -45,6 +45,6 @@ export function summarizeCluster(cluster: Cluster): string {
   } else {
     lines.push('Power: no node sleeps');
   }
-  if (spec.apps.length > 0) lines.push(`Apps: ${spec.apps.map((a) => `${a.name}${a.node ? ` on ${a.node}` : ''}${a.nodePort ? ` :${a.nodePort}` : ''}${a.wakeOnRequest ? ' (wakes on request)' : ''}`).join(', ')}`);
+  if (spec.apps.length > 0) lines.push(`Apps: ${spec.apps.map((a) => `${a.name}${a.node ? ` on ${a.node}` : ''}${a.nodePort ? ` :${a.nodePort}` : ''}${gatewayPortOf(a) !== undefined ? ` (wakes on request through gateway :${gatewayPortOf(a)})` : ''}`).join(', ')}`);
   return lines.join('\n');
 }

@@ -16,6 +16,7 @@ describe('exit codes and errors', () => {
     expect(r.stdout).toContain('examples/vmstation.yaml: valid');
     expect(r.stdout).toMatch(/masternode\s+192\.168\.4\.63\s+debian-12\s+control-plane\s+always on/);
     expect(r.stdout).toContain('Kubernetes 1.35.4 via kubespray');
+    expect(r.stdout).toContain('Apps: jellyfin on storagenodet3500 :30096 (wakes on request through gateway :40096)');
   });
 
   it('bad usage exits 2', async () => {
