@@ -86,12 +86,15 @@ export class KubeRest {
 
   /** One JSON request; resolves to the parsed body (undefined for an empty one). */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const req = await this.open(method, path, { query: opts.query, body, contentType: opts.contentType });
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer within ${opts.timeoutMs ?? 30_000} ms`)), opts.timeoutMs ?? 30_000);
       const onAbort = () => req.destroy(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      // Aborted while the request was being prepared (credentials are async).
+      if (opts.signal?.aborted) onAbort();
       const finish = () => {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
