@@ -338,4 +338,14 @@ export const RULES: readonly Rule[] = [
       return out;
     },
   },
+  {
+    name: 'a second power manager replica has a control-plane node to run on',
+    check: ({ cluster }) => {
+      const { power, nodes } = cluster.spec;
+      const controlPlanes = nodes.filter((n) => hasRole(n, 'control-plane')).length;
+      // Host network: two replicas on one node would want the same ports; the scheduler keeps the second Pending.
+      if (!power.enabled || power.controller.replicas < 2 || controlPlanes >= 2) return [];
+      return [warn(['spec', 'power', 'controller', 'replicas'], 'replica-without-node', 'a second power manager replica needs a second control-plane node (it uses the host network and its ports); with one it stays Pending', 'use replicas: 1, or add a control-plane node')];
+    },
+  },
 ];

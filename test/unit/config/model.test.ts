@@ -102,6 +102,13 @@ describe('valid fixtures', () => {
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'no-watts' }));
   });
 
+  it('warns (not errors) about a second power manager replica with only one control-plane node', () => {
+    const text = example.replace(/^ {2}power:\n/m, '  power:\n    controller: { replicas: 2 }\n');
+    const { problems, cluster } = validateText({ file: 'x.yaml', text });
+    expect(cluster?.spec.power.controller.replicas).toBe(2);
+    expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'replica-without-node', line: expect.any(Number) }));
+  });
+
   it('checks secret references against the secrets file when it could be opened', () => {
     const { problems } = validateText({ file: 'x.yaml', text: example, secretNames: new Set(['grafana-admin-password']) });
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'error', code: 'secret-not-found', message: expect.stringContaining('power-api-token') }));
