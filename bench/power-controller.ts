@@ -189,7 +189,7 @@ function rssOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-async function controllerRss(clusterText: string, standin: Standin, label: string): Promise<{ rss: number; hwm: number; syncMs: number }> {
+async function controllerRss(clusterText: string, standin: Standin, label: string, churnMs = 0): Promise<{ rss: number; hwm: number; syncMs: number; afterChurn?: { rss: number; hwm: number } }> {
   const file = path.join(tmp, `${label}.yaml`);
   writeFileSync(file, clusterText);
   const kubeconfig = path.join(tmp, `kubeconfig-${label}`);
@@ -200,7 +200,20 @@ async function controllerRss(clusterText: string, standin: Standin, label: strin
     const syncMs = Date.now() - t0;
     // Let it reconcile a while (ticks, decide over every pod) before reading memory.
     await sleep(12_000);
-    return { ...rssOf(ctl.pid), syncMs };
+    const settled = rssOf(ctl.pid);
+    if (churnMs === 0) return { ...settled, syncMs };
+    // Churn: a pod created and one deleted every 100 ms, every watch dropped every 2 s and
+    // expired (410, so a re-list) every 10 s: what a leak in the watch/re-list path would show.
+    const end = Date.now() + churnMs;
+    for (let i = 0; Date.now() < end; i++) {
+      standin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `churn-${i}`, namespace: 'default' }, spec: { nodeName: 'masternode', containers: [{ name: 'c', image: 'x' }] } });
+      if (i >= 20) standin.ops.delete(standin.type('', 'v1', 'pods'), 'default', `churn-${i - 20}`, {});
+      if (i % 20 === 0) standin.faults.dropWatches();
+      if (i % 100 === 0) standin.faults.expireNextWatches(5);
+      await sleep(100);
+    }
+    await sleep(3_000);
+    return { ...settled, syncMs, afterChurn: rssOf(ctl.pid) };
   } finally {
     await ctl.stop();
   }
@@ -230,9 +243,13 @@ report('  of which SSH up -> kubelet Ready (stand-in probe 200 ms)', fmtMs(perce
 {
   const standin = await startStandin({ nodes: [{ name: 'masternode', probe: false }, { name: 'storagenodet3500', probe: false }, { name: 'homelab', probe: false }] });
   const text = readFileSync(path.join(root, 'examples/vmstation.yaml'), 'utf8');
-  const r = await controllerRss(text, standin, 'example');
+  const r = await controllerRss(text, standin, 'example', 60_000);
   report('controller RSS, example cluster (3 nodes)', mib(r.rss), '< 100 MB', r.rss < 100e6);
   report('controller peak RSS, example cluster', mib(r.hwm));
+  if (r.afterChurn) {
+    report('  after 60 s of pod churn, dropped watches and 410 re-lists', mib(r.afterChurn.rss), '< 100 MB', r.afterChurn.rss < 100e6);
+    report('  peak RSS including the churn', mib(r.afterChurn.hwm));
+  }
   await standin.stop();
 }
 {
