@@ -3,15 +3,24 @@ import net from 'node:net';
 
 export type TcpProbe = (host: string, port: number, timeoutMs: number) => Promise<boolean>;
 
-export const tcpProbe: TcpProbe = (host, port, timeoutMs) =>
-  new Promise<boolean>((resolve) => {
+/** A connected socket, or undefined when nothing accepted within the timeout. */
+export function tcpConnect(host: string, port: number, timeoutMs: number): Promise<net.Socket | undefined> {
+  return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (ok: boolean) => {
       socket.removeAllListeners();
-      socket.destroy();
-      resolve(ok);
+      socket.setTimeout(0);
+      if (!ok) socket.destroy();
+      resolve(ok ? socket : undefined);
     };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+export const tcpProbe: TcpProbe = async (host, port, timeoutMs) => {
+  const socket = await tcpConnect(host, port, timeoutMs);
+  socket?.destroy();
+  return socket !== undefined;
+};

@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { Cluster } from '../../config/model.js';
 import { gatewayPortOf } from '../../config/model.js';
 import type { Logger } from '../controller/log.js';
+import { tcpConnect } from '../drivers/probe.js';
 
 export interface GatewayRoute {
   app: string;
@@ -46,24 +47,6 @@ export interface GatewayDeps {
   /** A wake is asked for at most this often per node (default 30 s). */
   requestEveryMs?: number;
   now?: () => number;
-}
-
-function tryConnect(host: string, port: number, timeoutMs: number): Promise<net.Socket | undefined> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(undefined);
-    }, timeoutMs);
-    s.once('connect', () => {
-      clearTimeout(timer);
-      resolve(s);
-    });
-    s.once('error', () => {
-      clearTimeout(timer);
-      resolve(undefined);
-    });
-  });
 }
 
 export class WakeGateway {
@@ -149,7 +132,7 @@ export class WakeGateway {
     let upstream: net.Socket | undefined;
     for (;;) {
       if (!this.deps.nodeAwake(route.node)) this.maybeRequestWake(route);
-      upstream = await tryConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
+      upstream = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
       if (upstream || gone || this.closed) break;
       waited = true;
       if (this.now() >= deadline) break;
