@@ -18,11 +18,6 @@ export class KubeApiError extends Error {
     super(message);
     this.name = 'KubeApiError';
   }
-
-  /** client-node's ApiException and node-fetch errors carry the status as `code`/`statusCode` too. */
-  get code(): number {
-    return this.status;
-  }
 }
 
 export interface RequestOptions {
