@@ -199,7 +199,7 @@ export function registerPower(program: Command, io: CliIo, registerSimulate?: (p
     .option('--kubeconfig <file>', 'kubeconfig (outside the cluster)')
     .option('--context <name>', 'kubeconfig context')
     .option('--in-cluster', 'use the pod\'s service account')
-    .option('--listen <host:port>', 'HTTP API and /metrics', '0.0.0.0:8080')
+    .option('--listen <host:port>', 'HTTP API and /metrics (the wake gateways listen on the same host)', '0.0.0.0:8080')
     .option('--token-file <file>', 'API bearer token file (or VMSTATION_POWER_TOKEN_FILE / VMSTATION_POWER_TOKEN)')
     .option('--known-hosts <file>', 'known_hosts the nodes\' SSH host keys are checked against (default spec.ssh.knownHosts)')
     .option('--ssh-key <file>', 'SSH private key for suspend and checks (default spec.ssh.privateKey)')
