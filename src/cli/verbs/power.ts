@@ -10,8 +10,7 @@ import { httpStatusOf, KubeClient, type KubeConnectOptions } from '../../adapter
 import { loadToken } from '../../power/api/auth.js';
 import { requestPower } from '../../power/api/requests.js';
 import { parsePowerAnnotations } from '../../power/controller/annotations.js';
-import type { ControllerStatus, NodeStatus } from '../../power/controller/controller.js';
-import { nodeReady } from '../../power/controller/observe.js';
+import { byNodeName, nodeStatus, type ControllerStatus, type NodeStatus } from '../../power/controller/status.js';
 import { systemClock } from '../../power/controller/clock.js';
 import { runController } from '../../power/controller/run.js';
 import type { LogLevel } from '../../power/controller/log.js';
@@ -62,21 +61,8 @@ function statusFromNodes(cluster: Cluster, nodes: Awaited<ReturnType<KubeClient[
   const wanted = new Set(cluster.spec.nodes.map((n) => n.name));
   const out: NodeStatus[] = nodes
     .filter((n) => wanted.has(n.metadata?.name ?? ''))
-    .map((n) => {
-      const rec = parsePowerAnnotations(n.metadata?.annotations, now);
-      return {
-        node: n.metadata?.name ?? '',
-        state: rec.state,
-        since: new Date(rec.since).toISOString(),
-        reason: rec.reason,
-        attempts: rec.attempts,
-        ready: nodeReady(n),
-        cordoned: n.spec?.unschedulable === true,
-        lastWakeLatencySeconds: rec.lastWakeLatencySeconds,
-        energySavedKwh: rec.energySavedKwh,
-      };
-    })
-    .sort((a, b) => (a.node < b.node ? -1 : 1));
+    .map((n) => nodeStatus(n, parsePowerAnnotations(n.metadata?.annotations, now)))
+    .sort(byNodeName);
   return { identity: 'kubeconfig', leader: false, synced: true, nodes: out };
 }
 

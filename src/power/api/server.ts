@@ -2,7 +2,7 @@
 // rate-limited), GET /metrics and GET /healthz (open, for Prometheus and the kubelet).
 // The token is never logged; requests are logged as method, path, status and client.
 import http from 'node:http';
-import type { ControllerStatus } from '../controller/controller.js';
+import type { ControllerStatus } from '../controller/status.js';
 import type { Logger } from '../controller/log.js';
 import type { WakeSource } from '../core/types.js';
 import { bearerToken, RateLimiter, tokenMatches, type RateLimit } from './auth.js';

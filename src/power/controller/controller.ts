@@ -18,6 +18,7 @@ import { LeaderElector } from './leader.js';
 import type { Logger } from './log.js';
 import { energySavedKwh, PowerMetrics } from './metrics.js';
 import { localClaimResolver, nodeReady, observeNode, observePdb, observePod, type LocalClaimResolver } from './observe.js';
+import { byNodeName, nodeStatus, type ControllerStatus, type NodeStatus } from './status.js';
 import { NodeWorkQueue } from './queue.js';
 
 export interface ControllerTuning {
@@ -79,27 +80,6 @@ export interface ControllerDeps {
   namespace?: string;
   activity?: ActivitySource;
   tuning?: Partial<ControllerTuning>;
-}
-
-export interface NodeStatus {
-  node: string;
-  state: PowerState;
-  since: string;
-  reason: string;
-  attempts: number;
-  ready: boolean;
-  cordoned: boolean;
-  lastWakeLatencySeconds?: number | undefined;
-  energySavedKwh: number;
-  /** What the controller is doing with the node right now, if anything. */
-  inFlight?: 'sleep' | 'wake' | undefined;
-}
-
-export interface ControllerStatus {
-  identity: string;
-  leader: boolean;
-  synced: boolean;
-  nodes: NodeStatus[];
 }
 
 class StepFailure extends Error {
@@ -895,19 +875,12 @@ export class PowerController {
         const name = n.metadata?.name ?? '';
         const rec = parsePowerAnnotations(n.metadata?.annotations, this.firstSeen.get(name) ?? now);
         return {
-          node: name,
-          state: rec.state,
-          since: new Date(rec.since).toISOString(),
-          reason: rec.reason,
-          attempts: rec.attempts,
-          ready: nodeReady(n),
-          cordoned: n.spec?.unschedulable === true,
-          lastWakeLatencySeconds: rec.lastWakeLatencySeconds,
+          ...nodeStatus(n, rec),
           energySavedKwh: Math.round((rec.energySavedKwh + this.pendingEnergy(name, rec, now)) * 1e6) / 1e6,
           inFlight: this.inFlight.get(name)?.kind,
         };
       })
-      .sort((a, b) => (a.node < b.node ? -1 : 1));
+      .sort(byNodeName);
     return { identity: this.deps.identity, leader: this.leader.isLeader(), synced: this.synced, nodes };
   }
 
