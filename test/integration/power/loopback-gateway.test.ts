@@ -7,24 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requestPower } from '../../../src/power/api/requests.js';
 import { kubeFor, nodeEvents, powerOf, startTestController, testPod, waitForState, type TestController } from './harness.js';
 import { eventually, startLoopbackLab, type LoopbackLab } from './loopback-lab.js';
+import { freePort } from '../../helpers/net.js';
 
 const HOST = '127.0.0.61'; // storagenodet3500 in the loopback lab
-
-async function freePort(host: string, range?: [number, number]): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const want = range ? range[0] + Math.floor(Math.random() * (range[1] - range[0])) : 0;
-    const port = await new Promise<number | undefined>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(undefined));
-      s.listen(want, host, () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (port !== undefined) return port;
-  }
-  throw new Error('no free port');
-}
 
 describe('wake gateway on the loopback lab', () => {
   let lab: LoopbackLab;

@@ -16,6 +16,7 @@ import { parseMagicPacket } from '../../../lab/wol/magic-packet.js';
 import { startStandin, type Standin } from '../../../lab/kube-apiserver-standin/index.js';
 import type { Cluster } from '../../../src/config/model.js';
 import { validateText } from '../../../src/config/validate.js';
+import { freePort, writeSshdConfig } from '../../helpers/net.js';
 
 export interface HostSpec {
   name: string;
@@ -25,17 +26,6 @@ export interface HostSpec {
   labels?: Record<string, string>;
   /** Seconds from the magic packet to sshd answering. */
   bootDelayMs?: number;
-}
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
 }
 
 export class LoopbackHost {
@@ -148,22 +138,7 @@ export async function startLoopbackLab(opts: LabOptions = {}): Promise<LoopbackL
     const [type, blob] = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/) as [string, string];
     knownLines.push(`[${spec.address}]:${port} ${type} ${blob}`);
     const config = path.join(hostDir, 'sshd_config');
-    writeFileSync(
-      config,
-      [
-        `Port ${port}`,
-        `ListenAddress ${spec.address}`,
-        `HostKey ${hostKey}`,
-        `AuthorizedKeysFile ${authorized}`,
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'PermitRootLogin prohibit-password',
-        'UsePAM no',
-        'StrictModes no',
-        `PidFile ${path.join(hostDir, 'sshd.pid')}`,
-        'LogLevel ERROR',
-      ].join('\n') + '\n',
-    );
+    writeSshdConfig(config, { port, address: spec.address, hostKey, authorizedKeys: authorized, pidFile: path.join(hostDir, 'sshd.pid') });
     hosts.set(spec.name, new LoopbackHost(spec, port, config));
   }
   writeFileSync(knownHosts, `${knownLines.join('\n')}\n`);

@@ -2,24 +2,13 @@
 // queries return CPU and network per node, matched by the node's address.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateText } from '../../../src/config/validate.js';
 import { CPU_QUERY, prometheusActivity } from '../../../src/power/controller/prometheus-activity.js';
 import { eventually } from './loopback-lab.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
+import { freePort } from '../../helpers/net.js';
 
 const CLUSTER = `apiVersion: vmstation.io/v1alpha1
 kind: Cluster

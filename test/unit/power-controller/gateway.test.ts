@@ -7,19 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { validateText } from '../../../src/config/validate.js';
 import { gatewayRoutes, WakeGateway, type GatewayDeps, type GatewayOutcome, type GatewayRoute } from '../../../src/power/gateway/gateway.js';
 import { silentLogger } from '../../../src/power/controller/log.js';
+import { freePort } from '../../helpers/net.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** The "app": answers every line with "echo: <line>". */
 async function startApp(port: number): Promise<net.Server> {

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodSync, rmSync 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, writeSshdConfig } from '../../helpers/net.js';
 
 export interface SshdFixture {
   port: number;
@@ -15,17 +16,6 @@ export interface SshdFixture {
   /** known_hosts line with the host key of a different server (for the mismatch test). */
   hostKeyBlob: Buffer;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
 }
 
 export function hashedHost(name: string): string {
@@ -49,22 +39,7 @@ export async function startSshd(opts: { hashed?: boolean } = {}): Promise<SshdFi
   const knownHosts = path.join(dir, 'known_hosts');
   writeFileSync(knownHosts, `# test known_hosts\n${opts.hashed === false ? name : hashedHost(name)} ${type} ${blob}\n`);
   const config = path.join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      `AuthorizedKeysFile ${authorized}`,
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password',
-      'UsePAM no',
-      'StrictModes no',
-      `PidFile ${path.join(dir, 'sshd.pid')}`,
-      'LogLevel ERROR',
-    ].join('\n') + '\n',
-  );
+  writeSshdConfig(config, { port, address: '127.0.0.1', hostKey, authorizedKeys: authorized, pidFile: path.join(dir, 'sshd.pid') });
   // sshd refuses to start without its privilege separation directory (created by its init script normally).
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
