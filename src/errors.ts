@@ -74,3 +74,8 @@ export class ExitWith extends Error {
     this.name = 'ExitWith';
   }
 }
+
+/** The message of anything thrown (an Error's message, else its text), for logs and wrapped errors. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -3,7 +3,7 @@
 // run, and shows progress live (listr2 on a terminal, plain lines otherwise).
 import { Listr, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
 import type { Writable } from 'node:stream';
-import { ExitCode, VmstationError, isVmstationError } from '../errors.js';
+import { ExitCode, VmstationError, isVmstationError, errorMessage } from '../errors.js';
 import type { PhaseId } from './phases.js';
 import type { DeployPlan, PlanPhase, PlanStep } from './plan.js';
 import { choosePhases, writeDeployState, type DeployState, type PhaseChoice, type Selection } from './state.js';
@@ -49,7 +49,7 @@ export interface ExecuteResult {
 
 function asVmstationError(err: unknown, step: PlanStep): VmstationError {
   if (isVmstationError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new VmstationError({ code: 'deploy-step-failed', message: `step ${step.id} failed: ${message}`, hint: 'see the log file for the full output, fix the cause, then run deploy again (it resumes here)', exitCode: ExitCode.partial, cause: err });
 }
 

@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { expandHome } from '../adapters/ssh/index.js';
 import { refText, type ApplyOutcome, type ObjectClient, type ObjectRef } from '../adapters/kube/apply.js';
 import type { Cluster } from '../config/model.js';
-import { ExitCode, VmstationError } from '../errors.js';
+import { ExitCode, VmstationError, errorMessage } from '../errors.js';
 import { MANAGED_BY } from '../render/k8s/common.js';
 import { alertmanagerSecretKeys, ipmiSecretKeys, NAMES } from '../render/metrics/names.js';
 import { grafanaAdminSecret } from '../render/observability/grafana/manifest.js';
@@ -221,7 +221,7 @@ export async function applyManifests(cluster: Cluster, files: ReadonlyArray<{ pa
   const report: ApplyReport = { outcomes: [], rollouts: [] };
   const apply = async (object: KubernetesObject, file: string) => {
     const r = await deps.client.apply(object).catch((err: unknown) => {
-      throw new VmstationError({ code: 'apply-failed', message: err instanceof Error ? err.message : String(err), hint: `see ${file}; fix the cluster file and render again`, exitCode: ExitCode.partial });
+      throw new VmstationError({ code: 'apply-failed', message: errorMessage(err), hint: `see ${file}; fix the cluster file and render again`, exitCode: ExitCode.partial });
     });
     report.outcomes.push({ ref: r.ref, outcome: r.outcome, file });
     deps.progress?.(`${refText(r.ref)} ${r.outcome}`);

@@ -7,7 +7,7 @@ import { changedCount, formatHostResult, requireSuccess, runPlaybook, withSecret
 import { applyHostLayer, type SecretReader } from '../host/apply.js';
 import { ObjectClient } from '../adapters/kube/apply.js';
 import type { Cluster } from '../config/model.js';
-import { ExitCode, VmstationError, userError } from '../errors.js';
+import { ExitCode, VmstationError, userError, errorMessage } from '../errors.js';
 import type { SecretSource } from '../power/drivers/secrets.js';
 import { kubesprayGroupVars, kubesprayInventory } from '../render/kubespray/vars.js';
 import { runInventoryChecks } from '../render/kubespray/inventory-checks.js';
@@ -58,7 +58,7 @@ export function kubeClient(kubeconfig: string): ObjectClient {
   try {
     kc.loadFromFile(kubeconfig);
   } catch (err) {
-    throw userError('kubeconfig-missing', `cannot read the kubeconfig ${kubeconfig}: ${err instanceof Error ? err.message : String(err)}`, 'run `vmstation deploy --phase kubernetes` first (it fetches the admin kubeconfig), or pass --kubeconfig');
+    throw userError('kubeconfig-missing', `cannot read the kubeconfig ${kubeconfig}: ${errorMessage(err)}`, 'run `vmstation deploy --phase kubernetes` first (it fetches the admin kubeconfig), or pass --kubeconfig');
   }
   return new ObjectClient(kc);
 }

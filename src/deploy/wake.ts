@@ -3,6 +3,7 @@
 // for SSH's TCP port. Clock and sleep are injected so tests need not wait.
 import type { Cluster, ClusterNode } from '../config/model.js';
 import type { PowerDrivers } from '../power/drivers/index.js';
+import { errorMessage } from '../errors.js';
 
 export interface WakeOutcome {
   node: string;
@@ -52,7 +53,7 @@ export async function ensureNodeAwake(cluster: Cluster, nodeName: string, deps: 
       else await deps.drivers.ipmiPowerOn(node.name);
       sent.push(d);
     } catch (err) {
-      errors.push(`${d}: ${err instanceof Error ? err.message : String(err)}`);
+      errors.push(`${d}: ${errorMessage(err)}`);
       continue;
     }
     const until = deps.now() + budget;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
-import { userError } from '../errors.js';
+import { userError, errorMessage } from '../errors.js';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT;1.1;AES256';
 export const VAULT_PASSWORD_ENV = 'VMSTATION_VAULT_PASSWORD_FILE';
@@ -38,7 +38,7 @@ export async function decryptSecrets(vaultText: string, password: string, file: 
     const { Vault } = await import('ansible-vault'); // loaded only when a vault is opened
     plain = await new Vault({ password }).decrypt(vaultText, undefined);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (/integrity|hmac|decrypt/i.test(message))
       throw userError('vault-password-wrong', `cannot decrypt ${file}: wrong vault password (integrity check failed)`, 'check the vault password file; `ansible-vault view FILE` must accept the same password');
     throw userError('secrets-unreadable', `cannot decrypt ${file}: ${message}`, 'check that the file is an intact Ansible Vault 1.1 file');

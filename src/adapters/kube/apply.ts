@@ -3,6 +3,7 @@
 // Outcomes are plain values; HTTP errors become messages with the API's own reason.
 import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { httpStatusOf } from './client.js';
+import { errorMessage } from '../../errors.js';
 
 /** The `message` of the Kubernetes Status body client-node's ApiException carries, else the error's. */
 function apiMessage(err: unknown): string {
@@ -16,7 +17,7 @@ function apiMessage(err: unknown): string {
     }
     return `HTTP ${err.code}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 export const FIELD_MANAGER = 'vmstation';

@@ -9,6 +9,7 @@ import { ListWatchInformer, type CachedInformer } from './informer.js';
 import { loadConnection, type KubeConnectOptions } from './kubeconfig.js';
 import { KubeApiError, KubeRest } from './rest.js';
 import { slimNode, slimPdb, slimPod, slimPv, slimPvc } from './slim.js';
+import { errorMessage } from '../../errors.js';
 
 export type { KubeConnectOptions } from './kubeconfig.js';
 export type { CachedInformer } from './informer.js';
@@ -18,11 +19,6 @@ export function httpStatusOf(err: unknown): number | undefined {
   if (err instanceof KubeApiError) return err.status;
   const code = (err as { code?: unknown; statusCode?: unknown } | undefined)?.statusCode ?? (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' ? code : undefined;
-}
-
-/** The `message` of a Kubernetes Status body, or the error's own message. */
-export function apiMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export type EvictionOutcome =
@@ -38,8 +34,8 @@ const enc = encodeURIComponent;
 export class KubeClient {
   readonly rest: KubeRest;
 
-  constructor(opts: KubeConnectOptions | KubeRest = {}) {
-    this.rest = opts instanceof KubeRest ? opts : new KubeRest(loadConnection(opts));
+  constructor(opts: KubeConnectOptions = {}) {
+    this.rest = new KubeRest(loadConnection(opts));
   }
 
   private async getOrUndefined<T>(path: string): Promise<T | undefined> {
@@ -74,8 +70,8 @@ export class KubeClient {
     } catch (err) {
       const status = httpStatusOf(err);
       if (status === 404) return { outcome: 'gone' };
-      if (status === 429) return { outcome: 'blocked', message: apiMessage(err) };
-      return { outcome: 'error', status, message: apiMessage(err) };
+      if (status === 429) return { outcome: 'blocked', message: errorMessage(err) };
+      return { outcome: 'error', status, message: errorMessage(err) };
     }
   }
 

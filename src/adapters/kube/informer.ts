@@ -18,7 +18,6 @@ export type ErrorCallback = (err: unknown) => void;
 export interface CachedInformer<T> {
   on(verb: 'add' | 'update' | 'delete' | 'change', cb: ObjectCallback<T>): void;
   on(verb: 'error', cb: ErrorCallback): void;
-  on(verb: 'connect', cb: () => void): void;
   /** Lists (or resumes the watch) and resolves once the cache holds the list. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -44,17 +43,15 @@ function isGone(err: unknown): boolean {
 
 export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
   private readonly objects = new Map<string, Map<string, T>>();
-  private readonly callbacks = { add: [] as ObjectCallback<T>[], update: [] as ObjectCallback<T>[], delete: [] as ObjectCallback<T>[], error: [] as ErrorCallback[], connect: [] as (() => void)[] };
+  private readonly callbacks = { add: [] as ObjectCallback<T>[], update: [] as ObjectCallback<T>[], delete: [] as ObjectCallback<T>[], error: [] as ErrorCallback[] };
   private resourceVersion = '';
   private abort: AbortController | undefined;
-  private stopped = true;
 
   constructor(private readonly opts: InformerOptions<T>) {}
 
   on(verb: 'add' | 'update' | 'delete' | 'change', cb: ObjectCallback<T>): void;
   on(verb: 'error', cb: ErrorCallback): void;
-  on(verb: 'connect', cb: () => void): void;
-  on(verb: 'add' | 'update' | 'delete' | 'change' | 'error' | 'connect', cb: ObjectCallback<T> | ErrorCallback | (() => void)): void {
+  on(verb: 'add' | 'update' | 'delete' | 'change' | 'error', cb: ObjectCallback<T> | ErrorCallback): void {
     if (verb === 'change') {
       for (const v of ['add', 'update', 'delete'] as const) this.callbacks[v].push(cb as ObjectCallback<T>);
       return;
@@ -73,16 +70,10 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
     return all;
   }
 
-  latestResourceVersion(): string {
-    return this.resourceVersion;
-  }
-
   async start(): Promise<void> {
     this.abort?.abort();
     const abort = new AbortController();
     this.abort = abort;
-    this.stopped = false;
-    for (const cb of this.callbacks.connect) cb();
     try {
       if (!this.resourceVersion) await this.relist(abort.signal);
     } catch (err) {
@@ -93,14 +84,12 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
   }
 
   stop(): Promise<void> {
-    this.stopped = true;
     this.abort?.abort();
     this.abort = undefined;
     return Promise.resolve();
   }
 
   private fail(err: unknown): void {
-    this.stopped = true;
     this.abort?.abort();
     for (const cb of this.callbacks.error) cb(err);
   }
@@ -193,7 +182,6 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
 
   /** Applies one watch event; returns the error an ERROR event carried (other than 410). */
   private onEvent(event: WatchEvent<T>): KubeApiError | undefined {
-    if (this.stopped) return undefined;
     if (event.type === 'ERROR') {
       const status = event.object as { code?: number; message?: string; reason?: string };
       if (status.code === GONE) {

@@ -7,6 +7,7 @@ import type { SshPool } from '../ssh-pool.js';
 import type { WakeOutcome } from '../wake.js';
 import { evaluateNode, requiredModules, type CheckResult } from './checks.js';
 import { parseProbe, probeScript, type ProbeFacts } from './probe.js';
+import { errorMessage } from '../../errors.js';
 
 export interface NodeReport {
   node: string;
@@ -58,7 +59,7 @@ async function measureOffset(pool: SshPool, node: string, now: () => number): Pr
 }
 
 function errorOf(err: unknown, node: ClusterNode): NodeReport['error'] {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const kind = (err as { kind?: string }).kind;
   if (kind === 'host-key')
     return { code: 'ssh-host-key', message, hint: `check the host's key and update the managed known_hosts (ssh-keyscan ${node.address} after verifying the fingerprint on the console)` };

@@ -6,6 +6,7 @@ import type { ControllerStatus } from '../controller/status.js';
 import type { Logger } from '../controller/log.js';
 import type { WakeSource } from '../core/types.js';
 import { bearerToken, RateLimiter, tokenMatches, type RateLimit } from './auth.js';
+import { errorMessage } from '../../errors.js';
 
 export interface PowerApiDeps {
   token: string;
@@ -36,7 +37,7 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
     const path = url.pathname;
     res.on('finish', () => deps.log.info('http', { method: req.method, path, status: res.statusCode, client }));
     void handle().catch((err: unknown) => {
-      deps.log.error('http handler failed', { path, error: err instanceof Error ? err.message : String(err) });
+      deps.log.error('http handler failed', { path, error: errorMessage(err) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
 

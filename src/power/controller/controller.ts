@@ -3,7 +3,7 @@
 // annotations, so a restart (or the other replica) resumes. Only the Lease holder acts.
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../../config/model.js';
-import { apiMessage, httpStatusOf, keepInformerRunning, type KubeClient } from '../../adapters/kube/client.js';
+import { httpStatusOf, keepInformerRunning, type CachedInformer, type KubeClient } from '../../adapters/kube/client.js';
 import { decide, SUSPEND_GRACE_SECONDS } from '../core/decide.js';
 import { policyFromCluster } from '../core/policy.js';
 import { podsToEvict, sleepBlockers } from '../core/safety.js';
@@ -20,6 +20,7 @@ import { energySavedKwh, PowerMetrics } from './metrics.js';
 import { localClaimResolver, nodeReady, observeNode, observePdb, observePod, type LocalClaimResolver } from './observe.js';
 import { byNodeName, nodeStatus, type ControllerStatus, type NodeStatus } from './status.js';
 import { NodeWorkQueue } from './queue.js';
+import { errorMessage } from '../../errors.js';
 
 export interface ControllerTuning {
   /** Periodic reconcile (idle timers, failed-node retries, energy accrual). */
@@ -92,8 +93,6 @@ class StepFailure extends Error {
   }
 }
 
-const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 export class PowerController {
   readonly metrics: PowerMetrics;
   readonly leader: LeaderElector;
@@ -135,7 +134,7 @@ export class PowerController {
     this.tuning = { ...DEFAULT_TUNING, ...deps.tuning };
     this.policy = policyFromCluster(deps.cluster);
     this.metrics = deps.metrics ?? new PowerMetrics();
-    this.queue = new NodeWorkQueue(() => deps.clock.now(), (job, err) => deps.log.error('job failed', { node: job.node, job: job.key, error: errText(err) }));
+    this.queue = new NodeWorkQueue(() => deps.clock.now(), (job, err) => deps.log.error('job failed', { node: job.node, job: job.key, error: errorMessage(err) }));
     this.leader = new LeaderElector(deps.kube, {
       namespace: deps.namespace ?? deps.cluster.spec.power.controller.namespace,
       name: this.tuning.leaseName,
@@ -170,12 +169,12 @@ export class PowerController {
 
   async start(): Promise<void> {
     const { clock } = this.deps;
-    const keep = (name: string, inf: unknown) =>
-      keepInformerRunning(inf as never, {
+    const keep = (name: string, inf: CachedInformer<unknown>) =>
+      keepInformerRunning(inf, {
         delay: (retry) => backoffDelay(INFORMER_BACKOFF, retry),
         sleep: (ms) => clock.sleep(ms, this.stop.signal),
         isStopped: () => this.stop.signal.aborted,
-        onError: (err, retry, delayMs) => this.log.warn('watch failed; restarting', { informer: name, retry, delayMs, status: httpStatusOf(err), error: errText(err) }),
+        onError: (err, retry, delayMs) => this.log.warn('watch failed; restarting', { informer: name, retry, delayMs, status: httpStatusOf(err), error: errorMessage(err) }),
       });
     this.nodes.on('add', (n) => this.onNode(n));
     this.nodes.on('update', (n) => this.onNode(n));
@@ -237,7 +236,7 @@ export class PowerController {
         try {
           this.activity = await this.deps.activity.fetch();
         } catch (err) {
-          this.log.warn('activity query failed; deciding on pods only', { error: errText(err) });
+          this.log.warn('activity query failed; deciding on pods only', { error: errorMessage(err) });
           this.activity = {};
         }
       }
@@ -301,7 +300,7 @@ export class PowerController {
     setImmediate(() => {
       this.reconcileScheduled = false;
       this.reconciling = this.reconcile()
-        .catch((err: unknown) => this.log.error('reconcile failed', { error: errText(err) }))
+        .catch((err: unknown) => this.log.error('reconcile failed', { error: errorMessage(err) }))
         .finally(() => {
           this.reconciling = undefined;
           if (this.reconcileAgain) {
@@ -466,7 +465,7 @@ export class PowerController {
     await this.withApiRetry(`clear request on ${node}`, () => this.deps.kube.patchNode(node, { metadata: { annotations: { [POWER_ANNOTATIONS.request]: null } } }))
       .then((n) => this.remember(n))
       .catch((err: unknown) =>
-      this.log.warn('could not clear the power request', { node, error: errText(err) }),
+      this.log.warn('could not clear the power request', { node, error: errorMessage(err) }),
     );
   }
 
@@ -513,7 +512,7 @@ export class PowerController {
         const retriable = status === undefined || status >= 500 || status === 429;
         if (!retriable || retry >= this.tuning.apiRetries) throw err;
         const ms = backoffDelay(this.tuning.apiBackoff, retry + 1);
-        this.log.warn('API call failed; retrying', { what, status, retry: retry + 1, delayMs: ms, error: apiMessage(err) });
+        this.log.warn('API call failed; retrying', { what, status, retry: retry + 1, delayMs: ms, error: errorMessage(err) });
         this.metrics.failures.inc({ node: what.split(' ').pop() ?? '', kind: 'api' });
         await this.deps.clock.sleep(ms);
       }
@@ -583,7 +582,7 @@ export class PowerController {
     const ev = nodeEvent({ node: node as V1Node & { metadata: { name: string } }, type, reason, message, now: this.now(), instance: this.deps.identity, seq: this.eventSeq++ });
     void this.withApiRetry(`event ${node.metadata?.name ?? ''}`, () => this.deps.kube.createEvent(ev)).catch((err: unknown) => {
       this.metrics.failures.inc({ node: node.metadata?.name ?? '', kind: 'event' });
-      this.log.warn('could not record the event', { node: node.metadata?.name, reason, error: errText(err) });
+      this.log.warn('could not record the event', { node: node.metadata?.name, reason, error: errorMessage(err) });
     });
   }
 
@@ -707,9 +706,9 @@ export class PowerController {
         tried.push(driver);
         this.log.info('wake sent', { node: name, driver });
       } catch (err) {
-        tried.push(`${driver} (failed: ${errText(err)})`);
+        tried.push(`${driver} (failed: ${errorMessage(err)})`);
         this.metrics.failures.inc({ node: name, kind: driver });
-        this.log.warn('wake driver failed', { node: name, driver, error: errText(err) });
+        this.log.warn('wake driver failed', { node: name, driver, error: errorMessage(err) });
         continue;
       }
       // The `waking` record is written while the first packets fly; it must be stored before waiting.
@@ -728,7 +727,7 @@ export class PowerController {
           await this.deps.drivers.sshCheck(name, Math.max(1000, Math.min(10_000, attemptDeadline - this.now())));
           return true;
         } catch (err) {
-          sshError = errText(err);
+          sshError = errorMessage(err);
           return false;
         }
       },
@@ -782,7 +781,7 @@ export class PowerController {
       await this.markFailed(name, `not Ready after ${attempts} wake attempt${attempts === 1 ? '' : 's'} (${lastError}); retrying every ${this.deps.cluster.spec.power.retryFailedAfter}`);
     } catch (err) {
       // Aborted (leadership lost, stopping): the record stays `waking`; the next leader resumes it.
-      this.log.warn('wake interrupted', { node: name, error: errText(err) });
+      this.log.warn('wake interrupted', { node: name, error: errorMessage(err) });
     } finally {
       this.release(name);
     }
@@ -840,7 +839,7 @@ export class PowerController {
       try {
         await this.deps.drivers.suspend(name);
       } catch (err) {
-        throw new StepFailure('suspend', `suspend command failed: ${errText(err)}`);
+        throw new StepFailure('suspend', `suspend command failed: ${errorMessage(err)}`);
       }
       const quiet = await this.poll(async () => !(await this.deps.drivers.reachable(name, this.tuning.probeTimeoutMs)), this.now() + this.tuning.suspendConfirmMs, new AbortController().signal);
       if (!quiet) throw new StepFailure('suspend', `TCP ${this.sshPort(name)} still answers ${this.tuning.suspendConfirmMs / 1000} s after the suspend command`);
@@ -851,7 +850,7 @@ export class PowerController {
       this.energyAccountedTo.set(name, this.now());
     } catch (err) {
       if (!started) return;
-      const why = errText(signal.aborted && !suspendSent && signal.reason instanceof Error ? signal.reason : err);
+      const why = errorMessage(signal.aborted && !suspendSent && signal.reason instanceof Error ? signal.reason : err);
       const kind = err instanceof StepFailure ? err.kind : signal.aborted ? 'cancelled' : 'error';
       if (kind !== 'cancelled') this.metrics.failures.inc({ node: name, kind: 'sleep' });
       this.log.warn('sleep aborted; rolling back', { node: name, kind, error: why });
@@ -859,7 +858,7 @@ export class PowerController {
       try {
         await this.rollback(name, `sleep aborted: ${why}`);
       } catch (e) {
-        this.log.error('rollback failed; the next reconcile retries it', { node: name, error: errText(e) });
+        this.log.error('rollback failed; the next reconcile retries it', { node: name, error: errorMessage(e) });
       }
     } finally {
       this.release(name);

@@ -5,6 +5,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { httpStatusOf } from '../../adapters/kube/client.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
+import { errorMessage } from '../../errors.js';
 
 export interface LeaseApi {
   getLease(namespace: string, name: string): Promise<V1Lease | undefined>;
@@ -96,7 +97,7 @@ export class LeaderElector {
         this.set(false);
         return false;
       }
-      this.opts.log.warn('lease update failed', { error: err instanceof Error ? err.message : String(err), status });
+      this.opts.log.warn('lease update failed', { error: errorMessage(err), status });
       return this.isLeader();
     }
   }
@@ -118,7 +119,7 @@ export class LeaderElector {
       const current = await this.api.getLease(namespace, name);
       if (current?.spec?.holderIdentity === identity) await this.api.replaceLease(namespace, { ...current, spec: { ...current.spec, holderIdentity: '' } });
     } catch (err) {
-      this.opts.log.warn('could not release the lease', { error: err instanceof Error ? err.message : String(err) });
+      this.opts.log.warn('could not release the lease', { error: errorMessage(err) });
     }
     this.set(false);
   }

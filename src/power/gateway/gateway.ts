@@ -9,6 +9,7 @@ import type { Cluster } from '../../config/model.js';
 import { gatewayPortOf } from '../../config/model.js';
 import type { Logger } from '../controller/log.js';
 import { tcpConnect } from '../drivers/probe.js';
+import { errorMessage } from '../../errors.js';
 
 export interface GatewayRoute {
   app: string;
@@ -104,7 +105,7 @@ export class WakeGateway {
     this.deps.log.info('wake gateway: request for a sleeping node', { app: route.app, node: route.node });
     this.deps.requestWake(route.node, `a user of ${route.app} connected to the wake gateway`).catch((err: unknown) => {
       this.lastRequest.delete(route.node);
-      this.deps.log.warn('wake gateway: wake request failed', { app: route.app, node: route.node, error: err instanceof Error ? err.message : String(err) });
+      this.deps.log.warn('wake gateway: wake request failed', { app: route.app, node: route.node, error: errorMessage(err) });
     });
   }
 
