@@ -14,9 +14,13 @@ export const PACKAGES = [
   // Added by the host layer (issue 5, src/render/ansible): what its roles install on Debian nodes,
   // preinstalled because lab hosts reach no mirror (the prep role then finds nothing missing).
   'ethtool', 'logrotate', 'nftables', 'krb5-kdc', 'krb5-admin-server', 'krb5-user',
+  // A real container runtime (issues 11 and 12: the controller image side-loaded into containerd,
+  // the kubeadm playbook's runtime tasks run for real) and a real etcd (issue 13: snapshots and
+  // restore). Installed but not started at boot: the tests that need them start them.
+  'containerd', 'runc', 'etcd-server', 'etcd-client',
 ];
 /** Bump when the customization below changes, so caches built before are not reused. */
-const CUSTOMIZATION_VERSION = 3;
+const CUSTOMIZATION_VERSION = 4;
 
 /**
  * dpkg without fsync (the image is rebuilt if a build dies) and without man pages, docs and
@@ -131,6 +135,9 @@ export async function customize(root: string): Promise<void> {
   // Added by the host layer (issue 5): the KDC services run only where its kerberos role enables
   // them (the KDC node); enabled everywhere they would fail at boot on every node (no realm yet).
   await runOk('systemctl', [`--root=${root}`, 'disable', 'krb5-kdc.service', 'krb5-admin-server.service']);
+  // containerd and etcd start only where a test (or a rendered playbook) starts them: enabled on
+  // every host they would cost memory on each and etcd would claim 2379 with Debian's defaults.
+  await runOk('systemctl', [`--root=${root}`, 'disable', 'containerd.service', 'etcd.service']);
 
   // The suspend stand-in (see the script).
   await copyFile(join(LAB_DIR, 'image', 'lab-suspend'), p('usr/local/sbin/lab-suspend'));
