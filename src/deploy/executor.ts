@@ -3,7 +3,7 @@
 // run, and shows progress live (listr2 on a terminal, plain lines otherwise).
 import { Listr, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
 import type { Writable } from 'node:stream';
-import { ExitCode, VmstationError, isVmstationError, errorMessage } from '../errors.js';
+import { ExitCode, VmstationError, isVmstationError, errorMessage, fileSystemError } from '../errors.js';
 import type { PhaseId } from './phases.js';
 import type { DeployPlan, PlanPhase, PlanStep } from './plan.js';
 import { choosePhases, writeDeployState, type DeployState, type PhaseChoice, type Selection } from './state.js';
@@ -49,6 +49,8 @@ export interface ExecuteResult {
 
 function asVmstationError(err: unknown, step: PlanStep): VmstationError {
   if (isVmstationError(err)) return err;
+  const fsError = fileSystemError(err);
+  if (fsError) return fsError;
   const message = errorMessage(err);
   return new VmstationError({ code: 'deploy-step-failed', message: `step ${step.id} failed: ${message}`, hint: 'see the log file for the full output, fix the cause, then run deploy again (it resumes here)', exitCode: ExitCode.partial, cause: err });
 }
@@ -142,7 +144,7 @@ function failureOutside(err: unknown, at: { phase: PlanPhase; step?: PlanStep } 
   const where = at?.step ? `step ${at.step.id}` : at ? `phase ${at.phase.id}` : 'deploy';
   const error = isVmstationError(err)
     ? err
-    : new VmstationError({ code: 'deploy-bookkeeping-failed', message: `${where} could not be recorded: ${errorMessage(err)}`, hint: 'check that the state and log folders are writable and the disk is not full, then run deploy again (it resumes here)', exitCode: ExitCode.partial, cause: err });
+    : fileSystemError(err) ?? new VmstationError({ code: 'deploy-bookkeeping-failed', message: `${where} could not be recorded: ${errorMessage(err)}`, hint: 'check that the state and log folders are writable and the disk is not full, then run deploy again (it resumes here)', exitCode: ExitCode.partial, cause: err });
   return { phase: at?.phase.id ?? 'preflight', step: at?.step?.id ?? '(bookkeeping)', error };
 }
 
