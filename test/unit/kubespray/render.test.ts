@@ -180,6 +180,15 @@ describe("Kubespray's inventory checks, reproduced", () => {
     expect(failing((_i, v) => (k8s(v).containerd_version = '1.3.6'))).toEqual(['Ensure minimum containerd version']);
     expect(failing((_i, v) => Object.assign(k8s(v), { kube_external_ca_mode: true, auto_renew_certificates: true }))).toEqual(['Stop if auto_renew_certificates is enabled when certificates are managed externally (kube_external_ca_mode is true)']);
     expect(failing((_i, v) => Object.assign(k8s(v), { kube_version: '1.20.0', ignore_assert_errors: true }))).toEqual(['Download_file | Check if requested Kubernetes are supported']);
+    expect(failing((_i, v) => (k8s(v).kube_pods_subnet = '10.233.64.0'))).toContain('Check that kube_pods_subnet is a network range');
+    expect(failing((_i, v) => Object.assign(k8s(v), { kata_containers_enabled: true, container_manager: 'docker' }))).toEqual(['Stop if kata_containers_enabled is enabled when container_manager is docker']);
+    // IPv6 on: vmstation renders no IPv6 ranges, so the four IPv6 checks fail as they would in Kubespray.
+    expect(failing((_i, v) => (k8s(v).ipv6_stack = true))).toEqual([
+      'Check that kube_service_addresses_ipv6 is a network range',
+      'Check that kube_pods_subnet_ipv6 is a network range',
+      'Check that kube_pods_subnet_ipv6 does not collide with kube_service_addresses_ipv6',
+      'Check that ipv6 IP range is enough for the nodes',
+    ]);
   });
 
   it('warns where Kubespray warns', () => {
