@@ -87,3 +87,18 @@ describe('fileSystemError (the one translation)', () => {
     expect(fileSystemError('EACCES')).toBeUndefined();
   });
 });
+
+describe('input limits (issue 17 §5)', () => {
+  it('a cluster file over 4 MiB is refused before it is parsed, exit 1', async () => {
+    const { runCli } = await import('../../helpers/cli.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'too-large-'));
+    const file = path.join(dir, 'huge.yaml');
+    writeFileSync(file, `# ${'x'.repeat(4 * 2 ** 20)}\n`);
+    const started = Date.now();
+    const r = await runCli(['validate', '-f', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error[file-too-large]: ');
+    expect(r.stderr).toContain('may be at most 4 MiB');
+    expect(Date.now() - started).toBeLessThan(20_000); // refused by its size, not after parsing it
+  });
+});
