@@ -11,16 +11,14 @@ import { hasRole, osFamily, type Cluster, type ClusterNode } from '../../config/
 import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
+import { CNI_MANIFESTS } from '../versions.js';
 
 export const KUBEADM_DIR = 'kubeadm';
 /** Where the rendered kubeadm configuration is copied on the first control-plane node. */
 export const KUBEADM_CONFIG_REMOTE = '/etc/kubernetes/vmstation-kubeadm.yaml';
 
-/** CNI manifests, pinned. Cilium needs its own installer (cilium CLI/Helm) and is refused at run time. */
-export const CNI_MANIFESTS = {
-  calico: 'https://raw.githubusercontent.com/projectcalico/calico/v3.30.3/manifests/calico.yaml',
-  flannel: 'https://github.com/flannel-io/flannel/releases/download/v0.27.4/kube-flannel.yml',
-} as const;
+/** CNI manifests, pinned in the one table of upstream versions. Cilium needs its own installer and is refused by validate. */
+export { CNI_MANIFESTS } from '../versions.js';
 
 /** Tasks that download from the internet (package repositories, CNI manifests); `--skip-tags network` leaves them out (offline --check runs). */
 export const NETWORK = ['network'];
