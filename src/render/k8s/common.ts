@@ -37,6 +37,16 @@ export const CONTROL_PLANE_TOLERATIONS = [
   { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
 ] as const;
 
+/**
+ * Control-plane nodes on every path. kubeadm (and so Kubespray) labels them
+ * `node-role.kubernetes.io/control-plane=""` (kubeadm's mark-control-plane phase); RKE2 labels
+ * them `="true"` (k3s-io/k3s:pkg/server/server.go, which RKE2 embeds). A nodeSelector can only
+ * ask for one value, so the pod asks for the label to exist.
+ */
+export function controlPlaneNodeAffinity(): { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: Array<{ matchExpressions: Array<{ key: string; operator: 'Exists' }> }> } } {
+  return { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }] }] } };
+}
+
 /** Pins a non-DaemonSet pod to the monitoring node (it tolerates the control-plane taint). */
 export function onMonitoringNode(cluster: Cluster): { nodeSelector: Record<string, string>; tolerations: Array<Record<string, string>> } {
   return {

@@ -11,7 +11,9 @@ import { hasRole, osFamily, type Cluster, type ClusterNode } from '../../config/
 import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
-import { CNI_MANIFESTS } from '../versions.js';
+import { runtimeTasks } from './runtime.js';
+import { cniTasks } from './cni.js';
+import { networkManagerTasks } from '../network/network-manager.js';
 
 export const KUBEADM_DIR = 'kubeadm';
 /** Where the rendered kubeadm configuration is copied on the first control-plane node. */
@@ -59,7 +61,8 @@ export function kubeadmConfig(cluster: Cluster): unknown[] {
       networking: { podSubnet: k.podSubnet, serviceSubnet: k.serviceSubnet, dnsDomain: k.clusterDomain },
       apiServer: { certSANs: [...new Set([cp?.address ?? '', controlPlaneEndpoint(cluster).split(':')[0] ?? ''])].filter(Boolean) },
       // kubeadm binds these to 127.0.0.1 by default: Prometheus on another node could not scrape them.
-      controllerManager: { extraArgs: [arg('bind-address', '0.0.0.0')] },
+      // node-cidr-mask-size: the per-node pod range (flannel routes each node's podCIDR); kube-controller-manager's default is 24.
+      controllerManager: { extraArgs: [arg('bind-address', '0.0.0.0'), arg('node-cidr-mask-size', String(k.nodePrefix))] },
       scheduler: { extraArgs: [arg('bind-address', '0.0.0.0')] },
       etcd: { local: { extraArgs: [arg('listen-metrics-urls', 'http://0.0.0.0:2381')] } },
     },
@@ -158,14 +161,8 @@ function prepareTasks(cluster: Cluster): unknown[] {
       when: "os_family_name == 'redhat'",
       tags: NETWORK,
     },
-    { name: 'containerd configuration folder', 'ansible.builtin.file': { path: '/etc/containerd', state: 'directory', mode: '0755' } },
-    { name: "containerd's default configuration", 'ansible.builtin.shell': 'containerd config default > /etc/containerd/config.toml', args: { creates: '/etc/containerd/config.toml' } },
-    {
-      name: 'containerd uses systemd cgroups (as the kubelet does)',
-      'ansible.builtin.replace': { path: '/etc/containerd/config.toml', regexp: 'SystemdCgroup = false', replace: 'SystemdCgroup = true' },
-      register: 'containerd_config',
-    },
-    { name: 'containerd running', 'ansible.builtin.systemd_service': { name: 'containerd', state: "{{ 'restarted' if containerd_config is changed else 'started' }}", enabled: true } },
+    ...runtimeTasks(k.version),
+    ...networkManagerTasks(),
     { name: 'kubelet enabled', 'ansible.builtin.systemd_service': { name: 'kubelet', enabled: true } },
   ];
 }
@@ -174,7 +171,6 @@ export function kubeadmPlaybook(cluster: Cluster): unknown[] {
   const k = cluster.spec.kubernetes;
   const expectedNodes = cluster.spec.nodes.length;
   const admin = { KUBECONFIG: '/etc/kubernetes/admin.conf' };
-  const cniUrl = k.cni === 'cilium' ? undefined : CNI_MANIFESTS[k.cni];
   return [
     { name: 'Prepare every node for kubeadm', hosts: 'all', become: true, tags: ['prepare'], tasks: prepareTasks(cluster) },
     {
@@ -227,9 +223,7 @@ export function kubeadmPlaybook(cluster: Cluster): unknown[] {
       become: true,
       tags: ['cni'],
       environment: admin,
-      tasks: cniUrl
-        ? [{ name: `Apply ${k.cni}`, 'ansible.builtin.command': `kubectl apply --server-side --field-manager vmstation -f ${cniUrl}`, register: 'cni_apply', changed_when: "'serverside-applied' in cni_apply.stdout and 'unchanged' not in cni_apply.stdout", tags: NETWORK }]
-        : [{ name: 'Cilium needs its own installer', 'ansible.builtin.fail': { msg: 'Cilium on kubeadm is installed with the cilium CLI or Helm, which vmstation does not run yet: choose calico or flannel, or the kubespray method' } }],
+      tasks: cniTasks(cluster),
     },
     {
       name: 'Wait for every node Ready',
