@@ -25,6 +25,11 @@ export { CNI_MANIFESTS } from '../versions.js';
 /** Tasks that download from the internet (package repositories, CNI manifests); `--skip-tags network` leaves them out (offline --check runs). */
 export const NETWORK = ['network'];
 
+/** Tag of the kernel modules and sysctl tasks. */
+export const KERNEL_TAG = 'kernel';
+export const KERNEL_MODULES_FILE = '/etc/modules-load.d/vmstation-kubernetes.conf';
+export const SYSCTL_FILE = '/etc/sysctl.d/90-vmstation-kubernetes.conf';
+
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
 
 export function controlPlaneEndpoint(cluster: Cluster): string {
@@ -109,14 +114,17 @@ function prepareTasks(cluster: Cluster): unknown[] {
   return [
     { name: 'Turn swap off now', 'ansible.builtin.command': 'swapoff -a', changed_when: false },
     { name: 'Keep swap off after reboot', 'ansible.builtin.replace': { path: '/etc/fstab', regexp: '^([^#].*\\sswap\\s.*)$', replace: '# \\1 (disabled by vmstation: the kubelet needs swap off)' } },
-    { name: 'Load kernel modules at boot', 'ansible.builtin.copy': { dest: '/etc/modules-load.d/vmstation-kubernetes.conf', content: `${modules.join('\n')}\n`, mode: '0644' } },
-    { name: 'Load kernel modules now', 'ansible.builtin.command': `modprobe -a ${modules.join(' ')}`, changed_when: false },
+    { name: 'Load kernel modules at boot', 'ansible.builtin.copy': { dest: KERNEL_MODULES_FILE, content: `${modules.join('\n')}\n`, mode: '0644' }, tags: [KERNEL_TAG] },
+    // A container (the lab) can load no module: it shares its host's kernel. --skip-tags modprobe leaves this out there.
+    { name: 'Load kernel modules now', 'ansible.builtin.command': `modprobe -a ${modules.join(' ')}`, changed_when: false, tags: [KERNEL_TAG, 'modprobe'] },
     {
       name: 'Kernel settings Kubernetes networking needs',
-      'ansible.builtin.copy': { dest: '/etc/sysctl.d/90-vmstation-kubernetes.conf', content: 'net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\nnet.ipv4.ip_forward = 1\n', mode: '0644' },
+      'ansible.builtin.copy': { dest: SYSCTL_FILE, content: 'net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\nnet.ipv4.ip_forward = 1\n', mode: '0644' },
       register: 'sysctl_file',
+      tags: [KERNEL_TAG],
     },
-    { name: 'Apply kernel settings', 'ansible.builtin.command': 'sysctl --system', when: 'sysctl_file is changed' },
+    // Only this file: `sysctl --system` also re-applies every other file, and fails where one key is not writable.
+    { name: 'Apply kernel settings', 'ansible.builtin.command': `sysctl -p ${SYSCTL_FILE}`, when: 'sysctl_file is changed', tags: [KERNEL_TAG] },
     { name: 'Keyrings folder', 'ansible.builtin.file': { path: '/etc/apt/keyrings', state: 'directory', mode: '0755' }, when: "os_family_name == 'debian'" },
     {
       name: `pkgs.k8s.io signing key (v${minor})`,
