@@ -132,8 +132,18 @@ function kubernetesJobs(cluster: Cluster): ScrapeConfig[] {
       job_name: JOBS.coredns,
       kubernetes_sd_configs: [{ role: ENDPOINTS_ROLE, namespaces: { names: ['kube-system'] } }],
       relabel_configs: [
-        // Kubespray names the Service coredns, kubeadm kube-dns, RKE2 rke2-coredns-rke2-coredns.
-        keep(['__meta_kubernetes_service_name', `${SLICE}_port_name`], '(coredns|kube-dns|rke2-coredns-rke2-coredns);metrics'),
+        // Kubespray names the Service coredns and kubeadm kube-dns, both with a port `metrics`
+        // (kubernetes-sigs/kubespray@v2.31.0:roles/kubernetes-apps/ansible/templates/coredns-svc.yml.j2).
+        // RKE2's rke2-coredns-rke2-coredns lists only the DNS ports (udp-53, tcp-53) and announces
+        // the metrics port in its prometheus.io/port annotation (rancher/rke2-charts:
+        // packages/rke2-coredns values): take one TCP port of it and point it at the annotated port.
+        keep(['__meta_kubernetes_service_name', `${SLICE}_port_name`], '(coredns|kube-dns);metrics|rke2-coredns-rke2-coredns;tcp-53'),
+        {
+          source_labels: ['__address__', '__meta_kubernetes_service_annotation_prometheus_io_port'],
+          regex: '(.+?)(?::\\d+)?;(\\d+)',
+          replacement: '$1:$2',
+          target_label: '__address__',
+        },
         copy(`${SLICE}_endpoint_node_name`, 'node'),
         copy('__meta_kubernetes_pod_name', 'pod'),
       ],
