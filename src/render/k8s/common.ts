@@ -6,19 +6,23 @@ import type { Cluster } from '../../config/model.js';
 /**
  * Every container image, pinned to an exact current stable version (never `latest`).
  * One table so upgrades are one-line diffs and tests can check the pinning.
+ * Monitoring images checked 2026-12-03: the releases current when Kubespray v2.31.0 came out
+ * (2026-04-24), read from each upstream's tags; Grafana stays on 12.4 (13.0, two weeks old then,
+ * moved bundled plugins out of the image, which an offline Grafana cannot download), Promtail on
+ * the 3.6 line (Loki 3.7 removed it: grafana/loki@v3.7.0, "Remove Promtail support").
  */
 export const IMAGES = {
-  prometheus: 'quay.io/prometheus/prometheus:v3.7.3',
-  alertmanager: 'quay.io/prometheus/alertmanager:v0.29.0',
-  nodeExporter: 'quay.io/prometheus/node-exporter:v1.10.2',
-  blackboxExporter: 'quay.io/prometheus/blackbox-exporter:v0.27.0',
-  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.17.0',
+  prometheus: 'quay.io/prometheus/prometheus:v3.11.2',
+  alertmanager: 'quay.io/prometheus/alertmanager:v0.32.0',
+  nodeExporter: 'quay.io/prometheus/node-exporter:v1.11.1',
+  blackboxExporter: 'quay.io/prometheus/blackbox-exporter:v0.28.0',
+  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.18.0',
   ipmiExporter: 'quay.io/prometheuscommunity/ipmi-exporter:v1.10.1',
-  grafana: 'docker.io/grafana/grafana:12.2.1',
-  loki: 'docker.io/grafana/loki:3.5.7',
-  alloy: 'docker.io/grafana/alloy:v1.11.3',
-  promtail: 'docker.io/grafana/promtail:3.5.7',
-  localPathProvisioner: 'docker.io/rancher/local-path-provisioner:v0.0.32',
+  grafana: 'docker.io/grafana/grafana:12.4.3',
+  loki: 'docker.io/grafana/loki:3.7.1',
+  alloy: 'docker.io/grafana/alloy:v1.16.0',
+  promtail: 'docker.io/grafana/promtail:3.6.10',
+  localPathProvisioner: 'docker.io/rancher/local-path-provisioner:v0.0.35',
   busybox: 'docker.io/library/busybox:1.37.0',
   vmstation: 'ghcr.io/vmstation/vmstation:0.1.0',
 } as const;
