@@ -34,6 +34,9 @@ export const POWER_LEASE = POWER_MANAGER.name;
 /** Node events live in `default`, where `kubectl describe node` finds them. */
 export const NODE_EVENTS_NAMESPACE = 'default';
 
+/** The role label every supported distribution puts on control-plane nodes (its value differs). */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
 const MOUNTS = {
   cluster: '/etc/vmstation/cluster',
   ssh: '/etc/vmstation/ssh',
@@ -171,9 +174,13 @@ export function powerObjects(cluster: Cluster): KubeObject[] {
             // Magic packets are LAN broadcasts: they must leave from the node's own interface.
             hostNetwork: true,
             dnsPolicy: 'ClusterFirstWithHostNet',
-            nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
             tolerations: CONTROL_PLANE_TOLERATIONS.map((t) => ({ ...t })),
             affinity: {
+              // Any value of the control-plane role label: kubeadm and Kubespray set "", RKE2 (like
+              // k3s) sets "true", so a nodeSelector on "" never matched there (issue #12).
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: CONTROL_PLANE_LABEL, operator: 'Exists' }] }] },
+              },
               podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(name) } } }],
               },
