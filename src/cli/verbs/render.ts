@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { renderCluster } from '../../render/index.js';
 import { writeRenderTree } from '../../render/write.js';
 import { loadCluster } from '../cluster-file.js';
+import { powerImageFor } from '../power-image.js';
 import { writeLine, type CliIo } from '../io.js';
 import { withClusterFile, type ClusterFlags } from '../options.js';
 
@@ -12,7 +13,8 @@ export function registerRender(program: Command, io: CliIo): void {
     .option('--only <renderers>', 'comma-separated renderer names')
     .action(async (flags: ClusterFlags & { out: string; only?: string }) => {
       const { cluster } = await loadCluster(io, flags);
-      const artifacts = renderCluster(cluster, flags.only?.split(',').map((s) => s.trim()));
+      const image = await powerImageFor(cluster, io.env);
+      const artifacts = renderCluster(cluster, flags.only?.split(',').map((s) => s.trim()), { powerImage: image.reference });
       const written = await writeRenderTree(io.cwd, flags.out, artifacts);
       writeLine(io.stdout, `rendered ${artifacts.length} files to ${written}`);
     });
