@@ -285,10 +285,10 @@ const Window = z.strictObject({
  */
 const ImageReference = z
   .string()
-  .regex(
-    /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$/,
-    'an image reference with a tag or a digest, e.g. registry.lan:5000/vmstation/vmstation:0.1.0@sha256:<64 hex digits>',
-  );
+  .regex(/^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$/)
+  .meta({
+    problem: { code: 'invalid-image', hint: 'write an image reference with a tag or a digest, e.g. registry.lan:5000/vmstation/vmstation:0.1.0@sha256:<64 hex digits>' },
+  });
 
 const Power = z.strictObject({
   enabled: z.boolean().default(true),

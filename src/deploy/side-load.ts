@@ -80,8 +80,7 @@ export function probeScript(c: NodeContainerd, image: SideLoadImage): string {
  * renamed. An interrupted copy removes its temporary file (trap), and every copy first removes
  * leftovers of earlier ones, so a half-written archive never carries the final name.
  */
-export function receiveScript(image: SideLoadImage): string {
-  const dir = NODE_IMAGE_DIR;
+export function receiveScript(image: SideLoadImage, dir: string = NODE_IMAGE_DIR): string {
   const name = archiveName(image);
   const tmp = `${dir}/.${name}.partial.$$`;
   return asRoot(
