@@ -145,11 +145,12 @@ export class SshConnection {
         });
         channel.on('close', () => finish(exitCode, signal));
         // Standard input (e.g. a file being copied): streamed with backpressure, then EOF. A
-        // source that fails closes the channel, so the remote command sees a broken input.
+        // source that fails ends the input early (EOF), so the remote command sees a short input.
         if (opts.stdin) {
           opts.stdin.once('error', (e: Error) => {
             stderr += `local input failed: ${e.message}\n`;
-            channel.close();
+            opts.stdin?.unpipe(channel);
+            channel.end();
           });
           opts.stdin.pipe(channel);
         }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,21 @@ const lsOutput = (rows: Array<[string, string]>) =>
   ['REF                                    TYPE                                                 DIGEST   SIZE      PLATFORMS   LABELS ', ...rows.map(([ref, d]) => `${ref} application/vnd.docker.distribution.manifest.v2+json ${d} 175.9 MiB linux/amd64 -      `)].join('\n');
 
 describe('side-load planning (pure)', () => {
+  it('reads the real `ctr -n k8s.io images ls` output of containerd 1.6.20 (recorded on a lab host after an import)', () => {
+    const recorded = readFileSync('test/fixtures/containerd/ctr-1.6.20-images-ls.txt', 'utf8');
+    const recordedDigest = 'sha256:6f7dfda4e0be4b5da54a2a995451c320c139c12d528a36bc1336a55d5c57da33';
+    const img = { ...image, digest: recordedDigest };
+    const answer = parseAnswer(`vmstation-side-load ctr /usr/bin/ctr\nvmstation-side-load images\n${recorded}`);
+    expect(answer.images).toEqual({
+      [tagRef(img)]: recordedDigest,
+      [digestRef(img)]: recordedDigest,
+      // the CRI plugin's own record, named by the image ID (config digest)
+      'sha256:bc7a45ab7120dde545d50f7d11f90625c805cce68c119ef8b2a307bff5bfdc91': recordedDigest,
+    });
+    expect(decideSideLoad('masternode', 'kubespray', img, answer).kind).toBe('present');
+    expect(checkImported(img, answer)).toEqual({ ok: true });
+  });
+
   it("uses the method's containerd: RKE2's own socket and ctr, else /run/containerd with ctr from Kubespray's bin_dir or the distribution", () => {
     expect(nodeContainerd('rke2')).toEqual({ address: '/run/k3s/containerd/containerd.sock', ctrCandidates: ['/var/lib/rancher/rke2/bin/ctr'] });
     expect(nodeContainerd('kubespray')).toEqual({ address: '/run/containerd/containerd.sock', ctrCandidates: ['/usr/local/bin/ctr', '/usr/bin/ctr'] });
