@@ -2,7 +2,7 @@
 // folders (Debian base, Node.js, the package) become three layers; the OCI layout is written from
 // the pure plan in oci.ts, checked by umoci, archived (oci-archive), converted by skopeo to a
 // docker-archive (what `ctr images import` reads), and recorded in vmstation-image.json.
-import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { userError } from '../errors.js';
 import { createRunner, type Runner } from '../power/drivers/runner.js';
@@ -69,6 +69,9 @@ async function cachedLayer(run: Runner, dir: string, cacheBase: string, workBase
     layer = await buildLayer(run, dir, cacheBase, epoch);
     await rm(layer.tar, { force: true });
     await writeFile(record, JSON.stringify(layer));
+    // Only the latest epoch of a folder is kept (older commits' layers would pile up).
+    const stem = path.basename(cacheBase).replace(/-\d+$/, '-');
+    for (const f of await readdir(path.dirname(cacheBase))) if (f.startsWith(stem) && !f.startsWith(path.basename(cacheBase))) await rm(path.join(path.dirname(cacheBase), f), { force: true });
   }
   const gz = `${workBase}.tar.gz`;
   await rm(gz, { force: true });

@@ -3,6 +3,7 @@
 // (user 65532, read-only root, no capabilities, host network, the manifest's mounts), run runc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildImage, type ImageBuildResult } from '../../src/image/build.js';
@@ -18,9 +19,17 @@ async function ok(cmd: string, args: readonly string[], timeoutMs = 300_000): Pr
   return r.stdout;
 }
 
+/** Folders the helpers made (images, bundles), removed by cleanupTestImages(). */
+const made: string[] = [];
+
+export async function cleanupTestImages(): Promise<void> {
+  for (const dir of made.splice(0)) await rm(dir, { recursive: true, force: true });
+}
+
 /** Builds the image from this checkout into a fresh folder (the base, Node.js and dependencies come from the shared cache). */
 export async function buildTestImage(log: (line: string) => void = () => undefined): Promise<ImageBuildResult & { outDir: string }> {
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'vmstation-image-'));
+  made.push(outDir);
   const result = await buildImage({ packageRoot: REPO, outDir, cacheDir: defaultImageCacheDir(process.env), env: process.env, log });
   return { ...result, outDir };
 }
@@ -28,6 +37,7 @@ export async function buildTestImage(log: (line: string) => void = () => undefin
 /** Unpacks the oci-archive into a runc bundle (rootfs + config.json) with umoci. */
 export async function unpackBundle(ociArchive: string, tag: string): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vmstation-bundle-'));
+  made.push(dir);
   mkdirSync(path.join(dir, 'layout'));
   await ok('tar', ['-xf', ociArchive, '-C', path.join(dir, 'layout')]);
   await ok('umoci', ['unpack', '--image', `${path.join(dir, 'layout')}:${tag}`, path.join(dir, 'bundle')]);

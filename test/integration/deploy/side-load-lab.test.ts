@@ -20,7 +20,7 @@ import { VmstationError } from '../../../src/errors.js';
 import { readBuiltImage, type BuiltImage } from '../../../src/image/metadata.js';
 import { controllerImage } from '../../../src/image/reference.js';
 import { mapSecrets } from '../../../src/power/drivers/secrets.js';
-import { buildTestImage } from '../../helpers/oci-runtime.js';
+import { buildTestImage, cleanupTestImages } from '../../helpers/oci-runtime.js';
 
 const NODE = 'masternode';
 const ctrLs = (filter: string) => sshOk(NODE, `ctr -n k8s.io images ls ${filter}`);
@@ -62,6 +62,7 @@ describe('side-loading the power manager image into containerd on a lab host', (
   }, 1_800_000);
 
   afterAll(async () => {
+    await cleanupTestImages();
     await access?.close();
     await ssh(NODE, `ctr -n k8s.io images rm $(ctr -n k8s.io images ls -q) >/dev/null 2>&1; systemctl stop containerd; rm -rf ${NODE_IMAGE_DIR}`);
     if (!hadContainerdState) await ssh(NODE, 'rm -rf /var/lib/containerd /run/containerd');

@@ -2,11 +2,11 @@
 // built twice from this commit (same digests, same archive bytes), then run with the real runc.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunner } from '../../../src/power/drivers/runner.js';
 import type { ImageBuildResult } from '../../../src/image/build.js';
 import { readBuiltImage } from '../../../src/image/metadata.js';
-import { buildTestImage, runcRun, unpackBundle, writePodShape } from '../../helpers/oci-runtime.js';
+import { buildTestImage, cleanupTestImages, runcRun, unpackBundle, writePodShape } from '../../helpers/oci-runtime.js';
 
 const run = createRunner();
 let first: ImageBuildResult & { outDir: string };
@@ -14,6 +14,8 @@ let second: ImageBuildResult & { outDir: string };
 let bundle: string;
 
 describe('the power manager image, built offline', () => {
+  afterAll(() => cleanupTestImages());
+
   beforeAll(async () => {
     first = await buildTestImage((l) => console.log(`image build: ${l}`));
     second = await buildTestImage();

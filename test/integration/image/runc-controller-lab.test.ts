@@ -18,7 +18,7 @@ import { controllerImage } from '../../../src/image/reference.js';
 import { POWER_ANNOTATIONS } from '../../../src/power/controller/annotations.js';
 import { driverSecretNames, powerObjects } from '../../../src/render/power/index.js';
 import { freePort } from '../../helpers/net.js';
-import { buildTestImage, runcStart, unpackBundle, writePodShape, type RunningContainer } from '../../helpers/oci-runtime.js';
+import { buildTestImage, cleanupTestImages, runcStart, unpackBundle, writePodShape, type RunningContainer } from '../../helpers/oci-runtime.js';
 import { kubeFor, powerOf, testPod, waitForState, TEST_TOKEN } from '../power/harness.js';
 import { eventually } from '../power/loopback-lab.js';
 
@@ -105,6 +105,7 @@ describe('the power manager image under runc, against the lab', () => {
   }, 1_800_000);
 
   afterAll(async () => {
+    await cleanupTestImages();
     if (container) {
       const out = container.output();
       await container.stop();
