@@ -1,4 +1,4 @@
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,5 +35,28 @@ describe('the image build tools', () => {
 
   it('one missing tool: "install it"', () => {
     expect(missingToolsError([BUILD_TOOLS[2]]).hint).toBe('install it: apt-get install -y --no-install-recommends skopeo');
+  });
+});
+
+describe('vmstation image build (CLI)', () => {
+  it('stops before doing anything when a tool is missing: exit 1, the packages named, nothing written', async () => {
+    const { run } = await import('../../../src/cli/main.js');
+    const { PassThrough } = await import('node:stream');
+    const out = mkdtempSync(path.join(os.tmpdir(), 'vmstation-image-out-'));
+    const stderr = new PassThrough();
+    let text = '';
+    stderr.on('data', (d: Buffer) => (text += d.toString()));
+    const code = await run(['node', 'vmstation', 'image', 'build', '--out', path.join(out, 'image'), '--cache-dir', path.join(out, 'cache')], {
+      stdout: new PassThrough(),
+      stderr,
+      stdin: new PassThrough(),
+      env: { PATH: pathWithout('mmdebstrap'), HOME: out },
+      cwd: out,
+      isTTY: false,
+    });
+    expect(code).toBe(1);
+    expect(text).toContain('error[image-tools-missing]: the image build needs mmdebstrap (Debian package mmdebstrap: makes the Debian base), not found on PATH');
+    expect(text).toContain('hint: install it: apt-get install -y --no-install-recommends mmdebstrap');
+    expect(readdirSync(out)).toEqual([]);
   });
 });
