@@ -18,6 +18,7 @@ import { directorySecrets, vaultSecrets, type SecretSource } from '../../power/d
 import { readVaultPassword, SecretsFile } from '../../secrets/store.js';
 import { loadCluster, secretsPath } from '../cluster-file.js';
 import { formatTable, writeJson, writeLine, type CliIo } from '../io.js';
+import { VERSION } from '../main.js';
 import { withClusterFile, withOutput, type ClusterFlags, type OutputFlags } from '../options.js';
 import type { RegisterVerb } from './index.js';
 
@@ -181,7 +182,7 @@ export function registerPower(program: Command, io: CliIo, registerSimulate?: (p
       writeLine(io.stderr, `sleep of ${node} requested; the controller checks the safety rules first (see \`vmstation power status\` and the Node's Events)`);
     });
 
-  withClusterFile(power.command('controller').description('run the power manager controller (what the in-cluster Deployment runs)'))
+  withClusterFile(power.command('controller').description(`run the power manager controller (what the in-cluster Deployment runs; vmstation ${VERSION})`))
     .option('--kubeconfig <file>', 'kubeconfig (outside the cluster)')
     .option('--context <name>', 'kubeconfig context')
     .option('--in-cluster', 'use the pod\'s service account')
