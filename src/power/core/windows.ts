@@ -5,7 +5,7 @@
 // tens of thousands of times, so occurrences are computed once per (expression, zone) over a
 // span around the asked instant and looked up by binary search. The cache only memoizes a pure
 // function: results do not depend on the order of calls.
-import { CronExpressionParser } from 'cron-parser';
+import { cronOccurrences, cronProblem, isTimeZone } from '../../config/cron.js';
 import type { Millis, PolicyWindow } from './types.js';
 
 const DAY = 86_400_000;
@@ -30,20 +30,7 @@ const cache = new Map<string, Series>();
 const MAX_CACHE = 256;
 
 function computeSeries(expr: string, tz: string, from: Millis, to: Millis): Series {
-  const starts: Millis[] = [];
-  let it;
-  try {
-    it = CronExpressionParser.parse(expr, { currentDate: new Date(from - 1), endDate: new Date(to), tz });
-  } catch (err) {
-    throw new Error(`cron ${JSON.stringify(expr)} in ${tz}: ${(err as Error).message}`);
-  }
-  for (;;) {
-    if (!it.hasNext()) break;
-    const t = it.next().getTime();
-    if (t >= to) break;
-    starts.push(t);
-  }
-  return { from, to, starts };
+  return { from, to, starts: cronOccurrences(expr, tz, from, to) };
 }
 
 /** Occurrences of `expr` covering [at - back, at + ahead), from the cache when it covers them. */
@@ -77,12 +64,8 @@ function lastAtOrBefore(starts: readonly Millis[], t: Millis): number {
 
 /** Throws a WindowError when the window's cron expression or the time zone cannot be used. */
 export function checkWindow(window: PolicyWindow, timezone: string): void {
-  if (window.start.trim().split(/\s+/).length !== 5) throw new WindowError(window, `window start "${window.start}" is not a 5-field cron expression (minute hour day month weekday)`);
-  try {
-    computeSeries(window.start, timezone, 0, DAY * 8);
-  } catch (err) {
-    throw new WindowError(window, (err as Error).message);
-  }
+  const problem = isTimeZone(timezone) ? cronProblem(window.start, timezone) : `"${timezone}" is not a time zone`;
+  if (problem) throw new WindowError(window, `cron "${window.start}" in ${timezone}: ${problem}`);
 }
 
 export interface OpenWindow {
