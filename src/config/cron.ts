@@ -80,7 +80,7 @@ function fieldProblem(fields: readonly string[]): string | undefined {
  */
 export function cronProblem(expr: string, timezone = 'UTC'): string | undefined {
   const fields = expr.trim().split(/\s+/);
-  if (fields.length !== 5) return `"${expr}" is not a 5-field cron expression: it has ${fields.length} field(s) (minute hour day-of-month month day-of-week)`;
+  if (fields.length !== 5) return `"${expr}" has ${fields.length} field(s); cron needs 5 (minute hour day-of-month month day-of-week)`;
   const hashed = fields.findIndex((f) => /(^|,)h(?=$|[(/,])/i.test(f));
   if (hashed >= 0) return `${FIELD_NAMES[hashed]} "${fields[hashed]}": hashed values (H) open the window at a random time; write the number`;
   const field = fieldProblem(fields);

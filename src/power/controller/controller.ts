@@ -332,6 +332,7 @@ export class PowerController {
       pdbs: this.pdbs.list().map(observePdb),
       activity: this.activity,
       wakeRequests,
+      sleepRequests: [],
       inFlight: [...this.inFlight.entries()].map(([node, f]) => ({ node, kind: f.kind, startedAt: f.startedAt })),
     };
   }

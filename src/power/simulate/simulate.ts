@@ -396,7 +396,7 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
       activity[n.obs.name] = n.busyUntil > now ? BUSY : QUIET;
       if (n.flight) inFlight.push(n.flight);
     }
-    return { nodes: obsNodes, pods: [...pods.values()], pdbs: [], activity, wakeRequests: [...wakeRequests], inFlight };
+    return { nodes: obsNodes, pods: [...pods.values()], pdbs: [], activity, wakeRequests: [...wakeRequests], sleepRequests: [], inFlight };
   };
 
   /** The next instant something may change without an event: timers decide() reads. */
