@@ -107,6 +107,7 @@ export class ClusterView {
     keepInformerRunning(inf, {
       delay: (retry) => backoffDelay(policy, retry),
       sleep: (ms) => this.deps.clock.sleep(ms, this.stopping.signal),
+      now: () => this.deps.clock.now(),
       isStopped: () => this.stopping.signal.aborted,
       onError: (err, retry, delayMs) => this.deps.log.warn('watch failed; restarting', { informer: name, retry, delayMs, status: httpStatusOf(err), error: errorMessage(err) }),
     });
