@@ -66,7 +66,7 @@ describe('observePod', () => {
     const job = { apiVersion: 'batch/v1', kind: 'Job', name: 'j', uid: 'u-j' };
     expect(observePod(pod({ ownerReferences: [job, { ...rs, controller: true }] })).ownerKind).toBe('ReplicaSet');
     expect(observePod(pod({ ownerReferences: [job, { ...rs, controller: false }] })).ownerKind).toBe('Job');
-    const bare = observePod(pod({ ownerReferences: undefined }));
+    const bare = observePod(pod({ ownerReferences: [] }));
     expect(bare.ownerKind).toBeUndefined();
     expect(cannotMove(bare)).toMatch(/bare Pod/);
     const ds = observePod(pod({ ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'u-ds', controller: true }] }));
