@@ -141,7 +141,9 @@ export class WakeExecutor {
   async run(job: WakeJob): Promise<void> {
     const { view, recorder, clock, log, metrics, policy, tuning } = this.deps;
     try {
-      if (parsePowerRequest(view.node(job.node)?.metadata?.annotations)?.action === 'wake') await recorder.clearRequest(job.node);
+      if (parsePowerRequest(view.node(job.node)?.metadata?.annotations)?.action === 'wake')
+        // Best effort: a request left behind is cleared by decide() once the node is awake and Ready.
+        await recorder.clearRequest(job.node).catch((err: unknown) => log.warn('could not clear the power request', { node: job.node, error: errorMessage(err) }));
       const prev = view.record(job.node);
       const triggeredAt = prev.state === 'waking' && prev.wakeTriggeredAt !== undefined ? prev.wakeTriggeredAt : (job.requestedAt ?? clock.now());
       const attempts = policy.wakeAttempts;
