@@ -8,3 +8,4 @@ export { sleepBlockers, podsToEvict, cannotMove, pdbViolations, isMirrorPod } fr
 export { podNeedsSleepingNode, podFitsNode, requestedByNode, isUnscheduledPending, isSchedulableAwake, matchesLabelSelector, matchesNodeAffinity, tolerates, podKey, type PodNeed, type FitResult } from './scheduling.js';
 export { cpuMillis, memoryBytes, parseQuantity } from './quantity.js';
 export { checkWindow, openWindowAt, nextOpeningWithin, formatSeconds, WindowError } from './windows.js';
+export { applyStep, instantStep, type PowerRecord, type Step, type StepResult } from './lifecycle.js';

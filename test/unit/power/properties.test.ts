@@ -279,6 +279,12 @@ describe('decide() properties', () => {
         }
         const acted = d.actions.map((a) => a.node);
         expect(new Set(acted).size).toBe(acted.length);
+        // Requests share the slots: in flight + mid-transition - freed + started never exceeds the limit.
+        const inFlight = new Set(obs.inFlight.map((t) => t.node));
+        const before = new Set([...inFlight, ...obs.nodes.filter((n) => TRANSITION_STATES.has(n.power.state)).map((n) => n.name)]);
+        const freed = new Set(d.actions.filter((a) => a.kind === 'mark-asleep' || a.kind === 'mark-awake' || a.kind === 'mark-failed' || (a.kind === 'cancel-sleep' && !inFlight.has(a.node))).map((a) => a.node));
+        const starts = d.actions.filter((a) => (a.kind === 'sleep' || a.kind === 'wake' || a.kind === 'retry-wake') && !before.has(a.node)).map((a) => a.node);
+        if (starts.length > 0) expect(new Set([...[...before].filter((n) => !freed.has(n)), ...starts]).size).toBeLessThanOrEqual(policy.maxConcurrentTransitions);
         expect(decide(structuredClone(obs), policy, T0)).toEqual(d);
       }),
       runs,
