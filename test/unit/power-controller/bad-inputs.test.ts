@@ -18,7 +18,7 @@ import { DEFAULT_TUNING, PowerController } from '../../../src/power/controller/c
 import { jsonLogger } from '../../../src/power/controller/log.js';
 import type { PowerDrivers } from '../../../src/power/drivers/index.js';
 import { testKube, type TestKube } from '../../helpers/kube-test-client.js';
-import { eventually } from '../../integration/power/loopback-lab.js';
+import { waitFor as eventually } from '../kube-standin/helpers.js';
 
 const CLUSTER = `apiVersion: vmstation.io/v1alpha1
 kind: Cluster
@@ -93,7 +93,7 @@ describe('a controller with bad inputs', () => {
       const events = await eventually('the PowerInputInvalid events', async () => {
         const list = (await kube.core.listNamespacedEvent({ namespace: 'default' })).items.filter((e) => e.reason === 'PowerInputInvalid');
         return list.length >= 6 ? list : undefined;
-      });
+      }, 15_000);
       const on = (node: string) => events.filter((e) => e.involvedObject.name === node).map((e) => e.message ?? '');
       expect(events.every((e) => e.type === 'Warning')).toBe(true);
       // The windows govern every node that may sleep: both hear of both windows.
