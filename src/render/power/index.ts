@@ -16,7 +16,7 @@ import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import { stringify } from 'yaml';
 import { gatewayPortOf, type Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { CONTROL_PLANE_TOLERATIONS, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { CONTROL_PLANE_TOLERATIONS, controlPlaneNodeAffinity, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
 
 /** Names of the Secrets `vmstation deploy` creates from the vault for the power manager. */
@@ -33,6 +33,9 @@ export const POWER_CLUSTER_CONFIGMAP = `${POWER_MANAGER.name}-cluster`;
 export const POWER_LEASE = POWER_MANAGER.name;
 /** Node events live in `default`, where `kubectl describe node` finds them. */
 export const NODE_EVENTS_NAMESPACE = 'default';
+
+/** The role label every supported distribution puts on control-plane nodes (its value differs). */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 
 const MOUNTS = {
   cluster: '/etc/vmstation/cluster',
@@ -171,9 +174,9 @@ export function powerObjects(cluster: Cluster): KubeObject[] {
             // Magic packets are LAN broadcasts: they must leave from the node's own interface.
             hostNetwork: true,
             dnsPolicy: 'ClusterFirstWithHostNet',
-            nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
             tolerations: CONTROL_PLANE_TOLERATIONS.map((t) => ({ ...t })),
             affinity: {
+              nodeAffinity: controlPlaneNodeAffinity(),
               podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(name) } } }],
               },
