@@ -123,28 +123,42 @@ export class KubeClient {
 
 /**
  * Keeps an informer running: it re-lists by itself after a 410, but stops on any other error;
- * this restarts it after a capped exponential delay (sleep injected for tests).
+ * this restarts it after a capped exponential delay (clock injected for tests). As client-go's
+ * reflector does, the backoff starts over only once the informer has gone `resetAfterMs` without
+ * an error: a restart that "succeeds" and fails again a moment later (an API server that accepts
+ * the connection and then drops the watch) keeps backing off.
  */
 export function keepInformerRunning<T>(
   informer: CachedInformer<T>,
-  opts: { delay: (retry: number) => number; sleep: (ms: number) => Promise<void>; onError?: (err: unknown, retry: number, delayMs: number) => void; isStopped: () => boolean },
+  opts: {
+    delay: (retry: number) => number;
+    sleep: (ms: number) => Promise<void>;
+    onError?: (err: unknown, retry: number, delayMs: number) => void;
+    isStopped: () => boolean;
+    now?: () => number;
+    /** Errors further apart than this start the backoff over (client-go: 2 min). */
+    resetAfterMs?: number;
+  },
 ): void {
+  const now = opts.now ?? Date.now;
+  const resetAfterMs = opts.resetAfterMs ?? INFORMER_BACKOFF_RESET_MS;
   let retry = 0;
-  let erroredSinceStart = false;
+  let lastErrorAt = -Infinity;
   const restart = async () => {
-    if (opts.isStopped()) return;
-    erroredSinceStart = false;
-    await informer.start();
-    // start() resolves once the list is in and the watch is opening, or after it reported an error.
-    if (!erroredSinceStart) retry = 0;
+    if (!opts.isStopped()) await informer.start();
   };
   informer.on('error', (err: unknown) => {
-    erroredSinceStart = true;
+    const at = now();
+    if (at - lastErrorAt >= resetAfterMs) retry = 0;
+    lastErrorAt = at;
     retry += 1;
     const ms = opts.delay(retry);
     opts.onError?.(err, retry, ms);
     void opts.sleep(ms).then(restart).catch(() => undefined);
   });
 }
+
+/** client-go's reflector resets its backoff after 2 minutes without a failure. */
+export const INFORMER_BACKOFF_RESET_MS = 120_000;
 
 export type { V1Node, V1Pod, V1PodDisruptionBudget, V1Lease, CoreV1Event };

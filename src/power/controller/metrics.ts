@@ -15,6 +15,7 @@ export class PowerMetrics {
   readonly reconcile = new Histogram({ name: 'vmstation_power_reconcile_seconds', help: 'Time of one observe + decide + dispatch round.', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
   readonly gatewayConnections = new Counter({ name: 'vmstation_gateway_connections_total', help: 'Connections through the wake gateway by outcome: direct (node was up), woken (waited for a wake), timeout, client-gone.', labelNames: ['app', 'outcome'], registers: [this.registry] });
   readonly gatewayWait = new Histogram({ name: 'vmstation_gateway_wait_seconds', help: 'How long a connection through the wake gateway waited for its node and app.', labelNames: ['app'], buckets: WAKE_LATENCY_BUCKETS, registers: [this.registry] });
+  readonly badInputs = new Gauge({ name: 'vmstation_power_bad_inputs', help: 'Inputs the power manager leaves out because it cannot use them, by kind (window, node, pod); the log and the Nodes\' PowerInputInvalid Events say which.', labelNames: ['kind'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'vmstation_power_leader', help: '1 while this replica holds the leader Lease.', registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
