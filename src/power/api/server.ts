@@ -104,7 +104,7 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
     send(res, 202, { accepted: true, node, action: verb });
   }
 
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     let path: string | undefined;
     try {
       const client = req.socket.remoteAddress ?? 'unknown';
@@ -118,4 +118,13 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
       failed(res, path, err);
     }
   });
+  // Once listening, an 'error' (EMFILE on accept, ...) concerns one connection: log and count it
+  // rather than let an unhandled 'error' event stop the process. Listen errors stay the caller's.
+  server.once('listening', () =>
+    server.on('error', (err) => {
+      deps.log.error('http server error', { error: errorMessage(err) });
+      deps.onInternalError?.(err);
+    }),
+  );
+  return server;
 }

@@ -53,7 +53,7 @@ describe('HTTP API', () => {
       server.closeAllConnections();
       server.close(() => r());
     });
-    return { base, port: (server.address() as AddressInfo).port, requests, logs: () => logText };
+    return { server, base, port: (server.address() as AddressInfo).port, requests, logs: () => logText };
   }
 
   /** Sends raw bytes over TCP and resolves with the first line the server answered ('' if it closed without one). */
@@ -179,5 +179,15 @@ describe('HTTP API', () => {
     expect(await rawRequest(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 200 OK');
     expect(failures.map((e) => (e as Error).message)).toEqual(['status exploded', 'kube unreachable']);
     expect(logs()).toContain('"level":"error","msg":"http handler failed","path":"/status","error":"status exploded"');
+  });
+
+  it('logs and counts a server error after it listens (an accept failing with EMFILE) and keeps serving', async () => {
+    const failures: unknown[] = [];
+    const { server, base, logs } = await start({ onInternalError: (err) => void failures.push(err) });
+    // What net.Server emits when accept() fails; without a listener the emit would throw.
+    server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
+    expect(failures).toHaveLength(1);
+    expect(logs()).toContain('"msg":"http server error","error":"accept EMFILE"');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 });

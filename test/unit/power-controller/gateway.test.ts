@@ -272,6 +272,18 @@ describe('wake gateway', () => {
     expect(internal.map((e) => (e as Error).message)).toEqual(['metrics broke', 'metrics broke']);
   });
 
+  it('logs and counts a listener error after it listens (an accept failing with EMFILE) and keeps serving', async () => {
+    const appPort = await freePort();
+    await startApp(appPort);
+    const internal: unknown[] = [];
+    const { gw, port } = await startGateway({ app: 'media', node: 'w1', listenPort: 0, target: { host: '127.0.0.1', port: appPort } }, { nodeAwake: () => true, onInternalError: (err) => void internal.push(err) });
+    const server = (gw as unknown as { servers: Map<string, net.Server> }).servers.get('media');
+    // What net.Server emits when accept() fails; without a listener the emit would throw.
+    server?.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
+    expect(internal.map((e) => (e as Error).message)).toEqual(['accept EMFILE']);
+    expect(await exchange(port, 'still there').reply).toBe('echo: still there\n');
+  });
+
   it('routes each wakeOnRequest app of the cluster file from nodePort + 10000 to its node', () => {
     const file = 'examples/vmstation.yaml';
     const r = validateText({ file, text: readFileSync(file, 'utf8') });
