@@ -27,7 +27,9 @@ export function validateText(input: ValidateInput): ValidateResult {
   const { source, problems } = parseSource(input.file, input.text);
   if (problems.some((p) => p.severity === 'error')) return { cluster: undefined, problems: sortProblems(problems), secretRefs: [] };
 
-  const data = toData(source);
+  const converted = toData(source);
+  if ('problem' in converted) return { cluster: undefined, problems: sortProblems([...problems, converted.problem]), secretRefs: [] };
+  const { data } = converted;
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
     const pos = locate(source, []);
     return {
