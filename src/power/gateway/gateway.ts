@@ -263,7 +263,7 @@ export class WakeGateway {
         if (upstream || held.done || this.closed) break;
         waited = true;
         if (this.now() >= deadline) break;
-        await Promise.race([held.ended, new Promise((r) => setTimeout(r, this.deps.retryMs ?? 1_000))]);
+        await held.waitOrEnd(this.deps.retryMs ?? 1_000);
         if (held.done || this.closed) break;
       }
     } finally {

@@ -25,6 +25,7 @@ export class HeldClient {
   private state: 'holding' | 'paused' | 'draining' | 'released' | 'ended' = 'holding';
   private timer: NodeJS.Timeout | undefined;
   private resolveEnded!: (end: HoldEnd) => void;
+  private readonly waiters = new Set<() => void>();
   /** Resolves when the client left or was cut while held (never once released). */
   readonly ended = new Promise<HoldEnd>((resolve) => (this.resolveEnded = resolve));
   /** Whether the client has sent anything. */
@@ -88,6 +89,21 @@ export class HeldClient {
     // A cut client sees a reset at once rather than a normal end it could take for a reply.
     if (end === 'overflow') this.socket.resetAndDestroy();
     this.resolveEnded(end);
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Resolves after `ms`, or at once when holding ends (the client left or was cut). */
+  waitOrEnd(ms: number): Promise<void> {
+    if (this.done) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiters.add(wake);
+    });
   }
 
   /** Cuts a client that can no longer be forwarded intact (the app answered while draining). */
