@@ -142,9 +142,16 @@ const stepTitle = (step: PlanStep): string => `${step.title}${step.hosts.length 
 /** A failure that happened outside a step's own work (bookkeeping, the display). */
 function failureOutside(err: unknown, at: { phase: PlanPhase; step?: PlanStep } | undefined): NonNullable<ExecuteResult['failed']> {
   const where = at?.step ? `step ${at.step.id}` : at ? `phase ${at.phase.id}` : 'deploy';
+  const fsError = fileSystemError(err);
   const error = isVmstationError(err)
     ? err
-    : fileSystemError(err) ?? new VmstationError({ code: 'deploy-bookkeeping-failed', message: `${where} could not be recorded: ${errorMessage(err)}`, hint: 'check that the state and log folders are writable and the disk is not full, then run deploy again (it resumes here)', exitCode: ExitCode.partial, cause: err });
+    : new VmstationError({
+        code: 'deploy-bookkeeping-failed',
+        message: `${where} could not be recorded: ${fsError?.message ?? errorMessage(err)}`,
+        hint: `${fsError ? `${fsError.hint}; then ` : 'check that the state and log folders are writable and the disk is not full, then '}run deploy again (it resumes here)`,
+        exitCode: ExitCode.partial,
+        cause: err,
+      });
   return { phase: at?.phase.id ?? 'preflight', step: at?.step?.id ?? '(bookkeeping)', error };
 }
 

@@ -5,7 +5,7 @@ import { chmod, chown, readFile, readlink, realpath, rename, rm, stat, writeFile
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { parse, stringify } from 'yaml';
-import { userError, errorMessage } from '../errors.js';
+import { errorMessage, fileSystemError, userError } from '../errors.js';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT;1.1;AES256';
 export const VAULT_PASSWORD_ENV = 'VMSTATION_VAULT_PASSWORD_FILE';
@@ -125,6 +125,7 @@ export class SecretsFile {
     try {
       release = await lockfile.lock(target, { realpath: false, stale: LOCK_STALE_MS, retries: { retries: 60, minTimeout: 50, maxTimeout: 500 } });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw fileSystemError(err) ?? err;
       throw userError('secrets-locked', `${file} is locked by another vmstation (${errorMessage(err)})`, `wait for it to finish; if none runs, remove ${target}.lock`);
     }
     try {

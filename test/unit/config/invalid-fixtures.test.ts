@@ -44,7 +44,7 @@ const warningFixtures = readdirSync(warningsDir).filter((f) => f.endsWith('.yaml
 describe('cluster files with a warning', () => {
   for (const name of warningFixtures) {
     const text = readFileSync(path.join(warningsDir, name), 'utf8');
-    const m = /^# expect-warning: ([a-z-]+) at (\d+):(\d+)/.exec(text);
+    const m = /^# expect-warning: ([a-z0-9-]+) at (\d+):(\d+)/.exec(text);
     it(`${name} is accepted with warning ${m?.[1]} at ${m?.[2]}:${m?.[3]}`, async () => {
       expect(m, `${name} must start with "# expect-warning: CODE at LINE:COL"`).not.toBeNull();
       const [, code, line, column] = m!;

@@ -140,7 +140,7 @@ describe('deploy resume', () => {
       const err = r.result as VmstationError;
       expect(err.exitCode).toBe(3);
       expect(err.code).toBe('deploy-bookkeeping-failed');
-      expect(err.message).toMatch(/^deploy stopped in phase kubernetes \(step kubernetes\/kubespray-cluster\): step kubernetes\/kubespray-cluster could not be recorded: EEXIST: file already exists, mkdir '.*\/state'$/);
+      expect(err.message).toMatch(/^deploy stopped in phase kubernetes \(step kubernetes\/kubespray-cluster\): step kubernetes\/kubespray-cluster could not be recorded: mkdir \S+\/state: already exists \(EEXIST\)$/);
       expect(err.details[0]).toBe('done: preflight, host');
       expect(ran.at(-1)).toBe('kubernetes/kubespray-cluster');
       expect(r.text()).not.toContain('deploy finished');

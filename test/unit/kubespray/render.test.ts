@@ -9,6 +9,7 @@ import { runInventoryChecks } from '../../../src/render/kubespray/inventory-chec
 import { kubesprayRenderer } from '../../../src/render/kubespray/index.js';
 import { ANSIBLE_CONNECTION_VARS, kubesprayGroupVars, kubesprayInventory } from '../../../src/render/kubespray/vars.js';
 import { REPO, clusterFromText, exampleWith, loadClusterFile } from '../deploy/helpers.js';
+import { kubesprayDefault } from '../../helpers/upstream.js';
 
 const DATA = `${REPO}test/data/kubespray-v2.31.0`;
 const known = new Set(readFileSync(`${DATA}/variables.txt`, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
@@ -57,7 +58,7 @@ describe('kubespray renderer', () => {
       kube_service_addresses: '10.233.0.0/18',
       kube_network_node_prefix: 24,
       container_manager: 'containerd',
-      kube_proxy_mode: 'ipvs',
+      kube_proxy_mode: 'iptables',
       kubeconfig_localhost: true,
       cluster_name: 'vmstation-homelab',
       dns_domain: 'cluster.local',
@@ -66,6 +67,20 @@ describe('kubespray renderer', () => {
     });
     const all = parse(byPath['kubespray/group_vars/all/all.yml']!) as Record<string, unknown>;
     expect(all.ntp_enabled).toBe(false);
+  });
+
+  // kubespray@v2.31.0:roles/network_plugin/cilium/defaults/main.yml:41 (cilium_enable_portmap: false) and
+  // templates/values.yaml.j2:59-60 (chainingMode: portmap only when enabled): hostPort (the log shipper's
+  // syslog receiver, 1514) needs portmap. calico_defaults/defaults/main.yml:103 (calico_nftable_mode:
+  // "Disabled"): with kube-proxy in nftables mode Calico must switch too (kubernetes-sigs/kubespray#12198).
+  it('chains portmap into Cilium (hostPort) and switches Calico to nftables with an nftables kube-proxy', () => {
+    expect(kubesprayDefault('cilium_enable_portmap')).toBe('false');
+    expect(kubesprayDefault('calico_nftable_mode')).toBe('Disabled');
+    const vars = (replace: (t: string) => string) => kubesprayGroupVars(exampleWith(replace))['k8s_cluster/k8s-cluster.yml']!;
+    expect(vars((t) => t.replace('cni: calico', 'cni: cilium'))).toMatchObject({ kube_network_plugin: 'cilium', cilium_enable_portmap: true });
+    expect(vars((t) => t)).not.toHaveProperty('cilium_enable_portmap');
+    expect(vars((t) => t.replace('cni: calico', 'cni: calico\n    kubeProxyMode: nftables'))).toMatchObject({ kube_proxy_mode: 'nftables', calico_nftable_mode: 'Enabled' });
+    expect(vars((t) => t)).not.toHaveProperty('calico_nftable_mode');
   });
 
   it('writes booleans as YAML booleans (Kubespray stops on "true" strings)', () => {
