@@ -67,7 +67,8 @@ export const WAKE_AFTER_SILENT_MS = 2_000;
 export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
   waitBufferBytes: 64 * 1024,
   pausedGraceMs: 10_000,
-  drainMs: 5_000,
+  drainIdleMs: 5_000,
+  drainMaxMs: 60_000,
   maxConnectionsPerApp: 256,
   maxConnections: 512,
   wakeAfterSilentMs: WAKE_AFTER_SILENT_MS,

@@ -4,7 +4,9 @@
 // after sending more than the buffer cannot be noticed while the gateway does not read: TCP
 // delivers its FIN only after the bytes before it. So after a grace period the gateway reads on
 // and drops what it reads: the end of the stream means the client has gone; a client still there
-// can no longer be forwarded intact and is cut (outcome "overflow").
+// (nothing more arrives for a while, or it keeps sending for too long) can no longer be forwarded
+// intact and is cut (outcome "overflow"). "A while" is measured from the last byte, not from the
+// start, so a slow read (a busy machine, many clients at once) is not taken for a client that stayed.
 import type net from 'node:net';
 
 export interface HoldLimits {
@@ -12,8 +14,10 @@ export interface HoldLimits {
   waitBufferBytes: number;
   /** How long a connection that filled its buffer is held paused before the gateway reads on. */
   pausedGraceMs: number;
-  /** How long the gateway then reads (and drops) to find the end of the stream. */
-  drainMs: number;
+  /** While reading on: a client that sends nothing for this long and has not hung up is still there. */
+  drainIdleMs: number;
+  /** While reading on: a client still sending after this long is cut (bounds the work per client). */
+  drainMaxMs: number;
 }
 
 /** How holding ended without the app answering: the client left, or it was cut after overflowing. */
@@ -24,6 +28,7 @@ export class HeldClient {
   private bytes = 0;
   private state: 'holding' | 'paused' | 'draining' | 'released' | 'ended' = 'holding';
   private timer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
   private resolveEnded!: (end: HoldEnd) => void;
   private readonly waiters = new Set<() => void>();
   /** Resolves when the client left or was cut while held (never once released). */
@@ -55,7 +60,10 @@ export class HeldClient {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.state === 'draining') return; // read only to reach the end of the stream
+    if (this.state === 'draining') {
+      this.drainTimer?.refresh(); // read only to reach the end of the stream; still sending
+      return;
+    }
     if (!this.sentBytes) {
       this.sentBytes = true;
       this.onFirstBytes();
@@ -74,7 +82,8 @@ export class HeldClient {
     this.state = 'draining';
     this.chunks = [];
     this.bytes = 0;
-    this.timer = setTimeout(() => this.finish('overflow'), this.limits.drainMs);
+    this.timer = setTimeout(() => this.finish('overflow'), this.limits.drainMaxMs);
+    this.drainTimer = setTimeout(() => this.finish('overflow'), this.limits.drainIdleMs);
     this.socket.resume();
   };
 
@@ -124,6 +133,7 @@ export class HeldClient {
 
   private detach(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.drainTimer);
     this.socket.off('data', this.onData);
     this.socket.off('close', this.onClose);
   }

@@ -241,9 +241,9 @@ describe('wake gateway', () => {
     expect(outcomes[0]?.outcome).toBe('client-gone');
   });
 
-  it('cuts, with a reset, a client that filled its buffer and is still there after the grace period', async () => {
+  it('cuts, with a reset, a client that filled its buffer and is still there (sends nothing more) after the grace period', async () => {
     const appPort = await freePort();
-    const { port, outcomes } = await startGateway({ app: 'media', node: 'w1', listenPort: 0, target: { host: '127.0.0.1', port: appPort } }, { waitMs: () => 60_000, limits: { pausedGraceMs: 200, drainMs: 300 } });
+    const { port, outcomes } = await startGateway({ app: 'media', node: 'w1', listenPort: 0, target: { host: '127.0.0.1', port: appPort } }, { waitMs: () => 60_000, limits: { pausedGraceMs: 200, drainIdleMs: 300 } });
     const client = await connected(port);
     cleanup.push(() => void client.destroy());
     const end = endOf(client);
