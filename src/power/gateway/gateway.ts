@@ -59,10 +59,12 @@ export interface GatewayLimits extends HoldLimits {
 export const WAKE_AFTER_SILENT_MS = 2_000;
 
 /**
- * The defaults (docs/power.md, "Wake gateway"). With them the gateway's memory stays under
- * maxConnections x (64 KiB held + what a paused socket has read ahead), about 100 MiB, while a
- * browser's request (a few KiB) and fast wakes of uploads (a node resuming from suspend within the
- * 10 s grace) are forwarded intact.
+ * The defaults (docs/power.md, "Wake gateway"). With them the gateway holds at most
+ * maxConnections x (64 KiB kept + the read that crossed it + a paused socket's read-ahead), about
+ * 96 MiB, plus the read buffers it drops while reading overflowed clients to their end until V8
+ * collects them (about 64 MiB): under 160 MiB next to a 512Mi pod limit. A browser's request (a
+ * few KiB) and uploads to a node that answers within the 10 s grace (suspend-to-RAM resumes in about
+ * 5 s) are forwarded intact.
  */
 export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
   waitBufferBytes: 64 * 1024,
