@@ -348,4 +348,21 @@ export const RULES: readonly Rule[] = [
       return [warn(['spec', 'power', 'controller', 'replicas'], 'replica-without-node', 'a second power manager replica needs a second control-plane node (it uses the host network and its ports); with one it stays Pending', 'use replicas: 1, or add a control-plane node')];
     },
   },
+  {
+    // grafana/loki@v3.6.10:docs/sources/send-data/promtail/_index.md: end of life on 2026-03-02;
+    // grafana/loki@v3.7.0 removed Promtail ("Remove Promtail support"). Still rendered (3.6 line).
+    name: 'Promtail is end-of-life',
+    check: ({ cluster }) => {
+      const m = cluster.spec.monitoring;
+      if (!m.enabled || m.logShipper !== 'promtail') return [];
+      return [
+        warn(
+          ['spec', 'monitoring', 'logShipper'],
+          'promtail-eol',
+          'Promtail reached end of life on 2026-03-02 (no fixes, not even for security) and Loki 3.7 no longer ships it; vmstation still renders Promtail 3.6.10, the last release line',
+          'use logShipper: alloy (the default): the same sources and labels; a hand-written Promtail config converts with `alloy convert --source-format=promtail`',
+        ),
+      ];
+    },
+  },
 ];

@@ -34,6 +34,9 @@ export const POWER_LEASE = POWER_MANAGER.name;
 /** Node events live in `default`, where `kubectl describe node` finds them. */
 export const NODE_EVENTS_NAMESPACE = 'default';
 
+/** The role label every supported distribution puts on control-plane nodes (its value differs). */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
 const MOUNTS = {
   cluster: '/etc/vmstation/cluster',
   ssh: '/etc/vmstation/ssh',

@@ -102,6 +102,18 @@ describe('valid fixtures', () => {
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'no-watts' }));
   });
 
+  it('warns (not errors) that Promtail is end-of-life, where the file chose it, and points to Alloy', () => {
+    // grafana/loki@v3.6.10:docs/sources/send-data/promtail/_index.md (EOL 2026-03-02).
+    const text = example.replace('    logShipper: alloy\n', '    logShipper: promtail\n');
+    const { problems, cluster } = validateText({ file: 'x.yaml', text });
+    expect(cluster?.spec.monitoring.logShipper).toBe('promtail');
+    const eol = problems.find((p) => p.code === 'promtail-eol');
+    expect(eol).toMatchObject({ severity: 'warning', line: expect.any(Number) });
+    expect(eol!.message).toContain('2026-03-02');
+    expect(eol!.hint).toContain('logShipper: alloy');
+    expect(validateText({ file: 'x.yaml', text: example }).problems.some((p) => p.code === 'promtail-eol')).toBe(false);
+  });
+
   it('warns (not errors) about a second power manager replica with only one control-plane node', () => {
     const text = example.replace(/^ {2}power:\n/m, '  power:\n    controller: { replicas: 2 }\n');
     const { problems, cluster } = validateText({ file: 'x.yaml', text });
