@@ -5,7 +5,7 @@
 // costs ~75 MiB (see docs/power.md, "Memory"). client-node's types are used (type-only imports
 // cost nothing at run time); the deploy side, which runs briefly, keeps client-node itself.
 import type { CoreV1Event, V1Lease, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
-import { ListWatchInformer, type CachedInformer } from './informer.js';
+import { ListWatchInformer, type CachedInformer, type CallbackErrorHandler } from './informer.js';
 import { loadConnection, type KubeConnectOptions } from './kubeconfig.js';
 import { KubeApiError, KubeRest } from './rest.js';
 import { slimNode, slimPdb, slimPod, slimPv, slimPvc } from './slim.js';
@@ -31,11 +31,23 @@ export type EvictionOutcome =
 const MERGE_PATCH = 'application/merge-patch+json';
 const enc = encodeURIComponent;
 
+export interface KubeClientHooks {
+  /** An informer's add/update/delete callback threw (it was contained; the informer goes on). */
+  onInformerCallbackError?: CallbackErrorHandler;
+}
+
 export class KubeClient {
   readonly rest: KubeRest;
 
-  constructor(opts: KubeConnectOptions = {}) {
+  constructor(
+    opts: KubeConnectOptions = {},
+    private readonly hooks: KubeClientHooks = {},
+  ) {
     this.rest = new KubeRest(loadConnection(opts));
+  }
+
+  private informer<T extends object>(path: string, slim: (obj: T) => T): CachedInformer<T> {
+    return new ListWatchInformer<T>({ rest: this.rest, path, slim, ...(this.hooks.onInformerCallbackError ? { onCallbackError: this.hooks.onInformerCallbackError } : {}) });
   }
 
   private async getOrUndefined<T>(path: string): Promise<T | undefined> {
@@ -96,23 +108,23 @@ export class KubeClient {
 
   // Informers holding slimmed objects (see slim.ts), listed in pages.
   nodeInformer(): CachedInformer<V1Node> {
-    return new ListWatchInformer<V1Node>({ rest: this.rest, path: '/api/v1/nodes', slim: slimNode });
+    return this.informer<V1Node>('/api/v1/nodes', slimNode);
   }
 
   podInformer(): CachedInformer<V1Pod> {
-    return new ListWatchInformer<V1Pod>({ rest: this.rest, path: '/api/v1/pods', slim: slimPod });
+    return this.informer<V1Pod>('/api/v1/pods', slimPod);
   }
 
   pvcInformer(): CachedInformer<V1PersistentVolumeClaim> {
-    return new ListWatchInformer<V1PersistentVolumeClaim>({ rest: this.rest, path: '/api/v1/persistentvolumeclaims', slim: slimPvc });
+    return this.informer<V1PersistentVolumeClaim>('/api/v1/persistentvolumeclaims', slimPvc);
   }
 
   pvInformer(): CachedInformer<V1PersistentVolume> {
-    return new ListWatchInformer<V1PersistentVolume>({ rest: this.rest, path: '/api/v1/persistentvolumes', slim: slimPv });
+    return this.informer<V1PersistentVolume>('/api/v1/persistentvolumes', slimPv);
   }
 
   pdbInformer(): CachedInformer<V1PodDisruptionBudget> {
-    return new ListWatchInformer<V1PodDisruptionBudget>({ rest: this.rest, path: '/apis/policy/v1/poddisruptionbudgets', slim: slimPdb });
+    return this.informer<V1PodDisruptionBudget>('/apis/policy/v1/poddisruptionbudgets', slimPdb);
   }
 
   /** Drops the keep-alive connections (informers must be stopped first). */
