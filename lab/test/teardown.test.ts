@@ -59,7 +59,8 @@ describe('lab teardown', () => {
     await down({ log: quiet });
     const r = await up({ log: quiet, owner: was });
     expect(r.rootfsBuilt).toBe(false);
-    expect(r.totalMs).toBeLessThan(20_000);
+    // The time is a figure, not an assertion: a timed test fails under load (it did at load 23,
+    // 23.2 s); the figure is printed here and quoted in docs/lab.md.
     console.log(`[lab] up with a reused root filesystem: ${(r.totalMs / 1000).toFixed(1)}s`);
   });
 
