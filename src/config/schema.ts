@@ -297,7 +297,7 @@ const Predict = z
     z.number().gt(0).max(1),
     z.strictObject({
       threshold: z.number().gt(0).max(1).describe('Wake a sleeping node ahead when the learned chance of demand is at least this (0..1].'),
-      unusedAfter: Duration.default('20m').describe('A node woken ahead and not used goes back to sleep after this long (at least 15m: one whole 15-minute slot).'),
+      unusedAfter: Duration.default('30m').describe('A node woken ahead and not used goes back to sleep after this long (at least 15m: one whole 15-minute slot).'),
     }),
   ])
   .describe('Wake nodes ahead of demand learned per 15-minute slot of the week: "off", a threshold such as 0.6, or { threshold, unusedAfter }.');

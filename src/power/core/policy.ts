@@ -34,7 +34,7 @@ export function nodePolicy(cluster: Cluster, node: ClusterNode, alwaysOn: Readon
 }
 
 /** Unused predicted wakes go back to sleep after this long unless the file says otherwise. */
-export const DEFAULT_PREDICT_UNUSED_AFTER_SECONDS = 20 * 60;
+export const DEFAULT_PREDICT_UNUSED_AFTER_SECONDS = 30 * 60;
 
 function predictPolicy(p: Cluster['spec']['power']['predict']): PredictPolicy | undefined {
   if (p === 'off') return undefined;

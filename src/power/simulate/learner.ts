@@ -50,15 +50,16 @@ export class SimLearner {
 }
 
 /**
- * Where the trace's header disagrees with the cluster file about boot times. The trace is still
- * simulated with the header's (the real) times; the policy plans with the file's, so wakes ahead
- * of keep-awake windows and predictions come too late (or too early) by the difference.
+ * Where the trace's header says a node boots slower than the cluster file's bootSeconds. The trace
+ * is still simulated with the header's (the real) times; the policy plans with the file's, so
+ * wakes ahead of keep-awake windows and predictions come too late by the difference.
  */
 export function bootWarnings(policy: Policy, trace: Trace): string[] {
   const out: string[] = [];
   for (const [node, real] of Object.entries(trace.header.bootSeconds).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const planned = policy.nodes[node]?.bootSeconds;
-    if (planned === undefined || planned === real) continue;
+    // A header faster than the file only makes the policy's plans early (harmless); slower makes them late.
+    if (planned === undefined || real <= planned) continue;
     let line = `trace header: ${node} boots in ${real} s, the cluster file says bootSeconds ${planned}: simulated with ${real} s; the policy plans wakes ahead with ${planned} s`;
     if (real >= policy.wakeTimeoutSeconds) line += ` (longer than wakeTimeout ${policy.wakeTimeoutSeconds} s: the controller would retry before Ready; the simulator lets the boot finish)`;
     out.push(line);
