@@ -290,6 +290,18 @@ const ImageReference = z
     problem: { code: 'invalid-image', hint: 'write an image reference with a tag or a digest, e.g. registry.lan:5000/vmstation/vmstation:0.1.0@sha256:<64 hex digits>' },
   });
 
+/** spec.power.predict: wake ahead of learned demand (docs/power.md, "Predictive wake"). */
+const Predict = z
+  .union([
+    z.literal('off'),
+    z.number().gt(0).max(1),
+    z.strictObject({
+      threshold: z.number().gt(0).max(1).describe('Wake a sleeping node ahead when the learned chance of demand is at least this (0..1].'),
+      unusedAfter: Duration.default('30m').describe('A node woken ahead and not used goes back to sleep after this long (at least 15m: one whole 15-minute slot).'),
+    }),
+  ])
+  .describe('Wake nodes ahead of demand learned per 15-minute slot of the week: "off", a threshold such as 0.6, or { threshold, unusedAfter }.');
+
 const Power = z.strictObject({
   enabled: z.boolean().default(true),
   idleAfter: Duration.default('30m'),
@@ -307,6 +319,7 @@ const Power = z.strictObject({
   wakeTimeout: Duration.default('5m'),
   wakeAttempts: z.number().int().min(1).default(3),
   retryFailedAfter: Duration.default('30m'),
+  predict: Predict.default('off'),
   wol: z
     .strictObject({
       port: Port.default(9),

@@ -9,3 +9,5 @@ export { podNeedsSleepingNode, podFitsNode, requestedByNode, isUnscheduledPendin
 export { cpuMillis, memoryBytes, parseQuantity } from './quantity.js';
 export { checkWindow, openWindowAt, nextOpeningWithin, formatSeconds, WindowError } from './windows.js';
 export { applyStep, instantStep, type PowerRecord, type Step, type StepResult } from './lifecycle.js';
+export { emptyProfile, forecast, localSlot, observeUntil, recordDemand, recordPredictedWake, recordSleep, HISTORY_DAYS, OUTCOMES_KEPT, SLOT_MINUTES, type DemandProfile, type NodeDemandHistory, type Forecast, type PredictionOutcome } from './profile.js';
+export { predictWake, nextPredictedWake, predictiveWakes, type PredictedWake } from './predict.js';

@@ -2,7 +2,7 @@
 // always-on nodes with their reasons, and which configured wake drivers can actually work.
 import { durationSeconds } from '../../config/duration.js';
 import { alwaysOnNodes, type Cluster, type ClusterNode } from '../../config/model.js';
-import type { NodePolicy, Policy, WakeDriver } from './types.js';
+import type { NodePolicy, Policy, PredictPolicy, WakeDriver } from './types.js';
 
 /** Extra lead time for scheduled wakes on top of a node's bootSeconds. */
 export const DEFAULT_WAKE_AHEAD_MARGIN_SECONDS = 120;
@@ -33,6 +33,15 @@ export function nodePolicy(cluster: Cluster, node: ClusterNode, alwaysOn: Readon
   };
 }
 
+/** Unused predicted wakes go back to sleep after this long unless the file says otherwise. */
+export const DEFAULT_PREDICT_UNUSED_AFTER_SECONDS = 30 * 60;
+
+function predictPolicy(p: Cluster['spec']['power']['predict']): PredictPolicy | undefined {
+  if (p === 'off') return undefined;
+  if (typeof p === 'number') return { threshold: p, unusedAfterSeconds: DEFAULT_PREDICT_UNUSED_AFTER_SECONDS };
+  return { threshold: p.threshold, unusedAfterSeconds: durationSeconds(p.unusedAfter) };
+}
+
 export function policyFromCluster(cluster: Cluster): Policy {
   const p = cluster.spec.power;
   const alwaysOn = alwaysOnNodes(cluster);
@@ -53,6 +62,7 @@ export function policyFromCluster(cluster: Cluster): Policy {
     wakeAttempts: p.wakeAttempts,
     retryFailedAfterSeconds: durationSeconds(p.retryFailedAfter),
     wakeAheadMarginSeconds: DEFAULT_WAKE_AHEAD_MARGIN_SECONDS,
+    predict: predictPolicy(p.predict),
     nodes,
     apps: cluster.spec.apps.map((a) => ({ name: a.name, namespace: a.namespace, node: a.node, wakeOnRequest: a.wakeOnRequest })),
   };

@@ -6,6 +6,7 @@
 // any instant. Durations in the policy are seconds. CPU is in millicores, memory in bytes
 // (see quantity.ts to convert Kubernetes quantities).
 import { POWER_STATES, type PowerState } from '../../config/schema.js';
+import type { DemandProfile } from './profile.js';
 
 export { POWER_STATES, type PowerState };
 
@@ -151,7 +152,7 @@ export interface NodeActivity {
   networkBytesPerSecond?: number | undefined;
 }
 
-export const WAKE_SOURCES = ['manual', 'api', 'gateway', 'schedule', 'pending-pod', 'preflight'] as const;
+export const WAKE_SOURCES = ['manual', 'api', 'gateway', 'schedule', 'pending-pod', 'preflight', 'predicted'] as const;
 export type WakeSource = (typeof WAKE_SOURCES)[number];
 
 export interface WakeRequest {
@@ -189,6 +190,8 @@ export interface Observed {
   /** Pending sleep requests (manual, API); decide() accepts or refuses each, with the reason. */
   sleepRequests: SleepRequest[];
   inFlight: InFlightTransition[];
+  /** The learned demand profile (profile.ts); absent or with predict off, nothing is woken ahead. */
+  demandProfile?: DemandProfile | undefined;
 }
 
 /** A keep-awake or quiet-hours window: opens at each cron occurrence, lasts `durationSeconds`. */
@@ -223,6 +226,13 @@ export interface AppPolicy {
   wakeOnRequest: boolean;
 }
 
+export interface PredictPolicy {
+  /** Wake a sleeping node ahead when the chance of demand is at least this (0..1). */
+  threshold: number;
+  /** A node woken ahead and not used goes back to sleep after this long (instead of minAwake/idleAfter). */
+  unusedAfterSeconds: number;
+}
+
 /** The power policy, resolved from the cluster file by `policyFromCluster`. */
 export interface Policy {
   enabled: boolean;
@@ -240,6 +250,8 @@ export interface Policy {
   retryFailedAfterSeconds: number;
   /** Scheduled wakes start this long before a keep-awake window in addition to bootSeconds. */
   wakeAheadMarginSeconds: number;
+  /** Wake ahead of learned demand (spec.power.predict); undefined: off. */
+  predict?: PredictPolicy | undefined;
   /** Per node name, every node of the cluster. */
   nodes: Record<string, NodePolicy>;
   apps: AppPolicy[];

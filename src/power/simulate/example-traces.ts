@@ -21,7 +21,7 @@ const WEEK_END = WEEK_START + 7 * DAY;
 const BOOT = { storagenodet3500: 45, homelab: 60 };
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
-const header = () => JSON.stringify({ kind: 'header', start: iso(WEEK_START), end: iso(WEEK_END), bootSeconds: BOOT });
+const header = (weeks = 1) => JSON.stringify({ kind: 'header', start: iso(WEEK_START), end: iso(weeks === 1 ? WEEK_END : WEEK_START + weeks * 7 * DAY), bootSeconds: BOOT });
 
 function between(rand: () => number, lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo + 1));
@@ -33,9 +33,15 @@ function between(rand: () => number, lo: number, hi: number): number {
  * weekend afternoons too, and now and then a two-minute look at the library at lunchtime.
  */
 export function mediaWeek(): string {
+  const events = mediaWeekRequests().map((r) => ({ t: r.t, line: JSON.stringify({ t: iso(r.t), kind: 'request', app: 'jellyfin', seconds: r.seconds }) }));
+  return [header(), ...events.map((e) => e.line)].join('\n') + '\n';
+}
+
+/** The media week's requests, in time order. */
+function mediaWeekRequests(): Array<{ t: number; seconds: number }> {
   const rand = prng(0x5eed_0001);
-  const events: Array<{ t: number; line: string }> = [];
-  const request = (t: number, seconds: number) => events.push({ t, line: JSON.stringify({ t: iso(t), kind: 'request', app: 'jellyfin', seconds }) });
+  const events: Array<{ t: number; seconds: number }> = [];
+  const request = (t: number, seconds: number) => events.push({ t, seconds });
   for (let day = 0; day < 7; day++) {
     const midnight = WEEK_START + day * DAY;
     const weekend = day >= 5;
@@ -61,8 +67,51 @@ export function mediaWeek(): string {
       if (t > midnight + 23.5 * 60 * MIN) break;
     }
   }
-  events.sort((a, b) => a.t - b.t);
-  return [header(), ...events.map((e) => e.line)].join('\n') + '\n';
+  return events.sort((a, b) => a.t - b.t);
+}
+
+/**
+ * Four weeks of the media week with a weekly rhythm plus jitter: week 1 is the shipped week, each
+ * later week repeats it with every day's evening, afternoon and lunchtime blocks shifted by up to
+ * 10 minutes either way (each block on its own). The trace the predictive wake is measured on.
+ */
+export function mediaMonth(): string {
+  const rand = prng(0x5eed_0003);
+  const week = mediaWeekRequests();
+  const lines: string[] = [];
+  for (let w = 0; w < 4; w++) {
+    // One shift per (day, block): requests less than 2 h apart belong to the same block.
+    let shift = 0;
+    let last = -Infinity;
+    let prevEnd = -Infinity;
+    for (const r of week) {
+      if (r.t - last > 2 * 60 * MIN) shift = w === 0 ? 0 : between(rand, -10, 10) * MIN;
+      last = r.t;
+      const t = Math.max(r.t + w * 7 * DAY + shift, prevEnd);
+      prevEnd = t;
+      lines.push(JSON.stringify({ t: iso(t), kind: 'request', app: 'jellyfin', seconds: r.seconds }));
+    }
+  }
+  return [header(4), ...lines].join('\n') + '\n';
+}
+
+/**
+ * Four weeks without a rhythm: on every day two to six short looks at the media library
+ * (5-30 minutes) at uniformly random times between 08:00 and 22:00. Prediction can learn nothing
+ * here; it must cost little.
+ */
+export function scatteredMonth(): string {
+  const rand = prng(0x5eed_0004);
+  const events: Array<{ t: number; line: string }> = [];
+  for (let day = 0; day < 28; day++) {
+    const midnight = WEEK_START + day * DAY;
+    for (let n = between(rand, 2, 6); n > 0; n--) {
+      const t = midnight + between(rand, 8 * 60, 22 * 60) * MIN;
+      events.push({ t, line: JSON.stringify({ t: iso(t), kind: 'request', app: 'jellyfin', seconds: between(rand, 5, 30) * 60 }) });
+    }
+  }
+  events.sort((a, b) => a.t - b.t || (a.line < b.line ? -1 : 1));
+  return [header(4), ...events.map((e) => e.line)].join('\n') + '\n';
 }
 
 /**
@@ -92,4 +141,4 @@ export function batchWeek(): string {
   return [header(), ...events.map((e) => e.line)].join('\n') + '\n';
 }
 
-export const TRACES = { 'media-week.jsonl': mediaWeek, 'batch-week.jsonl': batchWeek } as const;
+export const TRACES = { 'media-week.jsonl': mediaWeek, 'batch-week.jsonl': batchWeek, 'media-month.jsonl': mediaMonth, 'scattered-month.jsonl': scatteredMonth } as const;

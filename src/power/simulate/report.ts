@@ -25,6 +25,19 @@ export interface NodeReport {
   failedWakes: number;
   demands: number;
   missedDemands: number;
+  delayedDemands: number;
+  waitSeconds: number;
+  predictedWakes: number;
+  unusedPredictedWakes: number;
+}
+
+/** Demand waits in one week of the trace (weeks counted from its start). */
+export interface WeekReport {
+  week: number;
+  from: string;
+  demands: number;
+  delayedDemands: number;
+  waitSeconds: number;
 }
 
 export interface SimulationReport {
@@ -48,6 +61,16 @@ export interface SimulationReport {
   missedDemands: number;
   /** Arrival at a node that was not awake until that node was Ready (delayed demands only; 0 when none). */
   latencySeconds: LatencySummary;
+  /** Total time demands waited for their node. */
+  waitSeconds: number;
+  /** Wakes decide() made ahead of predicted demand (spec.power.predict). */
+  predictedWakes: number;
+  /** Of those, the ones that went back to sleep without being used. */
+  unusedPredictedWakes: number;
+  /** Per week of the trace: demands, delayed demands and total wait. */
+  weeks: WeekReport[];
+  /** Things about the input the reader should know (a header's boot times that disagree with the file). */
+  warnings: string[];
   /** Nodes without power.watts: counted at 0 W. */
   nodesWithoutWatts: string[];
   nodes: NodeReport[];
@@ -91,7 +114,15 @@ interface Span {
   goDownSeconds: number;
 }
 
-function nodeReport(policy: Policy, world: SimWorld, name: string, span: Span, intervals: Map<string, Interval[]>, missed: readonly Demand[]): NodeReport {
+export interface Predictions {
+  predicted: ReadonlyMap<string, number>;
+  unused: ReadonlyMap<string, number>;
+  warnings: string[];
+}
+
+const waitOf = (d: Demand) => (d.servedAt !== undefined && d.servedAt > d.arrivedAt ? (d.servedAt - d.arrivedAt) / 1000 : 0);
+
+function nodeReport(policy: Policy, world: SimWorld, name: string, span: Span, intervals: Map<string, Interval[]>, missed: readonly Demand[], pred: Predictions): NodeReport {
   const n = world.node(name);
   const np = policy.nodes[name]!;
   const maySleep = np.autoSleep && np.alwaysOnReasons.length === 0 && np.usableDrivers.length > 0;
@@ -112,17 +143,33 @@ function nodeReport(policy: Policy, world: SimWorld, name: string, span: Span, i
     failedWakes: n.failedWakes,
     demands: world.demands.filter((d) => d.node === name).length,
     missedDemands: missed.filter((d) => d.node === name).length,
+    delayedDemands: world.demands.filter((d) => d.node === name && waitOf(d) > 0).length,
+    waitSeconds: round(world.demands.filter((d) => d.node === name).reduce((acc, d) => acc + waitOf(d), 0), 3),
+    predictedWakes: pred.predicted.get(name) ?? 0,
+    unusedPredictedWakes: pred.unused.get(name) ?? 0,
   };
 }
 
-export function buildReport(policy: Policy, world: SimWorld, span: Span, keepTransitions: boolean): SimulationReport {
+const WEEK_MS = 7 * 24 * HOUR_MS;
+
+function weekReports(demands: readonly Demand[], start: number, end: number): WeekReport[] {
+  const weeks: WeekReport[] = [];
+  for (let w = 0; start + w * WEEK_MS < end; w++) {
+    const from = start + w * WEEK_MS;
+    const mine = demands.filter((d) => d.arrivedAt >= from && d.arrivedAt < from + WEEK_MS);
+    weeks.push({ week: w + 1, from: new Date(from).toISOString(), demands: mine.length, delayedDemands: mine.filter((d) => waitOf(d) > 0).length, waitSeconds: round(mine.reduce((acc, d) => acc + waitOf(d), 0), 3) });
+  }
+  return weeks;
+}
+
+export function buildReport(policy: Policy, world: SimWorld, span: Span, keepTransitions: boolean, pred: Predictions): SimulationReport {
   const { demands, names } = world;
   const { start, end } = span;
   for (const d of demands) if (d.servedAt === undefined && d.endedAt === undefined) d.endedAt = end;
   const latencies = demands.filter((d) => d.servedAt !== undefined && d.servedAt > d.arrivedAt).map((d) => ((d.servedAt as number) - d.arrivedAt) / 1000).sort((a, b) => a - b);
   const missed = demands.filter((d) => d.servedAt === undefined);
   const intervals = demandIntervals(demands, end);
-  const nodeReports = names.map((name) => nodeReport(policy, world, name, span, intervals, missed));
+  const nodeReports = names.map((name) => nodeReport(policy, world, name, span, intervals, missed, pred));
   const sum = (f: (r: NodeReport) => number) => nodeReports.reduce((acc, r) => acc + f(r), 0);
   const energyKwh = names.reduce((acc, name) => acc + kwhOf(world.node(name).wattMs), 0);
   const alwaysOnKwh = names.reduce((acc, name) => acc + kwhOf(world.node(name).watts.awake * (end - start)), 0);
@@ -144,6 +191,11 @@ export function buildReport(policy: Policy, world: SimWorld, span: Span, keepTra
     delayedDemands: latencies.length,
     missedDemands: missed.length,
     latencySeconds: { p50: round(percentile(latencies, 50), 3), p95: round(percentile(latencies, 95), 3), max: round(latencies[latencies.length - 1] ?? 0, 3) },
+    waitSeconds: round(latencies.reduce((acc, x) => acc + x, 0), 3),
+    predictedWakes: sum((r) => r.predictedWakes),
+    unusedPredictedWakes: sum((r) => r.unusedPredictedWakes),
+    weeks: weekReports(demands, start, end),
+    warnings: pred.warnings,
     nodesWithoutWatts: names.filter((name) => !policy.nodes[name]?.watts),
     nodes: nodeReports,
   };

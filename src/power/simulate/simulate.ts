@@ -26,6 +26,7 @@ import { policyFromCluster } from '../core/policy.js';
 import type { Action, Policy } from '../core/types.js';
 import { buildReport, type SimulationReport } from './report.js';
 import type { Trace, TraceEvent } from './trace.js';
+import { bootWarnings, SimLearner } from './learner.js';
 import { SimWorld } from './world.js';
 
 export type { LatencySummary, NodeReport, SimulationReport } from './report.js';
@@ -55,9 +56,11 @@ export function simulate(cluster: Cluster, trace: Trace, options: SimulateOption
  * decide() at one instant, again after actions that change the world at once (a rollback or a
  * corrected record may make room for a wake or serve a demand), at most four times.
  */
-function decideAt(world: SimWorld, policy: Policy, now: number): void {
+function decideAt(world: SimWorld, learner: SimLearner, policy: Policy, now: number): void {
+  learner.observe(world, now);
   for (let round = 0; round < 4; round++) {
-    const decision = decide(world.observe(now), policy, now);
+    const decision = decide({ ...world.observe(now), demandProfile: learner.profile }, policy, now);
+    learner.learn(decision, now);
     world.noteActivity(decision, now);
     for (const a of decision.actions) world.apply(a, now);
     world.settle(decision.requests);
@@ -70,12 +73,14 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
   const opt = { ...DEFAULTS, ...options };
   const { start, end } = trace.header;
   const world = new SimWorld(policy, trace, { drainSeconds: opt.drainSeconds, suspendSeconds: opt.suspendSeconds, keepTransitions: opt.keepTransitions === true });
+  const learner = new SimLearner(policy);
   const events = trace.events;
   let ei = 0;
   let now = start;
   let nextTick = start;
   const tickMs = opt.tickSeconds * 1000;
-  const hasWindows = policy.keepAwake.length > 0 || policy.quietHours.length > 0;
+  // Windows and predictions change decide()'s answer with the time of day alone.
+  const hasWindows = policy.keepAwake.length > 0 || policy.quietHours.length > 0 || policy.predict !== undefined;
   for (;;) {
     while (ei < events.length && (events[ei] as TraceEvent).t <= now) world.applyEvent(events[ei++] as TraceEvent);
     for (const n of world.nodes.values()) {
@@ -84,7 +89,7 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
       world.advance(n, now);
     }
     world.serve(now);
-    decideAt(world, policy, now);
+    decideAt(world, learner, policy, now);
     if (now >= end) break;
     // Without windows nothing changes between events and timers, so no tick is needed.
     if (hasWindows) while (nextTick <= now) nextTick += tickMs;
@@ -94,5 +99,5 @@ export function simulatePolicy(policy: Policy, trace: Trace, options: SimulateOp
     world.accrue(now, next);
     now = next;
   }
-  return buildReport(policy, world, { start, end, goDownSeconds: opt.drainSeconds + opt.suspendSeconds }, opt.keepTransitions === true);
+  return buildReport(policy, world, { start, end, goDownSeconds: opt.drainSeconds + opt.suspendSeconds }, opt.keepTransitions === true, { predicted: learner.predictedWakes, unused: learner.unusedWakes, warnings: bootWarnings(policy, trace) });
 }
