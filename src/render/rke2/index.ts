@@ -111,13 +111,7 @@ export function rke2Playbook(cluster: Cluster): unknown[] {
   const prepare = [
     { name: 'Turn swap off now', 'ansible.builtin.command': 'swapoff -a', changed_when: false },
     { name: 'Keep swap off after reboot', 'ansible.builtin.replace': { path: '/etc/fstab', regexp: '^([^#].*\\sswap\\s.*)$', replace: '# \\1 (disabled by vmstation: the kubelet needs swap off)' } },
-    // rancher/rke2-docs:docs/install/requirements.md:32: RHEL 10 and its derivatives need it for nf_conntrack.
-    {
-      name: 'kernel-modules-extra (RHEL/Rocky 10)',
-      'ansible.builtin.dnf': { name: 'kernel-modules-extra', state: 'present' },
-      when: "ansible_facts['os_family'] == 'RedHat' and ansible_facts['distribution_major_version'] == '10'",
-      tags: ['network'],
-    },
+    // kernel-modules-extra (RHEL/Rocky 10) comes with the host layer, for every method (src/render/ansible/project.ts).
     ...networkManagerTasks(),
   ];
   const waitReady = {
