@@ -7,6 +7,7 @@ import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
 import { networkManagerTasks } from '../network/network-manager.js';
+import { rke2SelinuxTasks } from '../selinux/index.js';
 
 export const RKE2_DIR = 'rke2';
 /** Name of the vault secret holding the cluster token (`vmstation secrets set rke2-token`). */
@@ -113,6 +114,8 @@ export function rke2Playbook(cluster: Cluster): unknown[] {
     { name: 'Keep swap off after reboot', 'ansible.builtin.replace': { path: '/etc/fstab', regexp: '^([^#].*\\sswap\\s.*)$', replace: '# \\1 (disabled by vmstation: the kubelet needs swap off)' } },
     // kernel-modules-extra (RHEL/Rocky 10) comes with the host layer, for every method (src/render/ansible/project.ts).
     ...networkManagerTasks(),
+    // RKE2 keeps SELinux enforcing with its own policy: what vmstation adds must fit it (../selinux/index.ts).
+    ...rke2SelinuxTasks(cluster),
   ];
   const waitReady = {
     name: 'rke2-server answers (port 9345)',
