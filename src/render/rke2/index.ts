@@ -8,6 +8,7 @@ import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
 import { networkManagerTasks } from '../network/network-manager.js';
 import { rke2SelinuxTasks } from '../selinux/index.js';
+import { rke2NftablesChartConfig, rke2NftablesTasks } from './nftables.js';
 
 export const RKE2_DIR = 'rke2';
 /** Name of the vault secret holding the cluster token (`vmstation secrets set rke2-token`). */
@@ -92,6 +93,8 @@ function installTasks(cluster: Cluster, type: 'server' | 'agent'): unknown[] {
     { name: 'The cluster token (drop-in, 0600, never in the render tree)', 'ansible.builtin.copy': { content: `token: "{{ ${RKE2_TOKEN_VAR} }}"\n`, dest: '/etc/rancher/rke2/config.yaml.d/10-token.yaml', mode: '0600' }, no_log: true, register: 'rke2_token_file' },
     { name: 'RKE2 installed from the RPM?', 'ansible.builtin.stat': { path: '/usr/bin/rke2' }, register: 'rke2_binary_rpm' },
     { name: 'RKE2 installed from the tarball?', 'ansible.builtin.stat': { path: '/usr/local/bin/rke2' }, register: 'rke2_binary_tar' },
+    // kube-proxy in nftables mode: the CNI follows before RKE2 first starts (./nftables.ts).
+    ...rke2NftablesTasks(cluster, type),
     { name: 'RKE2 install script', 'ansible.builtin.get_url': { url: 'https://get.rke2.io', dest: '/usr/local/sbin/rke2-install.sh', mode: '0755' }, tags: ['network'] },
     {
       name: `Install RKE2 ${release} (${type})`,
@@ -151,6 +154,11 @@ export function rewriteKubeconfigServer(kubeconfig: string, server: string): str
   return kubeconfig.replace(/(server:\s*)https:\/\/(127\.0\.0\.1|localhost|\[::1\]):(\d+)/g, `$1${server}`);
 }
 
+function chartConfigArtifacts(cluster: Cluster, header: string): Artifact[] {
+  const config = rke2NftablesChartConfig(cluster);
+  return config ? [{ path: `${RKE2_DIR}/manifests/${config.name}`, component: 'rke2', checker: 'yaml', content: header + config.content }] : [];
+}
+
 export const rke2Renderer: Renderer = {
   name: 'rke2',
   render(cluster: Cluster): Artifact[] {
@@ -160,6 +168,7 @@ export const rke2Renderer: Renderer = {
       { path: `${RKE2_DIR}/inventory.yaml`, component: 'rke2', checker: 'ansible-inventory', content: h + toYaml(rke2Inventory(cluster)) },
       { path: `${RKE2_DIR}/cluster.yml`, component: 'rke2', checker: 'ansible-syntax', content: h + toYaml(rke2Playbook(cluster)) },
       { path: `${RKE2_DIR}/reset.yml`, component: 'rke2', checker: 'ansible-syntax', content: h + toYaml(rke2ResetPlaybook()) },
+      ...chartConfigArtifacts(cluster, h),
       ...cluster.spec.nodes.map((n) => ({ path: `${RKE2_DIR}/config/${n.name}.yaml`, component: 'rke2', checker: 'yaml' as const, content: h + toYaml(rke2NodeConfig(cluster, n)) })),
     ];
   },
