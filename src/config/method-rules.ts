@@ -1,6 +1,7 @@
 // Rules about combinations that only work on some deploy paths: refused here, with the reason
 // and a way out, instead of failing halfway through a playbook. Each names its upstream source.
 import { osFamily } from './model.js';
+import { RKE2_NFTABLES_SINCE, rke2SupportsNftables } from './methods.js';
 import type { Rule, RuleProblem } from './rules.js';
 
 const problem = (severity: RuleProblem['severity'], path: RuleProblem['path'], code: string, message: string, hint: string): RuleProblem => ({ path, severity, code, message, hint });
@@ -25,6 +26,18 @@ export const METHOD_RULES: readonly Rule[] = [
       const k = cluster.spec.kubernetes;
       if (k.method !== 'kubeadm' || k.cni !== 'calico' || k.kubeProxyMode !== 'nftables') return [];
       return [problem('error', ['spec', 'kubernetes', 'kubeProxyMode'], 'nftables-calico-manifest', "kube-proxy in nftables mode breaks the Calico manifest kubeadm applies (its data plane is iptables)", 'use kubeProxyMode: iptables with kubeadm and Calico, or method: kubespray (it switches Calico to nftables too)')];
+    },
+  },
+  {
+    // rancher/rke2-docs@9477b7b:docs/networking/basic_network_options.md:331: nftables support is
+    // available as of v1.36.3+rke2r1, v1.35.7+rke2r1, v1.34.10+rke2r1 (experimental); before, the
+    // bundled CNIs keep an iptables data plane under an nftables kube-proxy.
+    name: 'kube-proxy nftables needs a recent RKE2',
+    check: ({ cluster }) => {
+      const k = cluster.spec.kubernetes;
+      if (k.method !== 'rke2' || k.kubeProxyMode !== 'nftables' || rke2SupportsNftables(k.version)) return [];
+      const since = Object.entries(RKE2_NFTABLES_SINCE).map(([minor, patch]) => `${minor}.${patch}`).join(', ');
+      return [problem('error', ['spec', 'kubernetes', 'kubeProxyMode'], 'rke2-nftables-too-old', `RKE2 v${k.version}+rke2r1 does not support kube-proxy in nftables mode: its CNIs follow only from ${since} (RKE2's "Nftables support", experimental)`, `use kubeProxyMode: iptables, or set kubernetes.version to ${since} or later`)];
     },
   },
   {

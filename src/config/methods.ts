@@ -34,3 +34,16 @@ export const METHOD_SUPPORT: Record<Method, MethodSupport> = {
     os: ['ubuntu-22.04', 'ubuntu-24.04', 'rhel-9', 'rhel-10', 'rocky-9', 'rocky-10'],
   },
 };
+
+// rancher/rke2-docs@9477b7b:docs/networking/basic_network_options.md:331 ("Nftables support"):
+// RKE2's CNIs follow kube-proxy into nftables from these releases on (src/render/rke2/nftables.ts).
+/** First release of each minor line with nftables support (basic_network_options.md:331); later minors have it. */
+export const RKE2_NFTABLES_SINCE: Readonly<Record<string, number>> = { '1.34': 10, '1.35': 7, '1.36': 3 };
+
+/** Whether the RKE2 release for this Kubernetes version supports kube-proxy in nftables mode. */
+export function rke2SupportsNftables(version: string): boolean {
+  const [major, minor, patch] = version.split('.').map(Number) as [number, number, number];
+  const gate = RKE2_NFTABLES_SINCE[`${major}.${minor}`];
+  if (gate !== undefined) return patch >= gate;
+  return major > 1 || minor > Math.max(...Object.keys(RKE2_NFTABLES_SINCE).map((k) => Number(k.split('.')[1])));
+}

@@ -44,6 +44,7 @@ export const COMPONENT_PINS = {
   kubespray: { ref: 'v2.31.0', checked: '2026-12-03', source: 'https://github.com/kubernetes-sigs/kubespray/releases/tag/v2.31.0 (released 2026-04-24)' },
   cilium: { ref: '1.19.3', checked: '2026-12-03', source: 'kubernetes-sigs/kubespray@v2.31.0:roles/kubespray_defaults/defaults/main/download.yml (cilium_version; Kubespray and RKE2 install it)' },
   pkgsK8sDebRevision: { ref: '1.1', checked: '2026-12-03', source: 'https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/install-kubeadm/ (packages are <version>-1.1)' },
+  calicoSelinux: { ref: 'https://downloads.tigera.io/ee/archives/calico-selinux-1.0-1.el9.noarch.rpm', checked: '2026-12-03', source: 'rancher/rke2-docs@9477b7b:docs/security/selinux.md (Calico support: the package to install, el9 only)' },
   rke2ReleaseSuffix: { ref: '+rke2r1', checked: '2026-12-03', source: 'https://docs.rke2.io/install/configuration (INSTALL_RKE2_VERSION, e.g. v1.35.4+rke2r1)' },
 } as const satisfies Record<string, UpstreamPin>;
 

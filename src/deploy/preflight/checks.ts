@@ -167,13 +167,21 @@ function checkClock({ node, clockOffsetS, clockReference }: NodeContext): CheckR
     : { id: 'clock', status: 'fail', observed: shown, why: 'certificates look not-yet-valid, etcd elections flap and logs interleave wrongly when clocks disagree', fix: `start chrony pointing at ${clockReference ?? 'the NTP server'} (the host layer does) and wait for it to converge; \`chronyc tracking\` shows the offset` };
 }
 
+// Preflight agrees with the playbooks (src/render/selinux): kubeadm and Kubespray switch SELinux
+// to permissive, as their upstreams do; RKE2 keeps it enforcing with its own policy.
 function checkSelinux({ cluster, facts }: NodeContext): CheckResult {
-  const { method } = cluster.spec.kubernetes;
+  const { method, cni } = cluster.spec.kubernetes;
   if (facts.selinux !== 'enforcing') return { id: 'selinux', status: 'pass', observed: facts.selinux === 'absent' ? 'not present' : facts.selinux };
-  if (method === 'rke2') return { id: 'selinux', status: 'pass', observed: 'enforcing (RKE2 ships its SELinux policy)' };
-  if (method === 'kubespray')
-    return { id: 'selinux', status: 'warn', observed: 'enforcing', why: 'Kubespray switches SELinux to permissive during the deploy', fix: 'nothing to do, or set it permissive yourself: `setenforce 0` and SELINUX=permissive in /etc/selinux/config' };
-  return { id: 'selinux', status: 'fail', observed: 'enforcing', why: 'kubeadm pods (etcd, the control plane) need file access SELinux denies without a policy', fix: '`setenforce 0` and SELINUX=permissive in /etc/selinux/config' };
+  if (method === 'rke2')
+    return { id: 'selinux', status: 'pass', observed: `enforcing (RKE2 ships its SELinux policy${cni === 'calico' ? "; the deploy adds Tigera's calico-selinux for Calico" : ''})` };
+  const who = method === 'kubespray' ? 'Kubespray (preinstall_selinux_state: permissive)' : "kubeadm's install page";
+  return {
+    id: 'selinux',
+    status: 'warn',
+    observed: 'enforcing',
+    why: `${who} sets SELinux permissive so containers can use the host filesystem; the deploy does the same (setenforce 0 and SELINUX=permissive in /etc/selinux/config)`,
+    fix: 'nothing to do, or set it permissive yourself first; choose method: rke2 to keep SELinux enforcing',
+  };
 }
 
 function checkModules({ cluster, facts }: NodeContext): CheckResult {

@@ -3,6 +3,7 @@
 // reference them.
 import { shellQuote } from '../../util/shell-quote.js';
 import type { Cluster } from '../../config/model.js';
+import type { OsName } from '../../config/schema.js';
 import { hasRole } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
@@ -77,9 +78,19 @@ export function renderInventory(cluster: Cluster): string {
   return `# Rendered by VMStation from ${cluster.metadata.name}: every node, grouped by role, OS family, sleep and service.\n${toYaml({ all: { hosts: hostsOf(plans, () => true), children } })}`;
 }
 
+/**
+ * RHEL/Rocky 10 ship nf_conntrack, which kube-proxy and every CNI need, in kernel-modules-extra
+ * (rancher/rke2-docs@9477b7b:docs/install/requirements.md:32; kubernetes-sigs/kubespray@v2.31.0:
+ * docs/operating_systems/rhel.md:38, which does not install it): the host layer installs it for
+ * every method, before Kubernetes. dnf installs it for the newest kernel; an older running kernel
+ * needs a reboot (Kubespray's note).
+ */
+export const KERNEL_MODULES_EXTRA_OS: readonly OsName[] = ['rhel-10', 'rocky-10'];
+
 function packagesFor(cluster: Cluster, plan: NodeHostPlan): string[] {
   const infra = cluster.spec.infrastructure;
   const pkgs = new Set(plan.os.basePackages);
+  if (KERNEL_MODULES_EXTRA_OS.includes(plan.node.os)) pkgs.add('kernel-modules-extra');
   if (infra.firewall.enabled) for (const p of plan.os.firewallPackages) pkgs.add(p);
   if (infra.kerberos.enabled) for (const p of plan.os.krb5ClientPackages) pkgs.add(p);
   if (plan.isKdc) for (const p of plan.os.krb5KdcPackages) pkgs.add(p);

@@ -14,6 +14,7 @@ import type { Renderer } from '../registry.js';
 import { runtimeTasks } from './runtime.js';
 import { cniTasks } from './cni.js';
 import { networkManagerTasks } from '../network/network-manager.js';
+import { kubeadmSelinuxTasks } from '../selinux/index.js';
 
 export const KUBEADM_DIR = 'kubeadm';
 /** Where the rendered kubeadm configuration is copied on the first control-plane node. */
@@ -114,6 +115,8 @@ function prepareTasks(cluster: Cluster): unknown[] {
   return [
     { name: 'Turn swap off now', 'ansible.builtin.command': 'swapoff -a', changed_when: false },
     { name: 'Keep swap off after reboot', 'ansible.builtin.replace': { path: '/etc/fstab', regexp: '^([^#].*\\sswap\\s.*)$', replace: '# \\1 (disabled by vmstation: the kubelet needs swap off)' } },
+    // kubeadm's install page sets SELinux permissive on Red Hat-based distributions (../selinux/index.ts).
+    ...kubeadmSelinuxTasks(),
     { name: 'Load kernel modules at boot', 'ansible.builtin.copy': { dest: KERNEL_MODULES_FILE, content: `${modules.join('\n')}\n`, mode: '0644' }, tags: [KERNEL_TAG] },
     // A container (the lab) can load no module: it shares its host's kernel. --skip-tags modprobe leaves this out there.
     { name: 'Load kernel modules now', 'ansible.builtin.command': `modprobe -a ${modules.join(' ')}`, changed_when: false, tags: [KERNEL_TAG, 'modprobe'] },

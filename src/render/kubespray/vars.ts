@@ -56,6 +56,9 @@ export function kubesprayGroupVars(cluster: Cluster): GroupVars {
   const all: Record<string, KubesprayValue> = {
     // The host layer runs chrony (server on the NTP node, clients everywhere): Kubespray must not.
     ntp_enabled: false,
+    // SELinux permissive on RHEL/Rocky: Kubespray's own default (kubespray_defaults/defaults/main/main.yml:7),
+    // stated so the three methods visibly agree with preflight (kubeadm's install page does the same).
+    preinstall_selinux_state: 'permissive',
     ...(spec.network.dnsServers.length > 0 ? { upstream_dns_servers: spec.network.dnsServers } : {}),
     ...(lb
       ? /^\d+\.\d+\.\d+\.\d+$/.test(lb.address)

@@ -10,6 +10,7 @@ import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type
 import { fastYaml } from './yaml.js';
 import { checksum, clusterRbac, configMap, image, kube, meta, restricted, service, serviceAccount } from './kube.js';
 import { bmcNodes, IPMI_SECRET_DIR, NAMES, PORTS } from './names.js';
+import { SPC_T } from '../selinux/index.js';
 
 const NOBODY = 65534;
 const nonRoot: IPodSecurityContext = { runAsUser: NOBODY, runAsGroup: NOBODY, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
@@ -140,7 +141,9 @@ export function renderNodeExporter(cluster: Cluster): Artifact[] {
           priorityClassName: 'system-node-critical',
           // Every node, whatever its taints (control plane, cordoned, NoExecute).
           tolerations: [{ operator: 'Exists' }],
-          securityContext: nonRoot,
+          // spc_t: where the CRI labels pods (RKE2 on RHEL/Rocky, SELinux enforcing), container_t may
+          // not read other processes' /proc, the host's mounts or the D-Bus socket (../selinux/index.ts).
+          securityContext: { ...nonRoot, seLinuxOptions: { ...SPC_T } },
           containers: [
             {
               name,

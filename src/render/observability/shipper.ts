@@ -6,6 +6,7 @@ import { IMAGES, selectorLabels, standardLabels, SYSLOG_RECEIVER_PORT, type Kube
 import { NODE_NAME_ENV } from './alloy/config.js';
 import { COMPONENTS, monitoringNamespace } from './names.js';
 import { configHash, configMap, meta, resources, service } from './objects.js';
+import { SPC_T } from '../selinux/index.js';
 
 export type ShipperKind = 'alloy' | 'promtail';
 
@@ -86,7 +87,9 @@ export function shipperObjects(cluster: Cluster, kind: ShipperKind, configText: 
             // Every node ships its logs, whatever its taints.
             tolerations: [{ operator: 'Exists' }],
             priorityClassName: 'system-node-critical',
-            securityContext: { runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } },
+            // spc_t: where the CRI labels pods (RKE2 on RHEL/Rocky, SELinux enforcing), container_t may not
+            // read the host's logs (var_log_t, container_log_t) or the journal (../selinux/index.ts).
+            securityContext: { runAsUser: 0, runAsGroup: 0, seLinuxOptions: { ...SPC_T }, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [
               {
                 name: s.name,

@@ -7,6 +7,8 @@ import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
 import { networkManagerTasks } from '../network/network-manager.js';
+import { rke2SelinuxTasks } from '../selinux/index.js';
+import { rke2NftablesChartConfig, rke2NftablesTasks } from './nftables.js';
 
 export const RKE2_DIR = 'rke2';
 /** Name of the vault secret holding the cluster token (`vmstation secrets set rke2-token`). */
@@ -91,6 +93,8 @@ function installTasks(cluster: Cluster, type: 'server' | 'agent'): unknown[] {
     { name: 'The cluster token (drop-in, 0600, never in the render tree)', 'ansible.builtin.copy': { content: `token: "{{ ${RKE2_TOKEN_VAR} }}"\n`, dest: '/etc/rancher/rke2/config.yaml.d/10-token.yaml', mode: '0600' }, no_log: true, register: 'rke2_token_file' },
     { name: 'RKE2 installed from the RPM?', 'ansible.builtin.stat': { path: '/usr/bin/rke2' }, register: 'rke2_binary_rpm' },
     { name: 'RKE2 installed from the tarball?', 'ansible.builtin.stat': { path: '/usr/local/bin/rke2' }, register: 'rke2_binary_tar' },
+    // kube-proxy in nftables mode: the CNI follows before RKE2 first starts (./nftables.ts).
+    ...rke2NftablesTasks(cluster, type),
     { name: 'RKE2 install script', 'ansible.builtin.get_url': { url: 'https://get.rke2.io', dest: '/usr/local/sbin/rke2-install.sh', mode: '0755' }, tags: ['network'] },
     {
       name: `Install RKE2 ${release} (${type})`,
@@ -111,14 +115,10 @@ export function rke2Playbook(cluster: Cluster): unknown[] {
   const prepare = [
     { name: 'Turn swap off now', 'ansible.builtin.command': 'swapoff -a', changed_when: false },
     { name: 'Keep swap off after reboot', 'ansible.builtin.replace': { path: '/etc/fstab', regexp: '^([^#].*\\sswap\\s.*)$', replace: '# \\1 (disabled by vmstation: the kubelet needs swap off)' } },
-    // rancher/rke2-docs:docs/install/requirements.md:32: RHEL 10 and its derivatives need it for nf_conntrack.
-    {
-      name: 'kernel-modules-extra (RHEL/Rocky 10)',
-      'ansible.builtin.dnf': { name: 'kernel-modules-extra', state: 'present' },
-      when: "ansible_facts['os_family'] == 'RedHat' and ansible_facts['distribution_major_version'] == '10'",
-      tags: ['network'],
-    },
+    // kernel-modules-extra (RHEL/Rocky 10) comes with the host layer, for every method (src/render/ansible/project.ts).
     ...networkManagerTasks(),
+    // RKE2 keeps SELinux enforcing with its own policy: what vmstation adds must fit it (../selinux/index.ts).
+    ...rke2SelinuxTasks(cluster),
   ];
   const waitReady = {
     name: 'rke2-server answers (port 9345)',
@@ -154,6 +154,11 @@ export function rewriteKubeconfigServer(kubeconfig: string, server: string): str
   return kubeconfig.replace(/(server:\s*)https:\/\/(127\.0\.0\.1|localhost|\[::1\]):(\d+)/g, `$1${server}`);
 }
 
+function chartConfigArtifacts(cluster: Cluster, header: string): Artifact[] {
+  const config = rke2NftablesChartConfig(cluster);
+  return config ? [{ path: `${RKE2_DIR}/manifests/${config.name}`, component: 'rke2', checker: 'yaml', content: header + config.content }] : [];
+}
+
 export const rke2Renderer: Renderer = {
   name: 'rke2',
   render(cluster: Cluster): Artifact[] {
@@ -163,6 +168,7 @@ export const rke2Renderer: Renderer = {
       { path: `${RKE2_DIR}/inventory.yaml`, component: 'rke2', checker: 'ansible-inventory', content: h + toYaml(rke2Inventory(cluster)) },
       { path: `${RKE2_DIR}/cluster.yml`, component: 'rke2', checker: 'ansible-syntax', content: h + toYaml(rke2Playbook(cluster)) },
       { path: `${RKE2_DIR}/reset.yml`, component: 'rke2', checker: 'ansible-syntax', content: h + toYaml(rke2ResetPlaybook()) },
+      ...chartConfigArtifacts(cluster, h),
       ...cluster.spec.nodes.map((n) => ({ path: `${RKE2_DIR}/config/${n.name}.yaml`, component: 'rke2', checker: 'yaml' as const, content: h + toYaml(rke2NodeConfig(cluster, n)) })),
     ];
   },

@@ -16,7 +16,7 @@ describe('invalid cluster files', () => {
 
   for (const name of fixtures) {
     const text = readFileSync(path.join(dir, name), 'utf8');
-    const m = /^# expect: ([a-z-]+) at (\d+):(\d+)/.exec(text);
+    const m = /^# expect: ([a-z0-9-]+) at (\d+):(\d+)/.exec(text);
     it(`${name} is rejected with ${m?.[1]} at ${m?.[2]}:${m?.[3]}`, async () => {
       expect(m, `${name} must start with "# expect: CODE at LINE:COL"`).not.toBeNull();
       const [, code, line, column] = m!;

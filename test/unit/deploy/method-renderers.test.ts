@@ -9,6 +9,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import type { Artifact } from '../../../src/render/artifact.js';
 import { kubeadmConfig, kubeadmRenderer } from '../../../src/render/kubeadm/index.js';
 import { NETWORK_MANAGER_CONF, networkManagerConf } from '../../../src/render/network/network-manager.js';
+import { renderHostVars } from '../../../src/render/ansible/project.js';
+import { hostPlan } from '../../../src/render/ansible/host-plan.js';
 import { upstreamLine } from '../../helpers/upstream.js';
 import { rewriteKubeconfigServer, rke2NodeConfig, rke2Renderer } from '../../../src/render/rke2/index.js';
 import { exampleWith, loadClusterFile } from './helpers.js';
@@ -113,6 +115,22 @@ describe('kubeadm renderer', () => {
     const ours = networkManagerConf().trim().split('\n')[1]!.replace('unmanaged-devices=', '').split(';');
     expect(ours).toEqual(expect.arrayContaining(documented));
     expect(rke2Files['rke2/cluster.yml']).toContain(NETWORK_MANAGER_CONF);
+  });
+
+  // rancher/rke2-docs@9477b7b:docs/install/requirements.md:32 (RHEL 10: `dnf install kernel-modules-extra`);
+  // kubernetes-sigs/kubespray@v2.31.0:docs/operating_systems/rhel.md:38 (kube-proxy and every CNI rely on it;
+  // Kubespray does not install it). The host layer installs it on RHEL/Rocky 10, for every method.
+  it('the host layer installs kernel-modules-extra on RHEL/Rocky 10 only, whatever the method', () => {
+    expect(upstreamLine('upstream/rke2-docs-lines.txt', /dnf install kernel-modules-extra/).where).toBe('docs/install/requirements.md:32');
+    expect(upstreamLine('kubespray-v2.31.0/upstream-lines.txt', /does not include `kernel-module-extra`/).where).toBe('docs/operating_systems/rhel.md:38');
+    const packagesOf = (c: typeof kubeadmCluster) => Object.fromEntries(c.spec.nodes.map((n) => [n.os, (parse(renderHostVars(c, hostPlan(c, n))) as { vmstation_packages: string[] }).vmstation_packages.includes('kernel-modules-extra')]));
+    for (const c of [kubeadmCluster, exampleWith((t) => t), loadClusterFile('test/fixtures/valid/rke2-rocky.yaml')]) {
+      const has = packagesOf(c);
+      for (const [os, present] of Object.entries(has)) expect(present, `${c.spec.kubernetes.method} ${os}`).toBe(os === 'rhel-10' || os === 'rocky-10');
+    }
+    expect(packagesOf(loadClusterFile('test/fixtures/valid/rke2-rocky.yaml'))).toMatchObject({ 'rocky-10': true, 'rhel-9': false, 'ubuntu-24.04': false });
+    // RKE2's playbook no longer installs it itself (one place).
+    expect(rke2Files['rke2/cluster.yml']).not.toContain('kernel-modules-extra');
   });
 
   it('reset removes CNI state and interfaces', () => {

@@ -123,9 +123,14 @@ describe('evaluateNode', () => {
     expect(c.os).toMatchObject({ status: 'fail', observed: 'Debian GNU/Linux 12 (bookworm) (debian-12); the cluster file says rhel-10' });
     expect(c.sudo).toMatchObject({ status: 'fail', observed: 'admin cannot sudo without a password' });
     expect(c.sudo!.fix).toContain('NOPASSWD');
-    expect(c.selinux!.status).toBe('warn');
+    // Kubespray and kubeadm switch SELinux to permissive (their upstreams' way, src/render/selinux):
+    // a warning, not a failure; RKE2 keeps it enforcing with its policy.
+    expect(c.selinux).toMatchObject({ status: 'warn', observed: 'enforcing' });
+    expect(c.selinux!.why).toContain('preinstall_selinux_state: permissive');
     const kubeadm = exampleWith((t) => t.replace('method: kubespray', 'method: kubeadm'));
-    expect(byId(evaluateNode({ cluster: kubeadm, node: kubeadm.spec.nodes[2]!, facts })).selinux!.status).toBe('fail');
+    expect(byId(evaluateNode({ cluster: kubeadm, node: kubeadm.spec.nodes[2]!, facts })).selinux).toMatchObject({ status: 'warn', observed: 'enforcing' });
+    const rke2 = { ...example, spec: { ...example.spec, kubernetes: { ...example.spec.kubernetes, method: 'rke2' as const } } };
+    expect(byId(evaluateNode({ cluster: rke2, node: homelab, facts })).selinux).toMatchObject({ status: 'pass', observed: "enforcing (RKE2 ships its SELinux policy; the deploy adds Tigera's calico-selinux for Calico)" });
     const old = withFacts((f) => (f.runtimes = { bins: { kubelet: '/usr/bin/kubelet' }, paths: ['/var/lib/kubelet'], kubeletVersion: 'v1.28.6' }));
     expect(byId(evaluateNode({ cluster: example, node: node('masternode'), facts: old })).runtimes!.observed).toBe('leftovers: an old kubelet v1.28.6');
   });
