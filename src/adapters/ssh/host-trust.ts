@@ -2,13 +2,13 @@
 // ansible.cfg) and by our own SSH: a host seen for the first time has its keys recorded (and
 // shown to the user, with fingerprints); a host whose key changed is an error with a hint.
 // Host-key checking itself is never turned off. Matching reuses known-hosts.ts.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VmstationError } from '../../errors.js';
 import { expandHome } from './client.js';
 import { entryMatches, hostKeyName, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
+import { runProcess } from '../process/index.js';
 
 export interface TrustTarget {
   /** Node name, for messages. */
@@ -74,14 +74,11 @@ export function judgeHost(entries: readonly KnownHostEntry[], target: TrustTarge
   return { target, status: 'known', fingerprints: scanned.map((k) => `${k.keyType} ${fingerprint(k.key)}`) };
 }
 
-export const sshKeyscan: KeyScanner = (address, port) =>
-  new Promise((resolve) => {
-    const child = spawn('ssh-keyscan', ['-T', '5', '-p', String(port), '-t', 'ed25519,ecdsa,rsa', address], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.on('error', () => resolve([]));
-    child.on('close', () => resolve(parseKeyscan(Buffer.concat(out).toString('utf8'))));
-  });
+export const sshKeyscan: KeyScanner = async (address, port) => {
+  // A host that cannot be reached gives no keys; the playbook then names it.
+  const r = await runProcess('ssh-keyscan', ['-T', '5', '-p', String(port), '-t', 'ed25519,ecdsa,rsa', address]);
+  return parseKeyscan(r.stdout);
+};
 
 export interface EnsureKnownHostsResult {
   file: string;

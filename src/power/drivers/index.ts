@@ -6,7 +6,7 @@ import type { Cluster, ClusterNode } from '../../config/model.js';
 import type { SshTarget } from '../../adapters/ssh/index.js';
 import { IpmiDriver, type BmcTarget } from './ipmi.js';
 import { tcpProbe, type TcpProbe } from './probe.js';
-import { createRunner, type Runner } from './runner.js';
+import { createRunner, type Runner } from '../../adapters/process/index.js';
 import type { SecretSource } from './secrets.js';
 import { sshCheck, suspendOverSsh, type SshOpener } from './suspend.js';
 import { sendMagicPackets, type WolDeps } from './wol.js';
