@@ -38,6 +38,9 @@ export function intToIp(n: number): string {
   return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 }
 
+/** The known_hosts file VMStation manages when the cluster file names none (`~` is expanded where it is opened). */
+export const DEFAULT_KNOWN_HOSTS = '~/.config/vmstation/known_hosts';
+
 export function normalize(parsed: ParsedCluster) {
   const { spec } = parsed;
   const cp = firstControlPlane(spec.nodes);
@@ -55,6 +58,7 @@ export function normalize(parsed: ParsedCluster) {
     metadata: parsed.metadata,
     spec: {
       ...spec,
+      ssh: { ...spec.ssh, knownHosts: spec.ssh.knownHosts ?? DEFAULT_KNOWN_HOSTS },
       kubernetes: { ...spec.kubernetes, version: spec.kubernetes.version ?? DEFAULT_KUBERNETES_VERSION[spec.kubernetes.method] },
       nodes,
       monitoring: { ...spec.monitoring, node: spec.monitoring.node ?? cp },

@@ -5,11 +5,11 @@
 // What kubectl does is the reference: relative paths resolve against the kubeconfig's folder,
 // $KUBECONFIG may list several files (the first to set a name wins), in-cluster is the fallback.
 import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { userError } from '../../errors.js';
 import { describeFailure, runProcess } from '../process/index.js';
+import { homeDir } from '../../util/home.js';
 
 export interface KubeConnectOptions {
   kubeconfig?: string | undefined;
@@ -218,7 +218,7 @@ export function loadConnection(opts: KubeConnectOptions = {}, env: NodeJS.Proces
   if (opts.kubeconfig) return fromKubeconfig(opts.kubeconfig.split(path.delimiter).filter(Boolean), opts.context);
   const fromEnv = (env['KUBECONFIG'] ?? '').split(path.delimiter).filter((f) => f && existsSync(f));
   if (fromEnv.length > 0) return fromKubeconfig(fromEnv, opts.context);
-  const home = path.join(env['HOME'] ?? os.homedir(), '.kube', 'config');
+  const home = path.join(homeDir(env), '.kube', 'config');
   if (existsSync(home)) return fromKubeconfig([home], opts.context);
   if (env['KUBERNETES_SERVICE_HOST']) return inClusterConnection(env);
   throw userError('kubeconfig-missing', `no kubeconfig: --kubeconfig not given, KUBECONFIG not set and ${home} does not exist`, 'pass --kubeconfig FILE (deploy writes one to .vmstation/<cluster>/kubeconfig)');

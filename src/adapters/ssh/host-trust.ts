@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VmstationError } from '../../errors.js';
-import { expandHome } from './client.js';
+import { expandHome } from '../../util/home.js';
 import { entryMatches, hostKeyName, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { runProcess } from '../process/index.js';
 
