@@ -74,6 +74,9 @@ export function judgeHost(entries: readonly KnownHostEntry[], target: TrustTarge
   return { target, status: 'known', fingerprints: scanned.map((k) => `${k.keyType} ${fingerprint(k.key)}`) };
 }
 
+/** Where the docs explain how VMStation records and checks host keys. */
+const HOST_KEYS_DOCS = 'docs/host-layer.md#ssh-host-keys';
+
 export const sshKeyscan: KeyScanner = async (address, port) => {
   // A host that cannot be reached gives no keys; the playbook then names it.
   const r = await runProcess('ssh-keyscan', ['-T', '5', '-p', String(port), '-t', 'ed25519,ecdsa,rsa', address]);
@@ -94,7 +97,7 @@ export async function ensureKnownHosts(knownHostsPath: string, targets: readonly
   const file = expandHome(knownHostsPath);
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return '';
-    throw new VmstationError({ code: 'known-hosts-unreadable', message: `cannot read ${file}: ${err.code}`, hint: 'check the path in spec.ssh.knownHosts and its permissions' });
+    throw new VmstationError({ code: 'known-hosts-unreadable', message: `cannot read ${file}: ${err.code}`, hint: 'check the path in spec.ssh.knownHosts and its permissions', docs: HOST_KEYS_DOCS });
   });
   const entries = parseKnownHosts(text);
   const outcomes = await Promise.all(targets.map(async (t) => judgeHost(entries, t, await scan(t.address, t.port))));
@@ -105,6 +108,7 @@ export async function ensureKnownHosts(knownHostsPath: string, targets: readonly
       code: 'ssh-host-key-mismatch',
       message: `${m.target.name} (${hostKeyName(m.target.address, m.target.port)}) presents a ${m.keyType} host key that differs from the one recorded in ${file}`,
       hint: `if ${m.target.name} was reinstalled, remove the old key with \`ssh-keygen -R ${hostKeyName(m.target.address, m.target.port)} -f ${file}\` and run again; otherwise do not connect: someone may be intercepting the connection`,
+      docs: HOST_KEYS_DOCS,
       details: mismatch.map((x) => `${x.target.name}: presented ${x.keyType} ${x.presented}, known_hosts line(s) ${x.knownLines.join(', ')}`),
     });
   }
