@@ -25,6 +25,10 @@ export interface VmstationErrorOptions {
   code: string;
   message: string;
   hint?: string;
+  /** Further hints, printed after `hint`, each on its own line. */
+  hints?: readonly string[];
+  /** The docs section that explains this error: a path in the package and an anchor, e.g. `docs/power.md#wake-on-lan`. */
+  docs?: string;
   location?: SourceLocation;
   cause?: unknown;
   exitCode?: ExitCode;
@@ -34,7 +38,11 @@ export interface VmstationErrorOptions {
 
 export class VmstationError extends Error {
   readonly code: string;
+  /** The first hint (what most callers read). */
   readonly hint: string | undefined;
+  /** Every hint, in order: `hint` then `hints`. */
+  readonly hints: readonly string[];
+  readonly docs: string | undefined;
   readonly location: SourceLocation | undefined;
   readonly exitCode: ExitCode;
   readonly details: string[];
@@ -43,7 +51,9 @@ export class VmstationError extends Error {
     super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'VmstationError';
     this.code = opts.code;
-    this.hint = opts.hint;
+    this.hints = [...(opts.hint === undefined ? [] : [opts.hint]), ...(opts.hints ?? [])];
+    this.hint = this.hints[0];
+    this.docs = opts.docs;
     this.location = opts.location;
     this.exitCode = opts.exitCode ?? ExitCode.userError;
     this.details = opts.details ?? [];
@@ -59,12 +69,38 @@ export function isVmstationError(err: unknown): err is VmstationError {
   return err instanceof VmstationError;
 }
 
-/** Formats an error for the terminal: `file:line:col: error[CODE]: message` then `  hint: ...`. */
+/** Formats an error for the terminal: `file:line:col: error[CODE]: message`, then `  hint: ...` per hint and `  docs: ...`. */
 export function formatError(err: VmstationError): string {
   const where = err.location ? `${err.location.file}:${err.location.line}:${err.location.column}: ` : '';
   const lines = [`${where}error[${err.code}]: ${err.message}`];
   for (const d of err.details) lines.push(`  ${d}`);
-  if (err.hint) lines.push(`  hint: ${err.hint}`);
+  for (const h of err.hints) if (h) lines.push(`  hint: ${h}`);
+  if (err.docs) lines.push(`  docs: ${err.docs}`);
+  return lines.join('\n');
+}
+
+/** How deep `formatDebug` follows `cause` (a chain that long is a loop or a bug of its own). */
+const MAX_CAUSES = 10;
+
+/**
+ * What --debug adds under an error: its stack, then each `cause` in turn ("caused by: ..."), with
+ * its stack when it has one. Never printed without --debug.
+ */
+export function formatDebug(err: unknown): string {
+  const lines: string[] = [];
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && depth <= MAX_CAUSES; depth++) {
+    if (seen.has(current)) {
+      lines.push('caused by: (the same error again: the chain is a loop)');
+      break;
+    }
+    seen.add(current);
+    const text = current instanceof Error ? (current.stack ?? `${current.name}: ${current.message}`) : String(current);
+    lines.push(depth === 0 ? text : `caused by: ${text}`);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  if (current !== undefined && !seen.has(current)) lines.push(`caused by: ... (more than ${MAX_CAUSES} causes)`);
   return lines.join('\n');
 }
 

@@ -1,7 +1,7 @@
 // The CLI frame: global flags, one file per verb under ./verbs, and the one error handler.
 // Only this file calls process.exit.
 import { Command, CommanderError } from 'commander';
-import { ExitCode, ExitWith, fileSystemError, formatError, isVmstationError, VmstationError } from '../errors.js';
+import { ExitCode, ExitWith, fileSystemError, formatDebug, formatError, isVmstationError, VmstationError } from '../errors.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { VERBS } from './verbs/index.js';
 
@@ -17,7 +17,7 @@ export async function buildProgram(io: CliIo, argv: readonly string[] = []): Pro
   const program = new Command('vmstation')
     .description('Describe a bare-metal homelab in one file; validate, plan and deploy Kubernetes with monitoring, host services and a power manager.')
     .version(VERSION, '-V, --version')
-    .option('--debug', 'print stack traces of errors')
+    .option('--debug', 'print stack traces of errors and the errors that caused them')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -52,7 +52,7 @@ export function handleError(err: unknown, io: CliIo, debug: boolean): number {
   err = fileSystemError(err) ?? err;
   if (isVmstationError(err)) {
     writeLine(io.stderr, formatError(err));
-    if (debug && err.stack) writeLine(io.stderr, err.stack);
+    if (debug) writeLine(io.stderr, formatDebug(err));
     return err.exitCode;
   }
   const bug = err instanceof Error ? err : new Error(String(err));
@@ -62,7 +62,7 @@ export function handleError(err: unknown, io: CliIo, debug: boolean): number {
     hint: 'this is a bug in vmstation; please report it with the command you ran and its output with --debug',
     exitCode: ExitCode.internal,
   })));
-  if (debug && bug.stack) writeLine(io.stderr, bug.stack);
+  if (debug) writeLine(io.stderr, formatDebug(bug));
   return ExitCode.internal;
 }
 

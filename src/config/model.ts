@@ -2,6 +2,7 @@
 // (the NTP server defaults to the first control-plane node, the realm to the domain, ...).
 // Later code reads only `Cluster`.
 import type { Method, OsName, ParsedCluster, Role } from './schema.js';
+import { broadcastAddress } from './ipv4.js';
 
 export const DEFAULT_KUBERNETES_VERSION: Record<Method, string> = {
   kubespray: '1.35.4',
@@ -21,22 +22,11 @@ function firstControlPlane(nodes: ParsedNode[]): string {
   return (nodes.find((n) => n.roles.includes('control-plane')) ?? nodes[0])?.name ?? '';
 }
 
-/** The broadcast address of an IPv4 CIDR (e.g. 10.78.0.0/24 -> 10.78.0.255). */
-export function broadcastAddress(cidr: string): string {
-  const [addr, bits] = cidr.split('/') as [string, string];
-  const n = ipToInt(addr);
-  const prefix = Number(bits);
-  const hostMask = prefix === 0 ? 0xffffffff : (2 ** (32 - prefix) - 1) >>> 0;
-  return intToIp((n | hostMask) >>> 0);
-}
+// Kept importable from here for callers written before src/config/ipv4.ts.
+export { broadcastAddress, intToIp, ipToInt } from './ipv4.js';
 
-export function ipToInt(ip: string): number {
-  return ip.split('.').reduce((acc, octet) => ((acc << 8) | Number(octet)) >>> 0, 0);
-}
-
-export function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
-}
+/** The known_hosts file VMStation manages when the cluster file names none (`~` is expanded where it is opened). */
+export const DEFAULT_KNOWN_HOSTS = '~/.config/vmstation/known_hosts';
 
 export function normalize(parsed: ParsedCluster) {
   const { spec } = parsed;
@@ -55,6 +45,7 @@ export function normalize(parsed: ParsedCluster) {
     metadata: parsed.metadata,
     spec: {
       ...spec,
+      ssh: { ...spec.ssh, knownHosts: spec.ssh.knownHosts ?? DEFAULT_KNOWN_HOSTS },
       kubernetes: { ...spec.kubernetes, version: spec.kubernetes.version ?? DEFAULT_KUBERNETES_VERSION[spec.kubernetes.method] },
       nodes,
       monitoring: { ...spec.monitoring, node: spec.monitoring.node ?? cp },

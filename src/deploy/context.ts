@@ -1,6 +1,5 @@
 // Where a deploy keeps its things, and the I/O edges every verb of the deploy pipeline shares:
 // the persistent SSH pool, the wake-up path through the power drivers, the vault.
-import os from 'node:os';
 import path from 'node:path';
 import type { Cluster } from '../config/model.js';
 import { access } from 'node:fs/promises';
@@ -13,6 +12,7 @@ import { mapSecrets, vaultSecrets, type SecretSource } from '../power/drivers/se
 import { SecretsFile } from '../secrets/store.js';
 import { SshPool, knownHostsPathOf, type SshOpen } from './ssh-pool.js';
 import { ensureNodeAwake, type WakeOutcome } from './wake.js';
+import { homeDir } from '../util/home.js';
 
 export interface DeployPaths {
   /** Per-cluster state: deploy-state.json, logs/, kubeconfig. */
@@ -25,7 +25,7 @@ export interface DeployPaths {
 }
 
 export function deployPaths(cluster: Cluster, env: NodeJS.ProcessEnv): DeployPaths {
-  const home = env.HOME ?? os.homedir();
+  const home = homeDir(env);
   const stateRoot = env.VMSTATION_STATE_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(home, '.local', 'state'), 'vmstation');
   const stateDir = path.join(stateRoot, cluster.metadata.name);
   return {

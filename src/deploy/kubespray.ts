@@ -3,7 +3,6 @@
 // and `pip install -r requirements.txt`), run its playbooks through the one Ansible runner,
 // and turn its known failures into clear errors.
 import { shellQuote } from '../util/shell-quote.js';
-import { spawn } from 'node:child_process';
 import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runPlaybook, type PlaybookRunResult } from '../adapters/ansible/index.js';
@@ -11,33 +10,12 @@ import { classifyAnsibleRun } from '../adapters/ansible/classify.js';
 import type { AnsibleEvent } from '../adapters/ansible/events.js';
 import { KUBESPRAY_VERSION } from '../config/data/kubespray-versions.js';
 import { ExitCode, VmstationError, userError } from '../errors.js';
+import type { Runner } from '../adapters/process/index.js';
 
 export const KUBESPRAY_REPO = 'https://github.com/kubernetes-sigs/kubespray.git';
 
-export interface CommandResult {
-  code: number | null;
-  output: string;
-}
-
-/** Runs a program without a shell, stdin closed; output collected (and appended to a log). */
-export type RunCommand = (cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }) => Promise<CommandResult>;
-
-export const runCommand: RunCommand = (cmd, args, opts) =>
-  new Promise((resolve) => {
-    const child = spawn(cmd, [...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: string[] = [];
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs) : undefined;
-    child.stdout.on('data', (d: Buffer) => out.push(d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => out.push(d.toString('utf8')));
-    child.on('error', (err) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code: null, output: `${cmd}: ${err.message}` });
-    });
-    child.on('close', (code) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, output: out.join('') });
-    });
-  });
+/** Kubespray's git and pip are stopped with SIGTERM when they overrun (they clean up after themselves). */
+const stop = { killSignal: 'SIGTERM' } as const;
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 const tail = (text: string, n = 6) => text.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-n);
@@ -58,12 +36,12 @@ export function kubesprayLocation(cacheDir: string, userDir: string | undefined)
 }
 
 /** Makes sure Kubespray is in `loc.dir` (cloning the pinned tag when it is our cache). */
-export async function obtainKubespray(loc: KubesprayLocation, run: RunCommand, repo = KUBESPRAY_REPO): Promise<string> {
+export async function obtainKubespray(loc: KubesprayLocation, run: Runner, repo = KUBESPRAY_REPO): Promise<string> {
   if (await exists(path.join(loc.dir, 'cluster.yml'))) return loc.userProvided ? `using ${loc.dir}` : `cached in ${loc.dir}`;
   if (loc.userProvided) throw userError('kubespray-dir-invalid', `${loc.dir} has no cluster.yml: it is not a Kubespray checkout`, `clone it: git clone --branch ${KUBESPRAY_VERSION} ${KUBESPRAY_REPO} ${loc.dir}`);
   await mkdir(path.dirname(loc.dir), { recursive: true });
-  const r = await run('git', ['clone', '--quiet', '--depth', '1', '--branch', KUBESPRAY_VERSION, repo, loc.dir], { timeoutMs: 300_000, env: { GIT_TERMINAL_PROMPT: '0' } });
-  if (r.code !== 0)
+  const r = await run('git', ['clone', '--quiet', '--depth', '1', '--branch', KUBESPRAY_VERSION, repo, loc.dir], { ...stop, timeoutMs: 300_000, env: { GIT_TERMINAL_PROMPT: '0' } });
+  if (r.exitCode !== 0)
     throw new VmstationError({
       code: 'kubespray-clone-failed',
       message: `cannot clone Kubespray ${KUBESPRAY_VERSION} from ${repo}`,
@@ -88,15 +66,15 @@ export function classifyPipFailure(output: string): VmstationError {
 }
 
 /** Creates the venv and installs requirements.txt into it, as Kubespray's docs say. */
-export async function prepareKubesprayEnvironment(loc: KubesprayLocation, run: RunCommand, python = 'python3', pipOptions: readonly string[] = []): Promise<string> {
+export async function prepareKubesprayEnvironment(loc: KubesprayLocation, run: Runner, python = 'python3', pipOptions: readonly string[] = []): Promise<string> {
   if (!(await exists(path.join(loc.venv, 'bin', 'python')))) {
-    const v = await run(python, ['-m', 'venv', loc.venv], { timeoutMs: 120_000 });
-    if (v.code !== 0) throw new VmstationError({ code: 'kubespray-venv-failed', message: `cannot create a Python venv with ${python}`, hint: 'install the venv module (Debian: apt install python3-venv)', details: tail(v.output) });
+    const v = await run(python, ['-m', 'venv', loc.venv], { ...stop, timeoutMs: 120_000 });
+    if (v.exitCode !== 0) throw new VmstationError({ code: 'kubespray-venv-failed', message: `cannot create a Python venv with ${python}`, hint: 'install the venv module (Debian: apt install python3-venv)', details: tail(v.output) });
   }
   const req = path.join(loc.dir, 'requirements.txt');
   if (!(await exists(req))) throw userError('kubespray-dir-invalid', `${loc.dir} has no requirements.txt`, 'use a Kubespray release checkout');
-  const r = await run(path.join(loc.venv, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--retries', '1', '--timeout', '15', ...pipOptions, '-r', req], { timeoutMs: 900_000 });
-  if (r.code !== 0) throw classifyPipFailure(r.output);
+  const r = await run(path.join(loc.venv, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--retries', '1', '--timeout', '15', ...pipOptions, '-r', req], { ...stop, timeoutMs: 900_000 });
+  if (r.exitCode !== 0) throw classifyPipFailure(r.output);
   return `venv ${loc.venv} ready`;
 }
 

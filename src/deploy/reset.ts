@@ -10,9 +10,10 @@ import type { Cluster } from '../config/model.js';
 import { userError } from '../errors.js';
 import type { Artifact } from '../render/artifact.js';
 import { writeRenderTree } from '../render/write.js';
-import { obtainKubespray, prepareKubesprayEnvironment, runCommand, runKubesprayPlaybook, strictSshEnv, type KubesprayLocation } from './kubespray.js';
+import { obtainKubespray, prepareKubesprayEnvironment, runKubesprayPlaybook, strictSshEnv, type KubesprayLocation } from './kubespray.js';
 import { METHOD_FILES } from './plan.js';
 import { readLine } from './run.js';
+import { runProcess } from '../adapters/process/index.js';
 
 export interface ResetOptions {
   cluster: Cluster;
@@ -39,8 +40,8 @@ export async function runReset(opts: ResetOptions): Promise<string> {
   }
   await writeRenderTree('/', opts.renderDir, opts.artifacts);
   if (method === 'kubespray') {
-    await obtainKubespray(opts.kubespray.loc, runCommand);
-    await prepareKubesprayEnvironment(opts.kubespray.loc, runCommand, opts.kubespray.python);
+    await obtainKubespray(opts.kubespray.loc, runProcess);
+    await prepareKubesprayEnvironment(opts.kubespray.loc, runProcess, opts.kubespray.python);
     // Kubespray's reset.yml prompts for reset_confirmation; answering it through a vars file keeps the run non-interactive.
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vmstation-reset-'));
     const vars = path.join(dir, 'confirm.yaml');

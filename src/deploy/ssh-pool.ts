@@ -1,19 +1,19 @@
 // Persistent SSH connections for one deploy run: one per node, opened on first use and reused by
 // every later command (preflight, kubeconfig fetch, verify), closed together at the end.
 // Host keys are checked against the managed known_hosts by the SSH adapter (never disabled).
-import os from 'node:os';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { SshConnection, type SshExecResult, type SshTarget } from '../adapters/ssh/index.js';
 import type { Cluster, ClusterNode } from '../config/model.js';
+import { expandHome } from '../util/home.js';
 
 export type SshSession = Pick<SshConnection, 'exec' | 'close'>;
 export type SshOpen = (target: SshTarget, opts: { timeoutMs?: number }) => Promise<SshSession>;
 
 export const openSshSession: SshOpen = (target, opts) => SshConnection.open(target, opts);
 
+/** The managed known_hosts file, as a path this process can open. */
 export function knownHostsPathOf(cluster: Cluster, env: NodeJS.ProcessEnv = process.env): string {
-  return cluster.spec.ssh.knownHosts ?? path.join(env.HOME ?? os.homedir(), '.config', 'vmstation', 'known_hosts');
+  return expandHome(cluster.spec.ssh.knownHosts, env);
 }
 
 export function sshTargetFor(cluster: Cluster, node: ClusterNode): SshTarget {

@@ -14,12 +14,13 @@ import { runInventoryChecks } from '../render/kubespray/inventory-checks.js';
 import { RKE2_TOKEN_SECRET, RKE2_TOKEN_VAR, rewriteKubeconfigServer } from '../render/rke2/index.js';
 import type { NodeAccess } from './context.js';
 import type { StepContext, StepRunner } from './executor.js';
-import { fetchKubesprayKubeconfig, obtainKubespray, prepareKubesprayEnvironment, runCommand, runKubesprayPlaybook, strictSshEnv, type KubesprayLocation } from './kubespray.js';
+import { fetchKubesprayKubeconfig, obtainKubespray, prepareKubesprayEnvironment, runKubesprayPlaybook, strictSshEnv, type KubesprayLocation } from './kubespray.js';
 import { applyManifests, countOutcomes, parseManifests, pruneManifests } from './manifests.js';
 import { sideLoad } from './side-load-run.js';
 import type { PlanStep } from './plan.js';
 import { formatPreflight, runPreflight } from './preflight/run.js';
 import { formatVerify, probeNode, runVerify } from './verify.js';
+import { runProcess } from '../adapters/process/index.js';
 
 export interface StepEnv {
   cluster: Cluster;
@@ -152,9 +153,9 @@ export function createStepRunner(env: StepEnv): StepRunner {
       case 'playbook':
         return runGeneratedPlaybook(env, step as PlanStep & { action: typeof a }, ctx);
       case 'kubespray-obtain':
-        return obtainKubespray(env.kubespray.loc, runCommand);
+        return obtainKubespray(env.kubespray.loc, runProcess);
       case 'kubespray-environment':
-        return prepareKubesprayEnvironment(env.kubespray.loc, runCommand, env.kubespray.python);
+        return prepareKubesprayEnvironment(env.kubespray.loc, runProcess, env.kubespray.python);
       case 'kubespray-inventory-checks': {
         const results = runInventoryChecks(kubesprayInventory(env.cluster), kubesprayGroupVars(env.cluster));
         const failed = results.filter((r) => r.status === 'fail');

@@ -8,7 +8,6 @@ import { describeTrust, ensureKnownHosts, type KeyScanner } from '../adapters/ss
 import type { Cluster } from '../config/model.js';
 import { userError } from '../errors.js';
 import { ansibleRenderer } from '../render/ansible/index.js';
-import { knownHostsFile } from '../render/ansible/host-plan.js';
 import { ANSIBLE_DIR, HOST_LAYER_TAGS, MIN_ANSIBLE_VERSION, PLAYBOOK } from '../render/ansible/project.js';
 import { renderAll } from '../render/registry.js';
 import { writeRenderTree } from '../render/write.js';
@@ -86,7 +85,7 @@ export async function applyHostLayer(opts: HostApplyOptions): Promise<HostApplyR
     for (const { n, r } of woken) if (!r.wasAwake) opts.notice?.(`${n.name}: ${r.reachable ? 'woken' : `not reachable: ${r.message}`}`);
   }
   const targets = cluster.spec.nodes.filter((n) => nodes.length === 0 || nodes.includes(n.name)).map((n) => ({ name: n.name, address: n.address, port: n.ssh.port }));
-  const trust = await ensureKnownHosts(knownHostsFile(cluster), targets, opts.keyScanner);
+  const trust = await ensureKnownHosts(cluster.spec.ssh.knownHosts, targets, opts.keyScanner);
   for (const line of describeTrust(trust)) opts.notice?.(line);
 
   const stamp = (opts.now ?? (() => new Date()))().toISOString().replace(/[:.]/g, '-');

@@ -5,7 +5,7 @@
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { userError } from '../errors.js';
-import { createRunner, type Runner } from '../power/drivers/runner.js';
+import { createRunner, type Runner } from '../adapters/process/index.js';
 import { buildLayer, exists, listTree, reproducibleTarArgs, sha256File, type BuiltLayer } from './layers.js';
 import { IMAGE_METADATA_FILE, type BuiltImage } from './metadata.js';
 import { containerdImportManifest, imageConfig, jsonBlob, OCI_LAYOUT, ociIndex, ociManifest, sha256Digest, type LayerBlobs } from './oci.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Runner } from '../power/drivers/runner.js';
+import type { Runner } from '../adapters/process/index.js';
 import { sortPaths } from './base-files.js';
 import { requireOk } from './tools.js';
 

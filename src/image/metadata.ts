@@ -2,10 +2,10 @@
 // what `plan` shows and what `deploy` side-loads. Reading it is the only way the rest of
 // vmstation learns about a built image.
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { userError } from '../errors.js';
+import { homeDir } from '../util/home.js';
 
 export const IMAGE_METADATA_FILE = 'vmstation-image.json';
 
@@ -39,7 +39,7 @@ export type BuiltImage = z.infer<typeof BuiltImageSchema>;
 /** Where `vmstation image build` writes and everything else reads (VMSTATION_IMAGE_DIR moves it). */
 export function imageDir(env: NodeJS.ProcessEnv): string {
   if (env.VMSTATION_IMAGE_DIR) return env.VMSTATION_IMAGE_DIR;
-  const home = env.HOME ?? os.homedir();
+  const home = homeDir(env);
   const cache = env.VMSTATION_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(home, '.cache'), 'vmstation');
   return path.join(cache, 'image');
 }

@@ -4,7 +4,7 @@
 import { chmod, cp, lstat, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { aptMirror } from './mirror.js';
-import type { Runner } from '../power/drivers/runner.js';
+import type { Runner } from '../adapters/process/index.js';
 import { userError } from '../errors.js';
 import { selectBaseFiles } from './base-files.js';
 import { exists, sha256File } from './layers.js';

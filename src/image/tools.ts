@@ -1,7 +1,7 @@
 // The programs the offline image build runs, the Debian package each comes from, and the error
 // that names what is missing and how to install it.
 import { ExitCode, VmstationError, userError } from '../errors.js';
-import { relevantLines, type RunResult, type Runner } from '../power/drivers/runner.js';
+import { relevantLines, type RunResult, type Runner } from '../adapters/process/index.js';
 
 /** Each tool, how to ask it for its version, and its Debian package. */
 export const BUILD_TOOLS = [
@@ -15,9 +15,9 @@ export const BUILD_TOOLS = [
 
 export type BuildTool = (typeof BUILD_TOOLS)[number];
 
-/** A result that means the program was not found (the runner reports ENOENT this way). */
+/** A result that means the program was not found on PATH. */
 export function notInstalled(r: RunResult): boolean {
-  return r.exitCode === null && !r.timedOut && /not installed \(not found on PATH\)/.test(r.stderr);
+  return r.spawnError?.code === 'ENOENT';
 }
 
 export function missingToolsError(missing: readonly BuildTool[]): VmstationError {

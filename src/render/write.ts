@@ -14,7 +14,7 @@ export async function writeRenderTree(cwd: string, outDir: string, artifacts: re
   const target = path.resolve(cwd, outDir);
   const existing = await listFiles(target).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
-    throw userError('render-target-unreadable', `cannot read ${outDir}: ${err.code ?? err.message}`, 'choose another folder with -o');
+    throw userError('render-target-unreadable', `cannot read ${outDir}: ${err.code ?? err.message}`, 'choose another folder with -o', { cause: err });
   });
   const carried = existing && existing.length > 0 ? await foreignFiles(target, outDir, existing, artifacts) : [];
 

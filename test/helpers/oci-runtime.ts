@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildImage, type ImageBuildResult } from '../../src/image/build.js';
 import { defaultImageCacheDir } from '../../src/cli/verbs/image.js';
-import { createRunner } from '../../src/power/drivers/runner.js';
+import { createRunner } from '../../src/adapters/process/index.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 const run = createRunner();

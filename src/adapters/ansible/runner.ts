@@ -1,19 +1,18 @@
 // The one way VMStation runs ansible-playbook (the host layer, Kubespray, ...): never
 // interactive (stdin closed, no prompts, no colors), progress streamed as typed events from our
 // callback plugin, the full human output written to a log file, known failures classified.
-import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { stringify } from 'yaml';
 import { userError } from '../../errors.js';
+import { createRunner, type RunResult, type SpawnFn } from '../process/index.js';
 import { CALLBACK_NAME, CALLBACK_PLUGIN_SOURCE, EVENTS_FD_ENV } from './callback-plugin.js';
 import { checkAnsibleVersion, classifyAnsibleRun } from './classify.js';
 import { LineSplitter, parseEventLine, type AnsibleEvent, type HostStats } from './events.js';
 
-export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+export type { SpawnFn } from '../process/index.js';
 
 export interface PlaybookRunOptions {
   /** Folder to run in (where ansible.cfg is). */
@@ -96,57 +95,46 @@ export async function runPlaybook(opts: PlaybookRunOptions): Promise<PlaybookRun
   const log = createWriteStream(opts.logFile, { flags: 'w', mode: 0o600 });
   const argv = playbookArgs(opts);
   const bin = opts.ansiblePlaybook ?? 'ansible-playbook';
-  const spawn = opts.spawn ?? nodeSpawn;
-  const started = Date.now();
+  const run = createRunner(opts.spawn ? { spawn: opts.spawn } : {});
   const events: AnsibleEvent[] = [];
-  const output: string[] = [];
-  log.write(`# ${new Date(started).toISOString()} ${bin} ${argv.join(' ')} (in ${opts.cwd})\n`);
+  log.write(`# ${new Date().toISOString()} ${bin} ${argv.join(' ')} (in ${opts.cwd})\n`);
 
   try {
-    const result = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+    const split = new LineSplitter();
+    const handle = (line: string) => {
+      const e = parseEventLine(line);
+      if (!e) return;
+      events.push(e);
+      opts.onEvent?.(e);
+    };
+    const toLog = (t: string) => log.write(t);
+    const result = await run(bin, argv, {
+      cwd: opts.cwd,
+      env: { ...opts.env, ...nonInteractiveEnv(pluginDir), [EVENTS_FD_ENV]: '3' },
+      killSignal: 'SIGTERM',
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      onStdout: toLog,
+      onStderr: toLog,
       // fd 3 is the events pipe our callback plugin writes to.
-      const child = spawn(bin, argv, {
-        cwd: opts.cwd,
-        env: { ...process.env, ...opts.env, ...nonInteractiveEnv(pluginDir), [EVENTS_FD_ENV]: '3' },
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      });
-      const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs) : undefined;
-      const text = (s: Readable | null) =>
-        s?.on('data', (chunk: Buffer) => {
-          const t = chunk.toString('utf8');
-          output.push(t);
-          log.write(t);
-        });
-      text(child.stdout);
-      text(child.stderr);
-      const split = new LineSplitter();
-      const handle = (line: string) => {
-        const e = parseEventLine(line);
-        if (!e) return;
-        events.push(e);
-        opts.onEvent?.(e);
-      };
-      (child.stdio[3] as Readable | null)?.on('data', (chunk: Buffer) => split.push(chunk.toString('utf8')).forEach(handle));
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        if (timer) clearTimeout(timer);
-        if (err.code === 'ENOENT')
-          reject(userError('ansible-not-installed', `${bin} was not found`, 'install ansible-core 2.14 or newer (Debian: apt install ansible-core; RHEL: dnf install ansible-core)'));
-        else reject(err);
-      });
-      child.on('close', (code, signal) => {
-        if (timer) clearTimeout(timer);
-        split.end().forEach(handle);
-        resolve({ code, signal });
-      });
+      extraPipes: [(chunk) => split.push(chunk).forEach(handle)],
     });
+    throwIfNotStarted(result);
+    split.end().forEach(handle);
     const statsEvent = events.findLast((e) => e.event === 'stats');
     const stats: Record<string, HostStats> = statsEvent && statsEvent.event === 'stats' ? statsEvent.hosts : {};
     for (const e of events) if (e.event === 'host_result' && !stats[e.host]) stats[e.host] = emptyStats();
-    return { exitCode: result.code, signal: result.signal, durationMs: Date.now() - started, events, stats, output: output.join(''), logFile: opts.logFile, argv: [bin, ...argv] };
+    return { exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, events, stats, output: result.output, logFile: opts.logFile, argv: [bin, ...argv] };
   } finally {
     await new Promise<void>((resolve) => log.end(resolve));
     await rm(pluginDir, { recursive: true, force: true });
   }
+}
+
+/** ansible-playbook missing is the user's to fix; any other failure to start is not. */
+function throwIfNotStarted(r: RunResult): void {
+  if (!r.spawnError) return;
+  if (r.spawnError.code === 'ENOENT') throw userError('ansible-not-installed', `${r.command} was not found`, 'install ansible-core 2.14 or newer (Debian: apt install ansible-core; RHEL: dnf install ansible-core)');
+  throw new Error(r.spawnError.message);
 }
 
 /** Throws the classified error of a failed run. */
@@ -164,17 +152,9 @@ export function changedCount(result: Pick<PlaybookRunResult, 'stats'>): number {
 /** Checks `ansible-playbook --version` against the minimum VMStation needs. */
 export async function ensureAnsibleVersion(minimum: string, opts: { ansiblePlaybook?: string; spawn?: SpawnFn } = {}): Promise<string> {
   const bin = opts.ansiblePlaybook ?? 'ansible-playbook';
-  const spawn = opts.spawn ?? nodeSpawn;
-  const text = await new Promise<string>((resolve, reject) => {
-    const child = spawn(bin, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ANSIBLE_NOCOLOR: '1' } });
-    const out: string[] = [];
-    child.stdout?.on('data', (c: Buffer) => out.push(c.toString('utf8')));
-    child.stderr?.on('data', (c: Buffer) => out.push(c.toString('utf8')));
-    child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? userError('ansible-not-installed', `${bin} was not found`, 'install ansible-core 2.14 or newer (Debian: apt install ansible-core; RHEL: dnf install ansible-core)') : err),
-    );
-    child.on('close', () => resolve(out.join('')));
-  });
+  const r = await createRunner(opts.spawn ? { spawn: opts.spawn } : {})(bin, ['--version'], { env: { ANSIBLE_NOCOLOR: '1' } });
+  throwIfNotStarted(r);
+  const text = r.output;
   const err = checkAnsibleVersion(text, minimum);
   if (err) throw err;
   return text;

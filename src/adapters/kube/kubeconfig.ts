@@ -4,12 +4,12 @@
 // loads every generated API class and auth provider) against a 100 MB budget for the controller.
 // What kubectl does is the reference: relative paths resolve against the kubeconfig's folder,
 // $KUBECONFIG may list several files (the first to set a name wins), in-cluster is the fallback.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { userError } from '../../errors.js';
+import { describeFailure, runProcess } from '../process/index.js';
+import { homeDir } from '../../util/home.js';
 
 export interface KubeConnectOptions {
   kubeconfig?: string | undefined;
@@ -120,6 +120,9 @@ function tokenFileReader(file: string): () => string {
   };
 }
 
+/** An exec plugin prints one small ExecCredential; more than this is not one. */
+const EXEC_PLUGIN_MAX_OUTPUT = 1024 * 1024;
+
 /** client.authentication.k8s.io exec plugins (kubelogin, cloud CLIs): run, cache until expiry. */
 function execCredential(entry: Named, exec: Obj): () => Promise<string | undefined> {
   const command = str(exec['command']);
@@ -134,11 +137,9 @@ function execCredential(entry: Named, exec: Obj): () => Promise<string | undefin
   let cached: { token: string | undefined; until: number } | undefined;
   return async () => {
     if (cached && Date.now() < cached.until) return cached.token;
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(cmd, args, { env, timeout: 60_000 }, (err, out, errOut) =>
-        err ? reject(new Error(`exec credential plugin ${command} failed: ${errOut.trim() || err.message}`)) : resolve(out),
-      ),
-    );
+    const r = await runProcess(cmd, args, { env, timeoutMs: 60_000, killSignal: 'SIGTERM', maxOutputChars: EXEC_PLUGIN_MAX_OUTPUT });
+    if (r.exitCode !== 0 || r.truncated) throw new Error(`exec credential plugin ${command} failed: ${r.stderr.trim() || (r.truncated ? `more than ${EXEC_PLUGIN_MAX_OUTPUT} characters of output` : describeFailure(r, 60_000))}`);
+    const stdout = r.stdout;
     const status = (JSON.parse(stdout) as { status?: { token?: string; expirationTimestamp?: string } }).status ?? {};
     const expiry = status.expirationTimestamp ? Date.parse(status.expirationTimestamp) - 10_000 : Date.now() + 5 * 60_000;
     cached = { token: status.token ? `Bearer ${status.token}` : undefined, until: expiry };
@@ -217,7 +218,7 @@ export function loadConnection(opts: KubeConnectOptions = {}, env: NodeJS.Proces
   if (opts.kubeconfig) return fromKubeconfig(opts.kubeconfig.split(path.delimiter).filter(Boolean), opts.context);
   const fromEnv = (env['KUBECONFIG'] ?? '').split(path.delimiter).filter((f) => f && existsSync(f));
   if (fromEnv.length > 0) return fromKubeconfig(fromEnv, opts.context);
-  const home = path.join(env['HOME'] ?? os.homedir(), '.kube', 'config');
+  const home = path.join(homeDir(env), '.kube', 'config');
   if (existsSync(home)) return fromKubeconfig([home], opts.context);
   if (env['KUBERNETES_SERVICE_HOST']) return inClusterConnection(env);
   throw userError('kubeconfig-missing', `no kubeconfig: --kubeconfig not given, KUBECONFIG not set and ${home} does not exist`, 'pass --kubeconfig FILE (deploy writes one to .vmstation/<cluster>/kubeconfig)');

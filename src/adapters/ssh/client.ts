@@ -1,10 +1,10 @@
 // A small SSH client over ssh2 with host-key checking against a known_hosts file (never off).
 // One connection runs commands one after another; results carry exit code, output and duration.
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { expandHome } from '../../util/home.js';
 
 export interface SshTarget {
   host: string;
@@ -37,10 +37,6 @@ export interface SshExecResult {
   stdout: string;
   stderr: string;
   durationMs: number;
-}
-
-export function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? `${os.homedir()}${p.slice(1)}` : p;
 }
 
 async function readOrFail(path: string, what: string): Promise<Buffer> {

@@ -2,13 +2,13 @@
 // ansible.cfg) and by our own SSH: a host seen for the first time has its keys recorded (and
 // shown to the user, with fingerprints); a host whose key changed is an error with a hint.
 // Host-key checking itself is never turned off. Matching reuses known-hosts.ts.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VmstationError } from '../../errors.js';
-import { expandHome } from './client.js';
+import { expandHome } from '../../util/home.js';
 import { entryMatches, hostKeyName, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
+import { runProcess } from '../process/index.js';
 
 export interface TrustTarget {
   /** Node name, for messages. */
@@ -74,14 +74,14 @@ export function judgeHost(entries: readonly KnownHostEntry[], target: TrustTarge
   return { target, status: 'known', fingerprints: scanned.map((k) => `${k.keyType} ${fingerprint(k.key)}`) };
 }
 
-export const sshKeyscan: KeyScanner = (address, port) =>
-  new Promise((resolve) => {
-    const child = spawn('ssh-keyscan', ['-T', '5', '-p', String(port), '-t', 'ed25519,ecdsa,rsa', address], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.on('error', () => resolve([]));
-    child.on('close', () => resolve(parseKeyscan(Buffer.concat(out).toString('utf8'))));
-  });
+/** Where the docs explain how VMStation records and checks host keys. */
+const HOST_KEYS_DOCS = 'docs/host-layer.md#ssh-host-keys';
+
+export const sshKeyscan: KeyScanner = async (address, port) => {
+  // A host that cannot be reached gives no keys; the playbook then names it.
+  const r = await runProcess('ssh-keyscan', ['-T', '5', '-p', String(port), '-t', 'ed25519,ecdsa,rsa', address]);
+  return parseKeyscan(r.stdout);
+};
 
 export interface EnsureKnownHostsResult {
   file: string;
@@ -97,7 +97,7 @@ export async function ensureKnownHosts(knownHostsPath: string, targets: readonly
   const file = expandHome(knownHostsPath);
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return '';
-    throw new VmstationError({ code: 'known-hosts-unreadable', message: `cannot read ${file}: ${err.code}`, hint: 'check the path in spec.ssh.knownHosts and its permissions' });
+    throw new VmstationError({ code: 'known-hosts-unreadable', message: `cannot read ${file}: ${err.code}`, hint: 'check the path in spec.ssh.knownHosts and its permissions', docs: HOST_KEYS_DOCS });
   });
   const entries = parseKnownHosts(text);
   const outcomes = await Promise.all(targets.map(async (t) => judgeHost(entries, t, await scan(t.address, t.port))));
@@ -108,6 +108,7 @@ export async function ensureKnownHosts(knownHostsPath: string, targets: readonly
       code: 'ssh-host-key-mismatch',
       message: `${m.target.name} (${hostKeyName(m.target.address, m.target.port)}) presents a ${m.keyType} host key that differs from the one recorded in ${file}`,
       hint: `if ${m.target.name} was reinstalled, remove the old key with \`ssh-keygen -R ${hostKeyName(m.target.address, m.target.port)} -f ${file}\` and run again; otherwise do not connect: someone may be intercepting the connection`,
+      docs: HOST_KEYS_DOCS,
       details: mismatch.map((x) => `${x.target.name}: presented ${x.keyType} ${x.presented}, known_hosts line(s) ${x.knownLines.join(', ')}`),
     });
   }

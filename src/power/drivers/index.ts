@@ -1,15 +1,14 @@
 // The drivers the controller uses, behind one interface so tests can run the controller with the
 // real ones against the lab, or with fakes where a test is about the controller alone.
-import path from 'node:path';
-import os from 'node:os';
 import type { Cluster, ClusterNode } from '../../config/model.js';
 import type { SshTarget } from '../../adapters/ssh/index.js';
 import { IpmiDriver, type BmcTarget } from './ipmi.js';
 import { tcpProbe, type TcpProbe } from './probe.js';
-import { createRunner, type Runner } from './runner.js';
+import { createRunner, type Runner } from '../../adapters/process/index.js';
 import type { SecretSource } from './secrets.js';
 import { sshCheck, suspendOverSsh, type SshOpener } from './suspend.js';
 import { sendMagicPackets, type WolDeps } from './wol.js';
+import { expandHome } from '../../util/home.js';
 
 export interface PowerDrivers {
   /** Sends the magic packets (all copies). */
@@ -26,7 +25,7 @@ export interface PowerDrivers {
 
 export interface DriverOptions {
   secrets: SecretSource;
-  /** known_hosts path; default spec.ssh.knownHosts, else ~/.config/vmstation/known_hosts. */
+  /** known_hosts path; default spec.ssh.knownHosts (normalisation fills in the default). */
   knownHostsPath?: string | undefined;
   /** Private key path overriding the cluster file's (the controller's mounted Secret). */
   privateKeyPath?: string | undefined;
@@ -39,17 +38,13 @@ export interface DriverOptions {
   wolPort?: number;
 }
 
-export function defaultKnownHostsPath(cluster: Cluster): string {
-  return cluster.spec.ssh.knownHosts ?? path.join(os.homedir(), '.config', 'vmstation', 'known_hosts');
-}
-
 export function sshTargetOf(cluster: Cluster, node: ClusterNode, opts: Pick<DriverOptions, 'knownHostsPath' | 'privateKeyPath'>): SshTarget {
   return {
     host: node.address,
     port: node.ssh.port,
     username: node.ssh.user,
     privateKeyPath: opts.privateKeyPath ?? node.ssh.privateKey,
-    knownHostsPath: opts.knownHostsPath ?? defaultKnownHostsPath(cluster),
+    knownHostsPath: opts.knownHostsPath ?? expandHome(cluster.spec.ssh.knownHosts),
   };
 }
 

@@ -1,7 +1,7 @@
 // IPMI over LAN (lanplus): chassis power on/off/status through ipmitool. The password goes in
 // the environment (IPMI_PASSWORD, read by `-E`), never in argv where `ps` would show it.
-import type { Runner, RunResult } from './runner.js';
-import { relevantLines } from './runner.js';
+import type { Runner, RunResult } from '../../adapters/process/index.js';
+import { relevantLines } from '../../adapters/process/index.js';
 import type { SecretSource } from './secrets.js';
 
 export interface BmcTarget {

@@ -191,9 +191,3 @@ export function portText(p: PortRule): string {
   return rangeKey(p);
 }
 
-/** The known_hosts file VMStation manages when the cluster file names none. */
-export const DEFAULT_KNOWN_HOSTS = '~/.config/vmstation/known_hosts';
-
-export function knownHostsFile(cluster: Cluster): string {
-  return cluster.spec.ssh.knownHosts ?? DEFAULT_KNOWN_HOSTS;
-}

@@ -16,7 +16,6 @@ import {
   POWER_READINESS_FILE,
   SYSLOG_HOSTS_DIR,
   hostPlans,
-  knownHostsFile,
   nodeByName,
   type NodeHostPlan,
   type OsFamily,
@@ -190,7 +189,7 @@ export function renderPlaybook(cluster: Cluster): string {
 }
 
 export function renderAnsibleCfg(cluster: Cluster): string {
-  const knownHosts = knownHostsFile(cluster);
+  const knownHosts = cluster.spec.ssh.knownHosts;
   return [
     `# Rendered by VMStation. Host-key checking stays on, against the known_hosts file VMStation manages`,
     `# (${knownHosts}): \`vmstation host\` records new hosts there first and refuses changed keys.`,

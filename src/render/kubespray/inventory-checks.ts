@@ -4,7 +4,7 @@
 // task's own `when:` and `assert:` on the rendered variables laid over Kubespray's defaults: a
 // task whose `when:` is false is `skipped`, exactly as ansible-playbook would print it.
 import { KUBESPRAY_KUBE_VERSIONS } from '../../config/data/kubespray-versions.js';
-import { ipToInt } from '../../config/model.js';
+import { cidrRange, isNetworkCidr as isNetwork } from '../../config/ipv4.js';
 import type { GroupVars, KubesprayInventory, KubesprayValue } from './vars.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skipped';
@@ -62,23 +62,7 @@ const OPTIONS: ReadonlyArray<[string, readonly string[]]> = [
 ];
 const STRICT_BOOLEANS = ['download_run_once', 'download_always_pull', 'helm_enabled', 'openstack_lbaas_enabled'];
 
-function isNetwork(cidr: unknown): cidr is string {
-  if (typeof cidr !== 'string') return false;
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) return false;
-  if (m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) return false;
-  const [addr, bits] = cidr.split('/') as [string, string];
-  const hostBits = 32 - Number(bits);
-  // ipaddr('net') rejects an address with host bits set (10.0.0.1/24 is a host, not a network).
-  return hostBits === 32 || ipToInt(addr) % 2 ** hostBits === 0;
-}
-
-function range(cidr: string): [number, number] {
-  const [addr, bits] = cidr.split('/') as [string, string];
-  const size = 2 ** (32 - Number(bits));
-  const start = Math.floor(ipToInt(addr) / size) * size;
-  return [start, start + size - 1];
-}
+const range = cidrRange;
 
 /** Ansible's `version(..., '>=')` for dotted numeric versions. */
 function versionAtLeast(version: string, min: string): boolean {

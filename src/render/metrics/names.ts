@@ -1,8 +1,7 @@
 // Names, ports and addresses the metrics stack agrees on (Services, Secrets, scrape jobs).
 // Kept in one place so the Prometheus config, the manifests and the alert rules cannot drift.
 import type { Cluster, ClusterNode } from '../../config/model.js';
-import { intToIp } from '../../config/model.js';
-import { parseCidr } from '../../config/rules.js';
+import { intToIp, parseCidr } from '../../config/ipv4.js';
 
 export const PORTS = {
   prometheus: 9090,

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRunner } from '../../../src/power/drivers/runner.js';
+import { createRunner } from '../../../src/adapters/process/index.js';
 import type { ImageBuildResult } from '../../../src/image/build.js';
 import { readBuiltImage } from '../../../src/image/metadata.js';
 import { buildTestImage, cleanupTestImages, runcRun, unpackBundle, writePodShape } from '../../helpers/oci-runtime.js';

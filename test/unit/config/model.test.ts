@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { durationSeconds, isDuration } from '../../../src/config/duration.js';
 import { KUBESPRAY_KUBE_VERSIONS } from '../../../src/config/data/kubespray-versions.js';
-import { broadcastAddress, etcdMembers } from '../../../src/config/model.js';
+import { etcdMembers } from '../../../src/config/model.js';
+import { broadcastAddress } from '../../../src/config/ipv4.js';
 import { validateText } from '../../../src/config/validate.js';
 
 const root = path.resolve(import.meta.dirname, '../../..');

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createRunner } from '../../../src/power/drivers/runner.js';
+import { createRunner } from '../../../src/adapters/process/index.js';
 import { BUILD_TOOLS, missingToolsError, requireBuildTools } from '../../../src/image/tools.js';
 import { formatError, VmstationError } from '../../../src/errors.js';
 

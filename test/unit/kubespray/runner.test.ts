@@ -14,10 +14,10 @@ import {
   kubesprayLocation,
   obtainKubespray,
   prepareKubesprayEnvironment,
-  runCommand,
   runKubesprayPlaybook,
   type KubesprayLocation,
 } from '../../../src/deploy/kubespray.js';
+import { runProcess } from '../../../src/adapters/process/index.js';
 import { kubesprayRenderer } from '../../../src/render/kubespray/index.js';
 import { REPO, clusterFromText } from '../deploy/helpers.js';
 import { startSshd, type SshdFixture } from '../power-controller/sshd-fixture.js';
@@ -65,8 +65,8 @@ describe('Kubespray runner against the stand-in playbook folder', () => {
   });
 
   it('uses the folder given with --kubespray-dir and prepares its venv with pip install -r requirements.txt', async () => {
-    expect(await obtainKubespray(loc, runCommand)).toBe(`using ${STANDIN}`);
-    expect(await prepareKubesprayEnvironment(loc, runCommand, '/usr/bin/python3')).toBe(`venv ${loc.venv} ready`);
+    expect(await obtainKubespray(loc, runProcess)).toBe(`using ${STANDIN}`);
+    expect(await prepareKubesprayEnvironment(loc, runProcess, '/usr/bin/python3')).toBe(`venv ${loc.venv} ready`);
     expect(existsSync(path.join(loc.venv, 'bin', 'python'))).toBe(true);
     expect(loc.venv.startsWith(cache)).toBe(true);
   }, 120_000);
@@ -147,11 +147,11 @@ describe('obtaining Kubespray and its Python environment', () => {
     git('tag', 'v2.31.0');
     const cache = path.join(work, 'cache');
     const loc = kubesprayLocation(cache, undefined);
-    expect(await obtainKubespray(loc, runCommand, `file://${src}`)).toBe(`cloned v2.31.0 into ${loc.dir}`);
-    expect(await obtainKubespray(loc, runCommand, `file://${src}`)).toBe(`cached in ${loc.dir}`);
+    expect(await obtainKubespray(loc, runProcess, `file://${src}`)).toBe(`cloned v2.31.0 into ${loc.dir}`);
+    expect(await obtainKubespray(loc, runProcess, `file://${src}`)).toBe(`cached in ${loc.dir}`);
     const other = kubesprayLocation(path.join(work, 'cache2'), undefined);
-    await expect(obtainKubespray(other, runCommand, `file://${work}/missing`)).rejects.toMatchObject({ code: 'kubespray-clone-failed' });
-    await expect(obtainKubespray(kubesprayLocation(cache, work), runCommand)).rejects.toMatchObject({ code: 'kubespray-dir-invalid' });
+    await expect(obtainKubespray(other, runProcess, `file://${work}/missing`)).rejects.toMatchObject({ code: 'kubespray-clone-failed' });
+    await expect(obtainKubespray(kubesprayLocation(cache, work), runProcess)).rejects.toMatchObject({ code: 'kubespray-dir-invalid' });
   });
 
   it('turns pip failing to reach the index into a clear error (real pip, index on a closed loopback port)', async () => {
@@ -159,7 +159,7 @@ describe('obtaining Kubespray and its Python environment', () => {
     writeFileSync(path.join(dir, 'cluster.yml'), '---\n');
     writeFileSync(path.join(dir, 'requirements.txt'), 'ansible==11.8.0\n');
     const loc = kubesprayLocation(mkdtempSync(path.join(tmpdir(), 'cache-')), dir);
-    await expect(prepareKubesprayEnvironment(loc, runCommand, '/usr/bin/python3', ['--index-url', 'http://127.0.0.1:9/simple'])).rejects.toMatchObject({
+    await expect(prepareKubesprayEnvironment(loc, runProcess, '/usr/bin/python3', ['--index-url', 'http://127.0.0.1:9/simple'])).rejects.toMatchObject({
       code: 'kubespray-pypi-unreachable',
       message: "cannot install Kubespray's Python requirements: PyPI is not reachable from this machine",
     });

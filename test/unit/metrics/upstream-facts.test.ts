@@ -5,7 +5,7 @@
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { firewallPorts } from '../../../src/render/ansible/host-plan.js';
-import { cidrContains } from '../../../src/config/rules.js';
+import { cidrContains } from '../../../src/config/ipv4.js';
 import { renderCluster } from '../../../src/render/index.js';
 import { EXAMPLE, FULL_FIXTURE, loadCluster } from './support.js';
 

@@ -5,7 +5,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests walk parsed YAML freely */
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ipToInt } from '../../../src/config/model.js';
+import { ipToInt } from '../../../src/config/ipv4.js';
 import type { Cluster } from '../../../src/config/model.js';
 import { metrics } from '../../../src/render/metrics/index.js';
 import { renderObservability } from '../../../src/render/observability/index.js';

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { classifyIpmiFailure, IpmiDriver, IpmiError } from '../../../src/power/drivers/ipmi.js';
-import { createRunner, type RunResult, type SpawnFn } from '../../../src/power/drivers/runner.js';
+import { createRunner, type RunResult, type SpawnFn } from '../../../src/adapters/process/index.js';
 import { mapSecrets } from '../../../src/power/drivers/secrets.js';
 
 const bmc = { address: '10.78.0.162', port: 623, cipherSuite: 3, username: { secret: 'bmc-user' }, password: { secret: 'bmc-pass' } };
@@ -63,7 +63,7 @@ describe('IpmiDriver', () => {
   });
 
   it('classifies known ipmitool failure output', () => {
-    const r = (stderr: string, extra: Partial<RunResult> = {}): RunResult => ({ command: 'ipmitool', args: [], exitCode: 1, signal: null, timedOut: false, stdout: '', stderr, durationMs: 1, ...extra });
+    const r = (stderr: string, extra: Partial<RunResult> = {}): RunResult => ({ command: 'ipmitool', args: [], exitCode: 1, signal: null, timedOut: false, aborted: false, stdout: '', stderr, output: stderr, truncated: false, durationMs: 1, ...extra });
     expect(classifyIpmiFailure(r('Error in open session response message : invalid authentication algorithm\n\nError: Unable to establish IPMI v2 / RMCP+ session'))).toBe('unreachable');
     expect(classifyIpmiFailure(r('> RAKP 2 HMAC is invalid\nError: Unable to establish IPMI v2 / RMCP+ session'))).toBe('auth');
     expect(classifyIpmiFailure(r('', { timedOut: true, exitCode: null }))).toBe('timeout');
