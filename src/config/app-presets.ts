@@ -10,6 +10,10 @@ export interface PresetDefaults {
   port: number;
   /** Its health endpoint (probes and the blackbox exporter check it). */
   healthPath: string;
+  /** Claims on the local-path class, bound to the app's node; a written volume of the same name replaces one. */
+  volumes: ReadonlyArray<{ name: string; mountPath: string; size: string }>;
+  /** Where `media:` is mounted, read-only. */
+  mediaPath: string;
 }
 
 export const PRESET_DEFAULTS: Record<AppPreset, PresetDefaults> = {
@@ -17,7 +21,21 @@ export const PRESET_DEFAULTS: Record<AppPreset, PresetDefaults> = {
   // `HEALTHCHECK_URL=http://localhost:8096/health`; jellyfin/jellyfin.org:
   // docs/general/post-install/networking/9_advanced/monitoring.md ("the /health endpoint ...
   // returns a 200 OK response if successful").
-  jellyfin: { port: 8096, healthPath: '/health' },
+  jellyfin: {
+    port: 8096,
+    healthPath: '/health',
+    // The Dockerfile: JELLYFIN_DATA_DIR="/config", JELLYFIN_CACHE_DIR="/cache",
+    // `VOLUME ${JELLYFIN_DATA_DIR} ${JELLYFIN_CACHE_DIR}`; the container docs: "Create persistent
+    // storage for configuration and cache data." Sizes are ours (the jellyfin/jellyfin-helm chart's
+    // defaults, 5Gi and 10Gi): a large library's metadata outgrows them; replace with
+    // `volumes: [{ name: config, mountPath: /config, size: 20Gi }]`.
+    volumes: [
+      { name: 'config', mountPath: '/config', size: '5Gi' },
+      { name: 'cache', mountPath: '/cache', size: '10Gi' },
+    ],
+    // The container docs mount the library at /media (`--mount type=bind,source=/path/to/media,target=/media`).
+    mediaPath: '/media',
+  },
 };
 
 type ParsedApp = ParsedCluster['spec']['apps'][number];

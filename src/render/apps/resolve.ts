@@ -1,6 +1,6 @@
 // One deployed app, fully resolved: the preset's choices merged with what the cluster file says
 // (the file wins; a volume of the same name replaces the preset's). Pure.
-import { isDeployedApp } from '../../config/app-presets.js';
+import { isDeployedApp, PRESET_DEFAULTS } from '../../config/app-presets.js';
 import type { Cluster } from '../../config/model.js';
 import { PRESET_WORKLOADS } from './presets.js';
 
@@ -42,7 +42,7 @@ export function claimName(app: string, volume: string): string {
 }
 
 function volumesOf(app: ClusterApp): ResolvedVolume[] {
-  const preset = app.preset === undefined ? undefined : PRESET_WORKLOADS[app.preset];
+  const preset = app.preset === undefined ? undefined : PRESET_DEFAULTS[app.preset];
   const written = new Set(app.volumes.map((v) => v.name));
   const out: ResolvedVolume[] = (preset?.volumes ?? [])
     .filter((v) => !written.has(v.name))
