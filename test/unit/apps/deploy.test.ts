@@ -58,24 +58,23 @@ describe('deployed apps in the deploy', () => {
     it('creates the namespace, claims, Deployment and Service, and waits for Jellyfin to roll out', async () => {
       const apps = manifests().filter((m) => m.path === 'manifests/apps.yaml');
       const report = await applyManifests(cluster, apps, deps());
-      expect(countOutcomes(report).created).toBe(5);
-      expect(report.rollouts.map((r) => `${r.ref.kind}/${r.ref.namespace}/${r.ref.name}`)).toEqual(['Deployment/media/jellyfin']);
+      expect(countOutcomes(report).created).toBe(4);
+      expect(report.rollouts.map((r) => `${r.ref.kind}/${r.ref.namespace}/${r.ref.name}`)).toEqual(['Deployment/default/jellyfin']);
       // The stand-in runs no ReplicaSet controller (no pods): the stored template carries the label.
-      const stored = (await client.read({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'jellyfin', namespace: 'media' })) as { spec: { template: { metadata: { labels: Record<string, string> } } } } | undefined;
+      const stored = (await client.read({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'jellyfin', namespace: 'default' })) as { spec: { template: { metadata: { labels: Record<string, string> } } } } | undefined;
       expect(stored!.spec.template.metadata.labels['vmstation.io/sleep-ok']).toBe('true');
     });
 
-    it('prunes the Deployment and Service of an app removed from the file, keeping its claims and namespace', async () => {
+    it('prunes the Deployment and Service of an app removed from the file, keeping its claims', async () => {
       const text = readFileSync(`${REPO}examples/vmstation.yaml`, 'utf8').replace(/ {2}apps:\n[\s\S]*?(?=\n {2}secrets:)/, '  apps: []');
       const without = clusterFromText(text);
       const files = manifests(without);
       expect(files.some((f) => f.path === 'manifests/apps.yaml')).toBe(false);
       const pruned = await pruneManifests(without, files, { client });
-      expect(pruned.map((r) => `${r.kind}/${r.namespace}/${r.name}`).sort()).toEqual(['Deployment/media/jellyfin', 'Service/media/jellyfin']);
-      expect(await client.read({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'jellyfin', namespace: 'media' })).toBeUndefined();
-      // Data is never pruned: the claims (Jellyfin's library database) and the namespace stay.
-      for (const claim of ['jellyfin-config', 'jellyfin-cache']) expect(await client.read({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: claim, namespace: 'media' }), claim).toBeDefined();
-      expect(await client.read({ apiVersion: 'v1', kind: 'Namespace', name: 'media' })).toBeDefined();
+      expect(pruned.map((r) => `${r.kind}/${r.namespace}/${r.name}`).sort()).toEqual(['Deployment/default/jellyfin', 'Service/default/jellyfin']);
+      expect(await client.read({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'jellyfin', namespace: 'default' })).toBeUndefined();
+      // Data is never pruned: the claims (Jellyfin's library database) stay.
+      for (const claim of ['jellyfin-config', 'jellyfin-cache']) expect(await client.read({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: claim, namespace: 'default' }), claim).toBeDefined();
     });
   });
 });

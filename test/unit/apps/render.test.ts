@@ -49,7 +49,7 @@ describe('apps renderer', () => {
     const file = a.find((x) => x.path === 'manifests/apps.yaml')!;
     expect(file).toMatchObject({ component: 'apps', checker: 'kubernetes-schema' });
     expect(validateKubeObjects(file.content)).toEqual([]);
-    expect(exampleObjects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Namespace/media', 'PersistentVolumeClaim/jellyfin-config', 'PersistentVolumeClaim/jellyfin-cache', 'Deployment/jellyfin', 'Service/jellyfin']);
+    expect(exampleObjects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['PersistentVolumeClaim/jellyfin-config', 'PersistentVolumeClaim/jellyfin-cache', 'Deployment/jellyfin', 'Service/jellyfin']);
     // Every object is ours, so prune finds the ones no longer rendered.
     for (const o of exampleObjects) expect(o.metadata.labels?.['app.kubernetes.io/managed-by'], o.kind).toBe('vmstation');
   });
@@ -113,11 +113,13 @@ describe('apps renderer', () => {
     expect(jellyfin.spec.template.metadata.labels[POWER_LABELS.sleepOk]).toBe('true');
     // The power manager finds an app's pods by namespace and app.kubernetes.io/name.
     expect(jellyfin.spec.template.metadata.labels['app.kubernetes.io/name']).toBe('jellyfin');
-    expect(jellyfin.metadata.namespace).toBe('media');
+    expect(jellyfin.metadata.namespace).toBe('default');
   });
 
   it('passes a render node for hardware transcoding as Jellyfin\'s Kubernetes docs say: hostPath device, render group, privileged', () => {
-    const objects = objectsOf(withApps('    - name: jellyfin\n      preset: jellyfin\n      node: storagenodet3500\n      nodePort: 30096\n      media: /srv/media\n      hardwareTranscoding: { renderGroup: 105 }\n'));
+    const objects = objectsOf(withApps('    - name: jellyfin\n      preset: jellyfin\n      namespace: media\n      node: storagenodet3500\n      nodePort: 30096\n      media: /srv/media\n      hardwareTranscoding: { renderGroup: 105 }\n'));
+    // Its own namespace is rendered, admitting hostPath volumes (outside Pod Security's baseline).
+    expect(find(objects, 'Namespace', 'media').metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'privileged', 'app.kubernetes.io/managed-by': 'vmstation' });
     const spec = find(objects, 'Deployment', 'jellyfin').spec.template.spec;
     // hardware-acceleration/intel.md:575-586: supplementalGroups [render gid], privileged: true,
     // mountPath '/dev/dri/renderD128' from a hostPath of the same path.

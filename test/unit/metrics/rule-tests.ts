@@ -37,7 +37,7 @@ const NODE = { node: 'storagenodet3500' };
  * own node's NodePort (test/unit/apps/render.test.ts checks that the rendered scrape configuration
  * produces exactly these labels).
  */
-export const APP_PROBE = { job: 'blackbox-http', instance: 'http://192.168.4.61:30096/health', service: 'jellyfin', namespace: 'media', node: 'storagenodet3500' };
+export const APP_PROBE = { job: 'blackbox-http', instance: 'http://192.168.4.61:30096/health', service: 'jellyfin', namespace: 'default', node: 'storagenodet3500' };
 const NE = { job: 'node-exporter', instance: '192.168.4.61:9100', node: 'storagenodet3500', role: 'worker', os: 'debian-12' };
 const power = (node: string, state: string, values: string) => s('vmstation_node_power_state', { job: 'vmstation-power-manager', node, state }, values);
 const asleep = (node = NODE.node) => [power(node, 'asleep', '1x60'), power(node, 'awake', '0x60')];
