@@ -82,8 +82,8 @@ describe('apps renderer', () => {
 
   it('keeps /config and /cache (the image\'s VOLUMEs) on local-path claims bound to the node, the library read-only at /media', () => {
     // Dockerfile:130-131 JELLYFIN_DATA_DIR="/config", JELLYFIN_CACHE_DIR="/cache"; :261 VOLUME of both.
-    const dataDir = /"(.+)"/.exec(upstreamLine(DOCKERFILE, /JELLYFIN_DATA_DIR=/).text)![1];
-    const cacheDir = /"(.+)"/.exec(upstreamLine(DOCKERFILE, /JELLYFIN_CACHE_DIR=/).text)![1];
+    const dataDir = /"(.+)"/.exec(upstreamLine(DOCKERFILE, /JELLYFIN_DATA_DIR=/).text)![1]!;
+    const cacheDir = /"(.+)"/.exec(upstreamLine(DOCKERFILE, /JELLYFIN_CACHE_DIR=/).text)![1]!;
     expect(upstreamLine(DOCKERFILE, /^VOLUME /).text).toBe('VOLUME ${JELLYFIN_DATA_DIR} ${JELLYFIN_CACHE_DIR}');
     // _container-docker-cli.md:15 "Create persistent storage for configuration and cache data."
     expect(upstreamLine(DOCS, /persistent storage for configuration and cache/).text).toBeTruthy();
