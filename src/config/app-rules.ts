@@ -70,7 +70,7 @@ export const APP_RULES: readonly Rule[] = [
   },
   {
     name: 'deployed apps have a pinned image and a port',
-    check: ({ cluster, written }) => {
+    check: ({ cluster }) => {
       const out: RuleProblem[] = [];
       cluster.spec.apps.forEach((a, i) => {
         if (a.image !== undefined) {
@@ -79,7 +79,8 @@ export const APP_RULES: readonly Rule[] = [
           if (a.port === undefined) out.push(err(['spec', 'apps', i, 'image'], 'app-without-port', `app "${a.name}" has an image but no port: the Service and probes need the port it serves HTTP on`, 'add apps[].port: the container port (e.g. 8080)'));
         }
         if (isDeployedApp(a)) return;
-        const field = DEPLOY_ONLY.find((k) => written(['spec', 'apps', i, k]));
+        // By content, not by key: the resolved model the controller reads back writes `env: {}` and `volumes: []`.
+        const field = DEPLOY_ONLY.find((k) => (k === 'env' ? Object.keys(a.env).length > 0 : k === 'volumes' ? a.volumes.length > 0 : a[k] !== undefined));
         if (field)
           out.push(err(['spec', 'apps', i, field], 'app-without-image', `app "${a.name}" sets ${field}, which only a deployed app uses, but has neither preset nor image`, `add preset: jellyfin or image: REF to deploy it, or remove ${field} (an app deployed by other means is only described)`));
       });

@@ -10,6 +10,7 @@ import { POWER_LABELS } from '../../../src/power/core/types.js';
 import { appsRenderer } from '../../../src/render/apps/index.js';
 import { renderCluster } from '../../../src/render/index.js';
 import { httpProbeTargets } from '../../../src/render/metrics/prometheus-config.js';
+import { clusterFileForController } from '../../../src/render/power/index.js';
 import { IMAGE_PINS } from '../../../src/render/versions.js';
 import { describeGoldenFiles } from '../../helpers/golden.js';
 import { validateKubeObjects } from '../../helpers/kube-schema.js';
@@ -52,6 +53,12 @@ describe('apps renderer', () => {
     expect(exampleObjects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['PersistentVolumeClaim/jellyfin-config', 'PersistentVolumeClaim/jellyfin-cache', 'Deployment/jellyfin', 'Service/jellyfin']);
     // Every object is ours, so prune finds the ones no longer rendered.
     for (const o of exampleObjects) expect(o.metadata.labels?.['app.kubernetes.io/managed-by'], o.kind).toBe('vmstation');
+  });
+
+  it("survives the power manager's round trip: the resolved cluster file it ships validates to the same cluster", () => {
+    const again = validateText({ file: 'configmap', text: clusterFileForController(example) });
+    expect(again.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(again.cluster).toEqual(example);
   });
 
   it('renders nothing for an app the file only describes (no preset, no image)', () => {
