@@ -6,6 +6,7 @@ import type { Rule, RuleProblem } from './rules.js';
 import type { Path } from './source.js';
 
 const err = (path: Path, code: string, message: string, hint: string): RuleProblem => ({ path, severity: 'error', code, message, hint });
+const warn = (path: Path, code: string, message: string, hint: string): RuleProblem => ({ path, severity: 'warning', code, message, hint });
 
 /** Fields that only mean something when vmstation deploys the app. */
 const DEPLOY_ONLY = ['env', 'volumes', 'resources', 'media', 'hardwareTranscoding', 'runAsUser', 'runAsGroup'] as const;
@@ -138,7 +139,8 @@ export const APP_RULES: readonly Rule[] = [
         const claims = [...preset.map((v) => v.name), ...a.volumes.filter((v) => v.size !== undefined).map((v) => v.name)];
         if (claims.length === 0) return;
         const at: Path = ['spec', 'apps', i, written(['spec', 'apps', i, 'preset']) ? 'preset' : 'image'];
-        out.push(err(at, 'app-storage-unavailable', `app "${a.name}" claims volumes (${claims.join(', ')}) on the local-path class, but ${why}`, 'enable monitoring with storage.mode: local-path (the default), or give the app hostPath volumes instead of claims'));
+        // A warning: a cluster may bring its own `local-path` provisioner; without one the claims stay Pending.
+        out.push(warn(at, 'app-storage-unavailable', `app "${a.name}" claims volumes (${claims.join(', ')}) on the local-path class, but ${why}: they stay Pending unless the cluster has its own local-path provisioner`, 'enable monitoring with storage.mode: local-path (the default), or give the app hostPath volumes instead of claims'));
       });
       return out;
     },
