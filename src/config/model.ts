@@ -1,6 +1,7 @@
 // The normalized model: every default resolved, including those that depend on other fields
 // (the NTP server defaults to the first control-plane node, the realm to the domain, ...).
 // Later code reads only `Cluster`.
+import { resolveAppDefaults } from './app-presets.js';
 import type { Method, OsName, ParsedCluster, Role } from './schema.js';
 import { broadcastAddress } from './ipv4.js';
 
@@ -63,6 +64,7 @@ export function normalize(parsed: ParsedCluster) {
         ...spec.power,
         wol: { ...spec.power.wol, broadcast: spec.power.wol.broadcast ?? broadcastAddress(spec.network.subnet) },
       },
+      apps: spec.apps.map(resolveAppDefaults),
     },
   };
 }

@@ -338,15 +338,62 @@ const Power = z.strictObject({
     .prefault({}),
 });
 
+// ---- apps[]: deployment (issue 14 §1). An app with `preset` or `image` is deployed by vmstation
+// (manifests/apps.yaml); without them it only describes an app deployed by other means.
+
+/** A CPU quantity as Kubernetes writes it: cores (`1`, `0.5`) or millicores (`250m`). */
+const CpuQuantity = z.string().regex(/^(\d+m|\d+(\.\d{1,3})?)$/).meta({
+  problem: { code: 'invalid-quantity', hint: 'write CPU as cores or millicores, e.g. 2, 0.5 or 500m' },
+});
+
+const AppResources = z.strictObject({
+  requests: z.strictObject({ cpu: CpuQuantity.optional(), memory: Size.optional() }).optional(),
+  limits: z.strictObject({ cpu: CpuQuantity.optional(), memory: Size.optional() }).optional(),
+});
+
+const AppVolume = z
+  .strictObject({
+    name: NodeName.describe('Volume name; a preset\'s volume of the same name (config, cache) is replaced.'),
+    mountPath: z.string().min(1).describe('Absolute path inside the container.'),
+    size: Size.optional().describe('A PersistentVolumeClaim of this size on the local-path class, bound to the app\'s node.'),
+    hostPath: z.string().min(1).optional().describe('A directory of the app\'s node (absolute path).'),
+    readOnly: z.boolean().default(false),
+  })
+  .describe('Exactly one of size (a claim) or hostPath.');
+
+const AppDeployment = {
+  preset: z.enum(['jellyfin']).optional().describe('A known app: its pinned image, port, health endpoint, volumes, user and resources.'),
+  image: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/)
+    .meta({ problem: { code: 'invalid-image', hint: 'write an image reference such as docker.io/library/nginx:1.29.3' } })
+    .optional()
+    .describe('The container image, pinned with a tag (not latest) or a digest. With a preset, replaces the preset\'s image.'),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Environment variables (plain values: never a secret).'),
+  volumes: z.array(AppVolume).default([]),
+  resources: AppResources.optional().describe('Requests and limits; presets bring their own.'),
+  media: z.string().min(1).optional().describe('A directory of the app\'s node mounted read-only at /media (the media library).'),
+  hardwareTranscoding: z
+    .strictObject({
+      device: z.string().min(1).default('/dev/dri/renderD128').describe('The render node passed to the container.'),
+      renderGroup: z.number().int().min(1).describe('GID of the node\'s `render` group: `getent group render | cut -d: -f3` on the node.'),
+    })
+    .optional()
+    .describe('Pass a GPU render node for hardware transcoding (VA-API/QSV): the container runs privileged with the render group.'),
+  runAsUser: z.number().int().min(1).optional().describe('UID the app runs as (never root; presets default to 1000).'),
+  runAsGroup: z.number().int().min(1).optional().describe('GID the app runs as (presets default to 1000).'),
+};
+
 const App = z.strictObject({
   name: NodeName,
   namespace: NodeName.default('default'),
   node: NodeName.optional(),
   nodePort: NodePort.optional(),
-  port: Port.optional().describe('The service port behind the NodePort.'),
-  healthPath: z.string().default('/'),
+  port: Port.optional().describe('The service port behind the NodePort (the container port of a deployed app; presets bring theirs).'),
+  healthPath: z.string().optional().describe('HTTP path the blackbox probe checks; default the preset\'s health endpoint, else /.'),
   wakeOnRequest: z.boolean().default(false),
   gatewayPort: Port.optional().describe('Where the power manager\'s wake gateway listens for this app on the control plane (wakeOnRequest apps; default nodePort + 10000, e.g. 30096 -> 40096).'),
+  ...AppDeployment,
 });
 
 export const ClusterSchema = z.strictObject({

@@ -5,6 +5,7 @@ import { kubeadmRenderer } from './kubeadm/index.js';
 import { kubesprayRenderer } from './kubespray/index.js';
 import { metrics } from './metrics/index.js';
 import { ansibleRenderer } from './ansible/index.js';
+import { appsRenderer } from './apps/index.js';
 import { observability } from './observability/index.js';
 import { powerRenderer } from './power/index.js';
 import { renderAll, type RenderContext, type Renderer } from './registry.js';
@@ -19,6 +20,7 @@ export const ALL_RENDERERS: readonly Renderer[] = [
   observability,
   metrics,
   powerRenderer,
+  appsRenderer,
 ];
 
 export function renderCluster(cluster: Cluster, only?: readonly string[], context?: RenderContext): Artifact[] {

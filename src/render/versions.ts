@@ -30,6 +30,8 @@ export const IMAGE_PINS = {
   promtail: { ref: 'docker.io/grafana/promtail:3.6.10', checked: '2026-12-03', source: 'https://github.com/grafana/loki/releases' },
   localPathProvisioner: { ref: 'docker.io/rancher/local-path-provisioner:v0.0.32', checked: '2026-12-03', source: 'kubernetes-sigs/kubespray@v2.31.0:roles/kubespray_defaults/defaults/main/download.yml (local_path_provisioner_version)' },
   busybox: { ref: 'docker.io/library/busybox:1.37.0', checked: '2026-12-03', source: 'https://hub.docker.com/_/busybox' },
+  // The apps[] preset: the newest stable release tag (X.Y.Z tags track one release; jellyfin/jellyfin-packaging@v10.11.11-202606061137:build.py pushes them).
+  jellyfin: { ref: 'docker.io/jellyfin/jellyfin:10.11.11', checked: '2026-12-03', source: 'https://github.com/jellyfin/jellyfin-packaging/releases (v10.11.11-202606061137); tags: https://jellyfin.org/docs/general/installation/container' },
   vmstation: { ref: 'ghcr.io/vmstation/vmstation:0.1.0', checked: '2026-12-03', source: 'this repository (package.json version)' },
 } as const satisfies Record<string, UpstreamPin>;
 

@@ -50,7 +50,7 @@ function staticGroups(targets: ProbeTarget[]): Array<Record<string, unknown>> {
   return targets.map((t) => ({ targets: [t.target], labels: t.labels }));
 }
 
-/** HTTP probes: the stack's own UIs and every app with a NodePort, through the monitoring node (always on). */
+/** HTTP probes: the stack's own UIs through the monitoring node (always on), and every app with a NodePort on its own node. */
 export function httpProbeTargets(cluster: Cluster): ProbeTarget[] {
   const m = cluster.spec.monitoring;
   const mon = monitoringNode(cluster);
@@ -61,10 +61,13 @@ export function httpProbeTargets(cluster: Cluster): ProbeTarget[] {
     { target: `${base}:${m.grafana.nodePort}/api/health`, labels: { service: 'grafana', node: mon.name } },
     { target: `${base}:${m.loki.nodePort}/ready`, labels: { service: 'loki', node: mon.name } },
   ];
+  const addresses = new Map(cluster.spec.nodes.map((n) => [n.name, n.address]));
   const apps = cluster.spec.apps
     .filter((a) => a.nodePort !== undefined)
     .map((a) => ({
-      target: `${base}:${a.nodePort}${a.healthPath.startsWith('/') ? a.healthPath : `/${a.healthPath}`}`,
+      // An app pinned to a node is probed on that node's NodePort, where the wake gateway forwards
+      // (a deployed app's Service keeps traffic on its node: externalTrafficPolicy Local).
+      target: `http://${(a.node && addresses.get(a.node)) ?? mon.address}:${a.nodePort}${a.healthPath.startsWith('/') ? a.healthPath : `/${a.healthPath}`}`,
       // An app pinned to a node inherits that node's sleep: no probe alert while it sleeps.
       labels: { service: a.name, namespace: a.namespace, ...(a.node ? { node: a.node } : {}) },
     }));

@@ -54,7 +54,7 @@ describe('deploy resume', () => {
     const err = r1.result as VmstationError;
     expect(err.exitCode).toBe(3);
     expect(err.message).toBe('deploy stopped in phase monitoring (step monitoring/apply): injected failure');
-    expect(err.details.slice(0, 2)).toEqual(['done: preflight, host, kubernetes, addons', 'not run: power, verify']);
+    expect(err.details.slice(0, 2)).toEqual(['done: preflight, host, kubernetes, addons', 'not run: infrastructure, power, verify']);
     expect(first.ran.at(-1)).toBe('monitoring/apply');
     const state = await readDeployState(where.stateFile);
     expect(state?.phases.kubernetes?.status).toBe('done');
@@ -64,7 +64,7 @@ describe('deploy resume', () => {
 
     const second = recorder();
     const r2 = await deploy(where, second.runStep);
-    expect(r2.result).toMatchObject({ result: { completed: ['monitoring', 'power', 'verify'] } });
+    expect(r2.result).toMatchObject({ result: { completed: ['monitoring', 'infrastructure', 'power', 'verify'] } });
     expect(second.ran[0]).toBe('monitoring/apply');
     expect(second.ran.some((s) => s.startsWith('kubernetes/') || s.startsWith('preflight/') || s.startsWith('host/'))).toBe(false);
     expect(r2.text()).toContain('resuming from phase monitoring: preflight, host, kubernetes, addons finished in an earlier run');

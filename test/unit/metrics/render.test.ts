@@ -124,7 +124,7 @@ describe('metrics renderer', () => {
       ['http://192.168.4.63:30903/-/ready', 'alertmanager', 'masternode'],
       ['http://192.168.4.63:30300/api/health', 'grafana', 'masternode'],
       ['http://192.168.4.63:31100/ready', 'loki', 'masternode'],
-      ['http://192.168.4.63:30096/', 'jellyfin', 'storagenodet3500'],
+      ['http://192.168.4.61:30096/health', 'jellyfin', 'storagenodet3500'],
     ]);
     // Kubespray puts CoreDNS on the 3rd address of the service range.
     expect(job('blackbox-dns').static_configs![0]!.targets).toEqual(['10.233.0.3']);

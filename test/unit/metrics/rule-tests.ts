@@ -32,6 +32,12 @@ const s = (metric: string, labels: Labels, values: string): Series => ({
 });
 
 const NODE = { node: 'storagenodet3500' };
+/**
+ * The series the blackbox exporter gives for the example's deployed Jellyfin: its /health on its
+ * own node's NodePort (test/unit/apps/render.test.ts checks that the rendered scrape configuration
+ * produces exactly these labels).
+ */
+export const APP_PROBE = { job: 'blackbox-http', instance: 'http://192.168.4.61:30096/health', service: 'jellyfin', namespace: 'default', node: 'storagenodet3500' };
 const NE = { job: 'node-exporter', instance: '192.168.4.61:9100', node: 'storagenodet3500', role: 'worker', os: 'debian-12' };
 const power = (node: string, state: string, values: string) => s('vmstation_node_power_state', { job: 'vmstation-power-manager', node, state }, values);
 const asleep = (node = NODE.node) => [power(node, 'asleep', '1x60'), power(node, 'awake', '0x60')];
@@ -179,17 +185,24 @@ function cases(): Record<string, Case[]> {
       },
       {
         name: 'app probe of an asleep node -> no BlackboxProbeFailed',
-        series: [s('probe_success', { job: 'blackbox-http', instance: 'http://192.168.4.63:30096/', service: 'jellyfin', namespace: 'default', ...NODE }, '0x60'), ...asleep()],
+        series: [s('probe_success', APP_PROBE, '0x60'), ...asleep()],
+        alert: 'BlackboxProbeFailed',
+        at: '30m',
+        expect: [],
+      },
+      {
+        name: 'app probe while its node wakes -> no BlackboxProbeFailed',
+        series: [s('probe_success', APP_PROBE, '0x60'), power(NODE.node, 'waking', '1x60'), power(NODE.node, 'awake', '0x60')],
         alert: 'BlackboxProbeFailed',
         at: '30m',
         expect: [],
       },
       {
         name: 'same app probe failing while awake -> BlackboxProbeFailed',
-        series: [s('probe_success', { job: 'blackbox-http', instance: 'http://192.168.4.63:30096/', service: 'jellyfin', namespace: 'default', ...NODE }, '0x60'), ...awake()],
+        series: [s('probe_success', APP_PROBE, '0x60'), ...awake()],
         alert: 'BlackboxProbeFailed',
         at: '30m',
-        expect: [{ labels: { job: 'blackbox-http', instance: 'http://192.168.4.63:30096/', service: 'jellyfin', namespace: 'default', ...NODE, severity: 'warning' } }],
+        expect: [{ labels: { ...APP_PROBE, severity: 'warning' } }],
       },
       {
         name: 'config reload failed -> PrometheusConfigReloadFailed',
