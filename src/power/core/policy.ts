@@ -54,6 +54,6 @@ export function policyFromCluster(cluster: Cluster): Policy {
     retryFailedAfterSeconds: durationSeconds(p.retryFailedAfter),
     wakeAheadMarginSeconds: DEFAULT_WAKE_AHEAD_MARGIN_SECONDS,
     nodes,
-    apps: cluster.spec.apps.map((a) => ({ name: a.name, namespace: a.namespace, node: a.node, wakeOnRequest: a.wakeOnRequest })),
+    apps: cluster.spec.apps.map((a) => ({ name: a.name, namespace: a.namespace, node: a.node, wakeOnRequest: a.wakeOnRequest, sessionIdleAfterSeconds: durationSeconds(a.sessionIdleAfter) })),
   };
 }

@@ -3,7 +3,11 @@
 // app's NodePort on its node. When that node sleeps, the connection is held open, a wake is
 // requested (source "gateway"), and the bytes flow as soon as the app answers, so a user who opens
 // the media server on a sleeping node waits for the boot instead of getting "connection refused".
-// TCP, not HTTP: it works for browsers, TV apps and anything else the app speaks.
+// TCP, not HTTP: it works for browsers, TV apps and anything else the app speaks. While the app
+// does not answer, a connection whose first bytes are a browser's request for a page gets the
+// waiting page at once (waiting-page.ts), and a User-Agent the app ignores gets a quick 503 and wakes
+// nothing. A forwarded connection is a session: open sessions and their last byte keep the node
+// awake (sessions(), fed to decide()).
 //
 // Its memory is bounded whatever clients do: a held connection keeps at most the wait buffer (see
 // held-client.ts), and connections beyond the caps per app and in all are refused with a TCP reset.
@@ -15,12 +19,24 @@ import type { Logger } from '../controller/log.js';
 import { tcpConnect } from '../drivers/probe.js';
 import { errorMessage } from '../../errors.js';
 import { HeldClient, type HoldLimits } from './held-client.js';
+import { MAX_HEAD_BYTES, sniffHttp, userAgentMatcher, type Sniffed } from './http-sniff.js';
+import { answerFromGateway, sendAndHangUp, type NodeInfo, type WaitTracker } from './browser.js';
 
 export interface GatewayRoute {
   app: string;
   node: string;
   listenPort: number;
   target: { host: string; port: number };
+  /** Browsers get the waiting page while the app does not answer (default false). */
+  waitingPage?: boolean | undefined;
+  /** User-Agents (regular expressions) that get a quick 503 and never wake the node. */
+  ignoreUserAgents?: readonly string[] | undefined;
+}
+
+/** Connections forwarded to an app now, and the last byte through any of them either way. */
+export interface AppSessions {
+  open: number;
+  lastByteAt?: number | undefined;
 }
 
 /** One route per wake-on-request app, from the validated cluster file. */
@@ -30,17 +46,18 @@ export function gatewayRoutes(cluster: Cluster): GatewayRoute[] {
     const listenPort = gatewayPortOf(app);
     const node = cluster.spec.nodes.find((n) => n.name === app.node);
     if (listenPort === undefined || !node || app.nodePort === undefined) continue;
-    routes.push({ app: app.name, node: node.name, listenPort, target: { host: node.address, port: app.nodePort } });
+    routes.push({ app: app.name, node: node.name, listenPort, target: { host: node.address, port: app.nodePort }, waitingPage: app.waitingPage, ignoreUserAgents: app.ignoreUserAgents });
   }
   return routes;
 }
 
 /**
  * direct: the app answered at once; woken: it answered after a wait; timeout: it never did;
- * client-gone: the client left while waiting; overflow: the client sent more than the wait buffer
+ * client-gone: the client left while waiting; waiting-page: a browser got the waiting page;
+ * wait-status: the waiting page polled; ignored: an ignored User-Agent got a 503; overflow: the client sent more than the wait buffer
  * and was still there after the grace period (cut); refused: over a connection cap (reset).
  */
-export type GatewayOutcome = 'direct' | 'woken' | 'timeout' | 'client-gone' | 'overflow' | 'refused';
+export type GatewayOutcome = 'direct' | 'woken' | 'timeout' | 'client-gone' | 'overflow' | 'refused' | 'waiting-page' | 'wait-status' | 'ignored';
 
 export interface GatewayLimits extends HoldLimits {
   maxConnectionsPerApp: number;
@@ -81,6 +98,8 @@ export interface GatewayDeps {
   nodeAwake(node: string): boolean;
   /** Asks the leading controller for a wake (a request annotation on the Node). */
   requestWake(node: string, reason: string): Promise<void>;
+  /** The node's power state and last wake latency, for the waiting page (default: unknown). */
+  nodeInfo?: (node: string) => NodeInfo | undefined;
   log: Logger;
   onConnection?: (app: string, outcome: GatewayOutcome, waitedSeconds: number) => void;
   /** A connection or a listener failed unexpectedly (logged already): the internal-errors metric. */
@@ -109,6 +128,9 @@ export class WakeGateway {
   private openTotal = 0;
   private readonly refusals = new Map<string, { loggedAt: number; since: number }>();
   private closed = false;
+  private readonly sessionsPerApp = new Map<string, AppSessions>();
+  private readonly waits = new Map<string, WaitTracker>();
+  private readonly ignoredAgent = new Map<string, (ua: string | undefined) => boolean>();
   private readonly now: () => number;
   readonly limits: GatewayLimits;
 
@@ -118,6 +140,14 @@ export class WakeGateway {
   ) {
     this.now = deps.now ?? Date.now;
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...deps.limits };
+    for (const r of routes) this.ignoredAgent.set(r.app, userAgentMatcher(r.ignoreUserAgents ?? []));
+  }
+
+  /** Per app: sessions open now and the last byte through them (the controller feeds decide() with it). */
+  sessions(): Record<string, AppSessions> {
+    const out: Record<string, AppSessions> = {};
+    for (const r of this.routes) out[r.app] = { ...(this.sessionsPerApp.get(r.app) ?? { open: 0 }) };
+    return out;
   }
 
   /** Listens on every route's port (on `host`); a port in use is logged and retried every 15 s. */
@@ -244,23 +274,55 @@ export class WakeGateway {
     });
   }
 
+  private waitMs(route: GatewayRoute): number {
+    return this.deps.waitMs?.(route) ?? 300_000;
+  }
+
   private async handle(route: GatewayRoute, client: net.Socket): Promise<void> {
-    // A wake is asked for once the client sends something or stays (a port scan does neither).
+    // A wake is asked for once the client sends something or stays (a port scan does neither),
+    // unless its request head shows an ignored User-Agent.
     let wants = false;
     const wantWake = () => {
       if (wants) return;
       wants = true;
       this.maybeRequestWake(route);
     };
-    const held = new HeldClient(client, this.limits, wantWake);
+    const browserAware = route.waitingPage === true || (route.ignoreUserAgents?.length ?? 0) > 0;
+    let sniffed: Sniffed | undefined;
+    let onSniffed: (() => void) | undefined;
+    const held: HeldClient = new HeldClient(client, this.limits, () => {
+      if (!browserAware) return wantWake();
+      if (sniffed) return;
+      const s = sniffHttp(held.peek(MAX_HEAD_BYTES));
+      if (s.kind === 'incomplete') return;
+      sniffed = s;
+      onSniffed?.();
+      if (!(s.kind === 'http' && this.ignoredAgent.get(route.app)?.(s.head.headers['user-agent']))) wantWake();
+    });
     this.held.add(held);
     const silent = setTimeout(wantWake, this.limits.wakeAfterSilentMs);
     const started = this.now();
-    const deadline = started + (this.deps.waitMs?.(route) ?? 300_000);
+    const deadline = started + this.waitMs(route);
     let waited = false;
     let upstream: net.Socket | undefined;
     try {
+      if (browserAware) {
+        // The app answers at once when its node is awake: forward without reading anything first.
+        if (this.deps.nodeAwake(route.node)) upstream = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
+        if (!upstream && !held.done) {
+          const head = (): Sniffed | undefined => sniffed; // assigned by the callback above
+          if (!head()) await this.untilSniffed(held, (f) => (onSniffed = f));
+          const s = head();
+          const answer = s?.kind === 'http' && held.forwardable && !this.closed ? answerFromGateway(route, s.head, () => this.waitTracker(route), this.gatewayView(route), this.ignoredAgent.get(route.app)) : undefined;
+          if (answer) {
+            held.release();
+            sendAndHangUp(client, answer.response);
+            return this.report(route, answer.outcome, 0);
+          }
+        }
+      }
       for (;;) {
+        if (upstream) break;
         if (wants) this.maybeRequestWake(route);
         upstream = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
         if (upstream || held.done || this.closed) break;
@@ -285,7 +347,45 @@ export class WakeGateway {
     this.report(route, outcome, seconds);
   }
 
+  /** Waits until the request head is read, the client leaves, or it stays silent (server speaks first). */
+  private untilSniffed(held: HeldClient, setNotify: (f: () => void) => void): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.limits.wakeAfterSilentMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      setNotify(done);
+      void held.ended.then(done);
+    });
+  }
+
+  private waitTracker(route: GatewayRoute): WaitTracker {
+    let w = this.waits.get(route.app);
+    if (!w) this.waits.set(route.app, (w = { startedAt: this.now(), seenAt: this.now() }));
+    return w;
+  }
+
+  private gatewayView(route: GatewayRoute) {
+    return { now: this.now(), awake: this.deps.nodeAwake(route.node), info: this.deps.nodeInfo?.(route.node), waitMs: this.waitMs(route) };
+  }
+
+  /** A forwarded connection is a session of its app until it closes; every byte either way is activity. */
+  private trackSession(route: GatewayRoute, client: net.Socket, up: net.Socket): void {
+    let s = this.sessionsPerApp.get(route.app);
+    if (!s) this.sessionsPerApp.set(route.app, (s = { open: 0 }));
+    const session = s;
+    session.open += 1;
+    session.lastByteAt = this.now();
+    const touch = () => (session.lastByteAt = this.now());
+    client.on('data', touch);
+    up.on('data', touch);
+    client.once('close', () => (session.open -= 1));
+    this.waits.delete(route.app); // the app answered: the next wait starts afresh
+  }
+
   private forward(route: GatewayRoute, client: net.Socket, up: net.Socket, first: Buffer[], waited: boolean, seconds: number): void {
+    this.trackSession(route, client, up);
     this.sockets.add(up);
     up.once('close', () => {
       this.sockets.delete(up);
