@@ -95,6 +95,7 @@ export async function runController(opts: RunControllerOptions): Promise<Running
     now: () => clock.now(),
     onInternalError: () => metrics.internalError('api'),
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+    ui: { cluster: opts.cluster.metadata.name, apps: gatewayRoutes(opts.cluster).map((r) => ({ name: r.app, node: r.node, gatewayPort: r.listenPort })) },
   });
   const { host, port } = parseListen(opts.listen ?? '0.0.0.0:8080');
   await new Promise<void>((resolve, reject) => {

@@ -19,7 +19,8 @@ import type { Logger } from '../controller/log.js';
 import { tcpConnect } from '../drivers/probe.js';
 import { errorMessage } from '../../errors.js';
 import { HeldClient, type HoldLimits } from './held-client.js';
-import { MAX_HEAD_BYTES, sniffHttp, userAgentMatcher, type Sniffed } from './http-sniff.js';
+import { HeadReader, MAX_HEAD_BYTES, userAgentMatcher, type Sniffed } from './http-sniff.js';
+import { SessionCounter, type AppSessions } from './sessions.js';
 import { answerFromGateway, sendAndHangUp, type NodeInfo, type WaitTracker } from './browser.js';
 
 export interface GatewayRoute {
@@ -33,11 +34,7 @@ export interface GatewayRoute {
   ignoreUserAgents?: readonly string[] | undefined;
 }
 
-/** Connections forwarded to an app now, and the last byte through any of them either way. */
-export interface AppSessions {
-  open: number;
-  lastByteAt?: number | undefined;
-}
+export type { AppSessions } from './sessions.js';
 
 /** One route per wake-on-request app, from the validated cluster file. */
 export function gatewayRoutes(cluster: Cluster): GatewayRoute[] {
@@ -116,6 +113,11 @@ export interface GatewayDeps {
   now?: () => number;
 }
 
+/** The gateway reads the request head of this app's connections while the app does not answer. */
+function knowsBrowsers(route: GatewayRoute): boolean {
+  return route.waitingPage === true || (route.ignoreUserAgents?.length ?? 0) > 0;
+}
+
 /** Refusals are logged at most this often per app (each one is counted in the metric). */
 const REFUSAL_LOG_EVERY_MS = 60_000;
 
@@ -128,7 +130,7 @@ export class WakeGateway {
   private openTotal = 0;
   private readonly refusals = new Map<string, { loggedAt: number; since: number }>();
   private closed = false;
-  private readonly sessionsPerApp = new Map<string, AppSessions>();
+  private readonly sessionCounter: SessionCounter;
   private readonly waits = new Map<string, WaitTracker>();
   private readonly ignoredAgent = new Map<string, (ua: string | undefined) => boolean>();
   private readonly now: () => number;
@@ -140,14 +142,13 @@ export class WakeGateway {
   ) {
     this.now = deps.now ?? Date.now;
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...deps.limits };
+    this.sessionCounter = new SessionCounter(this.now);
     for (const r of routes) this.ignoredAgent.set(r.app, userAgentMatcher(r.ignoreUserAgents ?? []));
   }
 
   /** Per app: sessions open now and the last byte through them (the controller feeds decide() with it). */
   sessions(): Record<string, AppSessions> {
-    const out: Record<string, AppSessions> = {};
-    for (const r of this.routes) out[r.app] = { ...(this.sessionsPerApp.get(r.app) ?? { open: 0 }) };
-    return out;
+    return this.sessionCounter.snapshot(this.routes.map((r) => r.app));
   }
 
   /** Listens on every route's port (on `host`); a port in use is logged and retried every 15 s. */
@@ -274,6 +275,11 @@ export class WakeGateway {
     });
   }
 
+  /** A request from an ignored User-Agent: it never wakes the node. */
+  private ignored(route: GatewayRoute, s: Sniffed): boolean {
+    return s.kind === 'http' && this.ignoredAgent.get(route.app)?.(s.head.headers['user-agent']) === true;
+  }
+
   private waitMs(route: GatewayRoute): number {
     return this.deps.waitMs?.(route) ?? 300_000;
   }
@@ -287,18 +293,9 @@ export class WakeGateway {
       wants = true;
       this.maybeRequestWake(route);
     };
-    const browserAware = route.waitingPage === true || (route.ignoreUserAgents?.length ?? 0) > 0;
-    let sniffed: Sniffed | undefined;
-    let onSniffed: (() => void) | undefined;
-    const held: HeldClient = new HeldClient(client, this.limits, () => {
-      if (!browserAware) return wantWake();
-      if (sniffed) return;
-      const s = sniffHttp(held.peek(MAX_HEAD_BYTES));
-      if (s.kind === 'incomplete') return;
-      sniffed = s;
-      onSniffed?.();
-      if (!(s.kind === 'http' && this.ignoredAgent.get(route.app)?.(s.head.headers['user-agent']))) wantWake();
-    });
+    const browserAware = knowsBrowsers(route);
+    const reader = new HeadReader((s) => (this.ignored(route, s) ? undefined : wantWake()));
+    const held: HeldClient = new HeldClient(client, this.limits, () => (browserAware ? reader.update(held.peek(MAX_HEAD_BYTES)) : wantWake()));
     this.held.add(held);
     const silent = setTimeout(wantWake, this.limits.wakeAfterSilentMs);
     const started = this.now();
@@ -307,19 +304,9 @@ export class WakeGateway {
     let upstream: net.Socket | undefined;
     try {
       if (browserAware) {
-        // The app answers at once when its node is awake: forward without reading anything first.
-        if (this.deps.nodeAwake(route.node)) upstream = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
-        if (!upstream && !held.done) {
-          const head = (): Sniffed | undefined => sniffed; // assigned by the callback above
-          if (!head()) await this.untilSniffed(held, (f) => (onSniffed = f));
-          const s = head();
-          const answer = s?.kind === 'http' && held.forwardable && !this.closed ? answerFromGateway(route, s.head, () => this.waitTracker(route), this.gatewayView(route), this.ignoredAgent.get(route.app)) : undefined;
-          if (answer) {
-            held.release();
-            sendAndHangUp(client, answer.response);
-            return this.report(route, answer.outcome, 0);
-          }
-        }
+        const first = await this.answerOrConnect(route, client, held, reader);
+        if (first === 'answered') return;
+        upstream = first;
       }
       for (;;) {
         if (upstream) break;
@@ -347,17 +334,25 @@ export class WakeGateway {
     this.report(route, outcome, seconds);
   }
 
-  /** Waits until the request head is read, the client leaves, or it stays silent (server speaks first). */
-  private untilSniffed(held: HeldClient, setNotify: (f: () => void) => void): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.limits.wakeAfterSilentMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      setNotify(done);
-      void held.ended.then(done);
-    });
+  /**
+   * Apps that know browsers: the app is tried at once when its node is awake (forwarded without
+   * reading anything first); otherwise the request head is read and, when it is one the gateway
+   * answers itself (waiting page, its poll, an ignored User-Agent), answered and the client let go.
+   */
+  private async answerOrConnect(route: GatewayRoute, client: net.Socket, held: HeldClient, reader: HeadReader): Promise<net.Socket | 'answered' | undefined> {
+    if (this.deps.nodeAwake(route.node)) {
+      const up = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
+      if (up) return up;
+    }
+    if (held.done) return undefined;
+    const s = await reader.wait(this.limits.wakeAfterSilentMs, held.ended);
+    if (s?.kind !== 'http' || !held.forwardable || this.closed) return undefined;
+    const answer = answerFromGateway(route, s.head, () => this.waitTracker(route), this.gatewayView(route), this.ignoredAgent.get(route.app));
+    if (!answer) return undefined;
+    held.release();
+    sendAndHangUp(client, answer.response);
+    this.report(route, answer.outcome, 0);
+    return 'answered';
   }
 
   private waitTracker(route: GatewayRoute): WaitTracker {
@@ -370,22 +365,9 @@ export class WakeGateway {
     return { now: this.now(), awake: this.deps.nodeAwake(route.node), info: this.deps.nodeInfo?.(route.node), waitMs: this.waitMs(route) };
   }
 
-  /** A forwarded connection is a session of its app until it closes; every byte either way is activity. */
-  private trackSession(route: GatewayRoute, client: net.Socket, up: net.Socket): void {
-    let s = this.sessionsPerApp.get(route.app);
-    if (!s) this.sessionsPerApp.set(route.app, (s = { open: 0 }));
-    const session = s;
-    session.open += 1;
-    session.lastByteAt = this.now();
-    const touch = () => (session.lastByteAt = this.now());
-    client.on('data', touch);
-    up.on('data', touch);
-    client.once('close', () => (session.open -= 1));
-    this.waits.delete(route.app); // the app answered: the next wait starts afresh
-  }
-
   private forward(route: GatewayRoute, client: net.Socket, up: net.Socket, first: Buffer[], waited: boolean, seconds: number): void {
-    this.trackSession(route, client, up);
+    this.sessionCounter.track(route.app, client, up);
+    this.waits.delete(route.app); // the app answered: the next wait starts afresh
     this.sockets.add(up);
     up.once('close', () => {
       this.sockets.delete(up);

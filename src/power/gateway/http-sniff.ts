@@ -54,3 +54,36 @@ export function userAgentMatcher(patterns: readonly string[]): (userAgent: strin
   });
   return (ua) => ua !== undefined && compiled.some((r) => r.test(ua));
 }
+
+/** Reads a connection's request head as its bytes arrive; tells `onRead` once it knows what they are. */
+export class HeadReader {
+  result: Sniffed | undefined;
+  private notify: (() => void) | undefined;
+
+  constructor(private readonly onRead: (s: Sniffed) => void) {}
+
+  /** Called with the start of what the client sent so far. */
+  update(bytes: Buffer): void {
+    if (this.result) return;
+    const s = sniffHttp(bytes);
+    if (s.kind === 'incomplete') return;
+    this.result = s;
+    this.notify?.();
+    this.onRead(s);
+  }
+
+  /** Resolves once the head is read, `gone` resolves (the client left), or after `ms` (a client that waits for the server to speak). */
+  wait(ms: number, gone: Promise<unknown>): Promise<Sniffed | undefined> {
+    if (this.result) return Promise.resolve(this.result);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.notify = undefined;
+        resolve(this.result);
+      };
+      const timer = setTimeout(done, ms);
+      this.notify = done;
+      void gone.then(done);
+    });
+  }
+}
