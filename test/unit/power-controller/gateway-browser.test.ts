@@ -146,7 +146,7 @@ describe('wake gateway and browsers', () => {
     expect((await talk(port, BROWSER)).text).toMatch(/^HTTP\/1\.1 503/);
     for (let i = 0; i < 40 && gw.openConnections() > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(gw.openConnections()).toBe(0);
-    expect(logged.filter((m) => !/request for a sleeping node|did not answer in time/.test(m))).toEqual([]);
+    expect(logged.filter((m) => !/wake gateway listening|request for a sleeping node|did not answer in time/.test(m))).toEqual([]);
     expect(logged.join('\n')).not.toMatch(/\0|aaaa|body/);
   });
 
