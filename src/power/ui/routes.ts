@@ -45,8 +45,9 @@ const html = (res: http.ServerResponse, status: number, body: string, headers: R
 
 /** A POST the browser marks as coming from another site (Fetch Metadata, Origin) is refused whatever it carries. */
 function crossSite(req: http.IncomingMessage): boolean {
+  // Fetch Metadata decides when the browser sends it (every current one does); else the Origin.
   const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
   const origin = req.headers.origin;
   if (origin === undefined || origin === 'null') return origin === 'null';
   return !URL.canParse(origin) || new URL(origin).host !== req.headers.host;

@@ -136,7 +136,7 @@ describe('status page and waiting page in chromium (loopback lab)', () => {
     });
     await new Promise<void>((r) => app.listen(nodePort, HOST, () => r()));
     const appUp = Date.now();
-    await page.waitForFunction("document.title === 'Jellyfin (stand-in)'", undefined, { timeout: 20_000, polling: 50 });
+    await page.getByRole('heading', { name: 'Jellyfin stand-in' }).waitFor({ timeout: 20_000 });
     const appToBrowser = Date.now() - appUp;
     await page.screenshot({ path: path.join(ARTIFACTS, 'app-after-wake.png') });
     console.log(`figures: first byte to waiting page ${firstByteToPage.toFixed(1)} ms (navigation timing); app answering to the browser showing it ${appToBrowser} ms; whole wait ${Date.now() - t0} ms`);
