@@ -5,9 +5,11 @@
 // dropped without a crash or a log line; once the app answers, connections are forwarded and
 // counted as sessions (open, last byte).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { validateText } from '../../../src/config/validate.js';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WakeGateway, type GatewayDeps, type GatewayOutcome, type GatewayRoute } from '../../../src/power/gateway/gateway.js';
+import { gatewayRoutes, WakeGateway, type GatewayDeps, type GatewayOutcome, type GatewayRoute } from '../../../src/power/gateway/gateway.js';
 import { sniffHttp, wantsHtml } from '../../../src/power/gateway/http-sniff.js';
 import { STATUS_PATH } from '../../../src/power/gateway/waiting-page.js';
 import type { Logger } from '../../../src/power/controller/log.js';
@@ -171,5 +173,22 @@ describe('wake gateway and browsers', () => {
     b.destroy();
     await new Promise((r) => setTimeout(r, 200));
     expect(gw.sessions()['media']?.open).toBe(0);
+  });
+});
+
+describe('the per-app settings in the cluster file', () => {
+  const example = readFileSync('examples/vmstation.yaml', 'utf8');
+  const withLines = (lines: string) => example.replace('      wakeOnRequest: true\n', `      wakeOnRequest: true\n${lines}`);
+
+  it('defaults: waiting page on, nothing ignored; routes carry the settings', () => {
+    const r = validateText({ file: 'x.yaml', text: withLines('      ignoreUserAgents: ["UptimeRobot", "^Pingdom"]\n      sessionIdleAfter: 10m\n') });
+    expect(r.cluster?.spec.apps[0]).toMatchObject({ waitingPage: true, ignoreUserAgents: ['UptimeRobot', '^Pingdom'], sessionIdleAfter: '10m' });
+    expect(gatewayRoutes(r.cluster!)[0]).toMatchObject({ waitingPage: true, ignoreUserAgents: ['UptimeRobot', '^Pingdom'] });
+  });
+
+  it('an ignoreUserAgents entry that is not a regular expression is refused with its place and how to fix it', () => {
+    const r = validateText({ file: 'x.yaml', text: withLines('      ignoreUserAgents: ["UptimeRobot("]\n') });
+    expect(r.cluster).toBeUndefined();
+    expect(r.problems.map((p) => p.message)).toContain('spec.apps[0].ignoreUserAgents[0]: not a valid regular expression (JavaScript syntax, e.g. "UptimeRobot|Pingdom")');
   });
 });
