@@ -384,6 +384,26 @@ const AppDeployment = {
   runAsGroup: z.number().int().min(1).optional().describe('GID the app runs as (presets default to 1000).'),
 };
 
+// The wake gateway's per-app settings for browsers and sessions (issue 14 sections 2-3); kept in
+// their own block so the app's deployment fields can grow next to them.
+const AppGatewaySettings = {
+  waitingPage: z.boolean().default(true).describe('While the app\'s node is not awake, a browser (an HTTP request accepting text/html) gets a small waiting page at once that reloads into the app when it answers; other clients are held as before.'),
+  ignoreUserAgents: z
+    .array(
+      z.string().refine((s) => {
+        try {
+          new RegExp(s);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not a valid regular expression (JavaScript syntax, e.g. "UptimeRobot|Pingdom")'),
+    )
+    .default([])
+    .describe('Regular expressions for User-Agents (uptime checkers, bots) that get a quick 503 while the node is not awake, and never wake it.'),
+  sessionIdleAfter: Duration.default('5m').describe('A connection through the wake gateway keeps the app\'s node awake while open; after it closes, the node stays awake this long from its last byte.'),
+};
+
 const App = z.strictObject({
   name: NodeName,
   namespace: NodeName.default('default'),
@@ -394,6 +414,7 @@ const App = z.strictObject({
   wakeOnRequest: z.boolean().default(false),
   gatewayPort: Port.optional().describe('Where the power manager\'s wake gateway listens for this app on the control plane (wakeOnRequest apps; default nodePort + 10000, e.g. 30096 -> 40096).'),
   ...AppDeployment,
+  ...AppGatewaySettings,
 });
 
 export const ClusterSchema = z.strictObject({

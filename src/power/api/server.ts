@@ -1,5 +1,6 @@
 // The power manager's HTTP API: GET /status, POST /wake/{node}, POST /sleep/{node} (bearer token,
-// rate-limited), GET /metrics and GET /healthz (open, for Prometheus and the kubelet).
+// rate-limited), GET /metrics and GET /healthz (open, for Prometheus and the kubelet), and the
+// status page (GET /, src/power/ui/) when `ui` is given, drawing from the same rate limits.
 // The token is never logged. Requests are logged as method, path, status and client: at debug
 // level, except accepted wake and sleep requests (they change something), which are logged at info.
 // No request can stop the process: the request target is parsed without throwing, and whatever a
@@ -10,6 +11,8 @@ import type { Logger } from '../controller/log.js';
 import type { WakeSource } from '../core/types.js';
 import { bearerToken, RateLimiter, tokenMatches, type RateLimit } from './auth.js';
 import { errorMessage } from '../../errors.js';
+import { handleUi, isUiPath, type UiApp } from '../ui/routes.js';
+import { UiSessions } from '../ui/sessions.js';
 
 export interface PowerApiDeps {
   token: string;
@@ -27,6 +30,8 @@ export interface PowerApiDeps {
   authenticatedRateLimit?: RateLimit;
   /** Called once for every failure a handler threw (after it is logged): the internal-errors metric. */
   onInternalError?: (err: unknown) => void;
+  /** Serve the status page: the cluster's name and the apps it links to through their gateways. */
+  ui?: { cluster: string; apps: readonly UiApp[] } | undefined;
 }
 
 /** Requests without the right token, per client address: guessing stays slow. */
@@ -61,6 +66,16 @@ const ACTION = /^\/(wake|sleep)\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/;
 export function createPowerApi(deps: PowerApiDeps): http.Server {
   const guesses = new RateLimiter(deps.rateLimit ?? DEFAULT_RATE_LIMIT, deps.now);
   const authenticated = new RateLimiter(deps.authenticatedRateLimit ?? DEFAULT_AUTHENTICATED_RATE_LIMIT, deps.now);
+  const uiSessions = new UiSessions(deps.now);
+  const ui = deps.ui && {
+    ...deps.ui,
+    token: deps.token,
+    status: deps.status,
+    nodes: deps.nodes,
+    request: deps.request,
+    sessions: uiSessions,
+    take: (client: string, known: boolean) => (known ? authenticated : guesses).take(client),
+  };
 
   /** A handler threw: answer 500 (or cut the connection if the answer had started), log, count. Never throws. */
   function failed(res: http.ServerResponse, path: string | undefined, err: unknown): void {
@@ -85,6 +100,7 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
       return send(res, healthy ? 200 : 503, healthy ? 'ok\n' : 'not synced\n');
     }
     if (req.method === 'GET' && path === '/metrics') return send(res, 200, await deps.metrics(), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    if (ui && isUiPath(path)) return handleUi(req, res, path, client, ui, outcome);
     const action = ACTION.exec(path);
     if (path !== '/status' && !action && !/^\/(wake|sleep)\//.test(path)) return send(res, 404, { error: 'not found' });
     // The token is compared first (in constant time) so that a client with the right token draws

@@ -10,7 +10,7 @@
 import type { Cluster } from '../../config/model.js';
 import type { KubeClient } from '../../adapters/kube/client.js';
 import { policyFromCluster } from '../core/policy.js';
-import type { Policy } from '../core/types.js';
+import type { GatewaySessions, Policy, PowerState } from '../core/types.js';
 import type { PowerDrivers } from '../drivers/index.js';
 import { parsePowerAnnotations } from './annotations.js';
 import { BadInputReporter } from './bad-inputs.js';
@@ -56,6 +56,8 @@ export class PowerController {
   private readonly reconciler: Reconciler;
   private readonly stop = new AbortController();
   private readonly background: Array<Promise<unknown>> = [];
+  /** The wake gateway's sessions per app (set by run.ts once the gateway exists). */
+  sessionSource: (() => GatewaySessions[]) | undefined;
 
   constructor(private readonly deps: ControllerDeps) {
     const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
@@ -96,6 +98,7 @@ export class PowerController {
       metrics,
       tuning,
       activity: deps.activity,
+      sessions: () => this.sessionSource?.(),
     });
   }
 
@@ -136,6 +139,11 @@ export class PowerController {
           ...nodeStatus(n, rec),
           energySavedKwh: Math.round((rec.energySavedKwh + this.ledger.pending(name, rec, now)) * 1e6) / 1e6,
           inFlight: this.reconciler.inFlightKind(name),
+          pods: this.view
+            .podsOn(name)
+            .filter((p) => p.phase === 'Running' || p.phase === 'Pending')
+            .map((p) => `${p.namespace}/${p.name}`)
+            .sort(),
         };
       })
       .sort(byNodeName);
@@ -147,6 +155,14 @@ export class PowerController {
     const n = this.view.node(name);
     if (!n) return false;
     return parsePowerAnnotations(n.metadata?.annotations, this.deps.clock.now()).state === 'awake' && nodeReady(n);
+  }
+
+  /** The node's recorded power state and last wake latency (the gateway's waiting page shows them). */
+  nodeInfo(name: string): { state: PowerState; lastWakeLatencySeconds?: number | undefined } | undefined {
+    const n = this.view.node(name);
+    if (!n) return undefined;
+    const rec = parsePowerAnnotations(n.metadata?.annotations, this.deps.clock.now());
+    return { state: rec.state, lastWakeLatencySeconds: rec.lastWakeLatencySeconds };
   }
 
   isSynced(): boolean {

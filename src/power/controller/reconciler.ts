@@ -6,7 +6,7 @@
 import { errorMessage } from '../../errors.js';
 import { decide } from '../core/decide.js';
 import { instantStep } from '../core/lifecycle.js';
-import type { Action, InFlightTransition, NodeActivity, Observed, Policy, RequestOutcome, TransitionKind, WakeSource } from '../core/types.js';
+import type { Action, GatewaySessions, InFlightTransition, NodeActivity, Observed, Policy, RequestOutcome, TransitionKind, WakeSource } from '../core/types.js';
 import { parsePowerAnnotations, POWER_ANNOTATIONS } from './annotations.js';
 import type { BadInputReporter } from './bad-inputs.js';
 import type { Clock } from './clock.js';
@@ -41,6 +41,8 @@ export interface ReconcilerDeps {
   metrics: PowerMetrics;
   tuning: ControllerTuning;
   activity?: ActivitySource | undefined;
+  /** Sessions through this process's wake gateway (decide() reads them; works without Prometheus). */
+  sessions?: (() => GatewaySessions[] | undefined) | undefined;
 }
 
 export interface DispatchRecord {
@@ -136,7 +138,7 @@ export class Reconciler {
     if (!this.deps.leader.isLeader()) return;
     const end = metrics.reconcile.startTimer();
     const now = clock.now();
-    const observed = view.observe(now, this.activity, this.inFlightList(), this.pendingClear);
+    const observed = { ...view.observe(now, this.activity, this.inFlightList(), this.pendingClear), sessions: this.deps.sessions?.() };
     const decision = decide(observed, policy, now);
     view.markActive(
       decision.active.map((a) => a.node),

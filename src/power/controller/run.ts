@@ -95,6 +95,7 @@ export async function runController(opts: RunControllerOptions): Promise<Running
     now: () => clock.now(),
     onInternalError: () => metrics.internalError('api'),
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+    ui: { cluster: opts.cluster.metadata.name, apps: gatewayRoutes(opts.cluster).map((r) => ({ name: r.app, node: r.node, gatewayPort: r.listenPort })) },
   });
   const { host, port } = parseListen(opts.listen ?? '0.0.0.0:8080');
   await new Promise<void>((resolve, reject) => {
@@ -107,8 +108,10 @@ export async function runController(opts: RunControllerOptions): Promise<Running
   await controller.start();
   // A connection may wait for one wake attempt plus a minute for the app to start.
   const waitMs = durationSeconds(opts.cluster.spec.power.wakeTimeout) * 1000 + 60_000;
-  const gateway = new WakeGateway(gatewayRoutes(opts.cluster), {
+  const routes = gatewayRoutes(opts.cluster);
+  const gateway = new WakeGateway(routes, {
     nodeAwake: (node) => controller.nodeAwake(node),
+    nodeInfo: (node) => controller.nodeInfo(node),
     requestWake: (node, reason) => requestPower(kube, node, 'wake', 'gateway', reason, clock.now()),
     log,
     onConnection: (app, outcome, seconds) => {
@@ -120,6 +123,10 @@ export async function runController(opts: RunControllerOptions): Promise<Running
     ...opts.gateway,
   });
   await gateway.start(host);
+  controller.sessionSource = () => {
+    const sessions = gateway.sessions();
+    return routes.map((r) => ({ app: r.app, node: r.node, ...(sessions[r.app] ?? { open: 0 }) }));
+  };
   return {
     controller,
     kube,

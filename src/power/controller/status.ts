@@ -16,6 +16,8 @@ export interface NodeStatus {
   energySavedKwh: number;
   /** What the controller is doing with the node right now, if anything. */
   inFlight?: 'sleep' | 'wake' | undefined;
+  /** Pods bound to the node, running or pending (namespace/name; a running controller adds them). */
+  pods?: string[] | undefined;
 }
 
 export interface ControllerStatus {

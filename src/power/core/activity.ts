@@ -1,7 +1,8 @@
 // Is a node in use right now, and since when has it been idle under the controller's own eyes?
 import { isDaemonSetPod, podKey } from './scheduling.js';
 import { isMirrorPod } from './safety.js';
-import type { Millis, NodeActivity, ObservedNode, ObservedPod, Policy, WakeRequest } from './types.js';
+import { lastSessionByte } from './sessions.js';
+import type { GatewaySessions, Millis, NodeActivity, ObservedNode, ObservedPod, Policy, WakeRequest } from './types.js';
 import { formatSeconds } from './windows.js';
 
 export type ActivityVerdict = { active: true; reason: string } | { active: false; reason: string };
@@ -49,11 +50,13 @@ function hasTrafficData(a: NodeActivity | undefined): boolean {
  * Activity now: a counting pod (not in an ignored namespace, not a DaemonSet or mirror pod, not
  * finished), or CPU/network at or above the idle thresholds when that data exists. Pods of
  * wake-on-request apps count only when there is no CPU/network data: with data, their users'
- * traffic is what counts, so an idle media server can sleep and be woken by the gateway.
+ * traffic is what counts, so an idle media server can sleep and be woken by the gateway. The same
+ * holds without Prometheus for the apps in `gatewayApps`, whose sessions the gateway reports.
  */
-export function nodeActivity(podsOnNode: readonly ObservedPod[], activity: NodeActivity | undefined, policy: Policy): ActivityVerdict {
+export function nodeActivity(podsOnNode: readonly ObservedPod[], activity: NodeActivity | undefined, policy: Policy, gatewayApps: ReadonlySet<string> = new Set()): ActivityVerdict {
   const ignored = ignoredNamespaces(policy);
   const traffic = hasTrafficData(activity);
+  const trafficOf = (p: ObservedPod) => traffic || gatewayApps.has(p.labels['app.kubernetes.io/name'] ?? '');
   const counting = podsOnNode.filter(
     (p) =>
       (p.phase === 'Running' || p.phase === 'Pending' || p.phase === 'Unknown') &&
@@ -61,7 +64,7 @@ export function nodeActivity(podsOnNode: readonly ObservedPod[], activity: NodeA
       !ignored.has(p.namespace) &&
       !isDaemonSetPod(p) &&
       !isMirrorPod(p) &&
-      !(traffic && isWakeOnRequestPod(p, policy)),
+      !(trafficOf(p) && isWakeOnRequestPod(p, policy)),
   );
   if (counting.length > 0) {
     const names = counting.map(podKey).sort();
@@ -90,7 +93,7 @@ export interface IdleSince {
  * Never earlier than `controllerObservedSince`, so a restarted controller cannot act on a stale
  * timestamp.
  */
-export function idleSince(node: ObservedNode, requests: readonly WakeRequest[]): IdleSince {
+export function idleSince(node: ObservedNode, requests: readonly WakeRequest[], sessions: readonly GatewaySessions[] = []): IdleSince {
   let best: IdleSince = { at: node.controllerObservedSince, because: 'controller started observing' };
   const consider = (at: Millis | undefined, because: string) => {
     if (at !== undefined && at > best.at) best = { at, because };
@@ -98,6 +101,8 @@ export function idleSince(node: ObservedNode, requests: readonly WakeRequest[]):
   consider(node.power.state === 'awake' ? node.power.since : undefined, 'node became awake');
   consider(node.lastActivityAt, 'last activity');
   for (const r of requests) if (r.node === node.name) consider(r.at, `${r.source} wake request`);
+  const byte = lastSessionByte(sessions.filter((s) => s.node === node.name));
+  consider(byte?.at, byte?.because ?? '');
   return best;
 }
 

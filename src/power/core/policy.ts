@@ -64,6 +64,6 @@ export function policyFromCluster(cluster: Cluster): Policy {
     wakeAheadMarginSeconds: DEFAULT_WAKE_AHEAD_MARGIN_SECONDS,
     predict: predictPolicy(p.predict),
     nodes,
-    apps: cluster.spec.apps.map((a) => ({ name: a.name, namespace: a.namespace, node: a.node, wakeOnRequest: a.wakeOnRequest })),
+    apps: cluster.spec.apps.map((a) => ({ name: a.name, namespace: a.namespace, node: a.node, wakeOnRequest: a.wakeOnRequest, sessionIdleAfterSeconds: durationSeconds(a.sessionIdleAfter) })),
   };
 }

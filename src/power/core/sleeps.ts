@@ -6,7 +6,8 @@
 import { describeIdle, idleSince, nodeActivity, type ActivityVerdict, type IdleSince } from './activity.js';
 import { byName, type Round } from './round.js';
 import { evictionRefs, podsToEvict, sleepBlockers } from './safety.js';
-import type { Millis, NodePolicy, ObservedNode, ObservedPod, Policy, SleepRequest } from './types.js';
+import { appsWithSessionData, sessionsKeepAwake, sessionsOnNode } from './sessions.js';
+import type { GatewaySessions, Millis, NodePolicy, ObservedNode, ObservedPod, Policy, SleepRequest } from './types.js';
 import { describeWindow, formatSeconds } from './windows.js';
 
 /** What a gate sees of one awake node. */
@@ -17,6 +18,8 @@ export interface GateInput {
   policy: NodePolicy | undefined;
   podsOn: readonly ObservedPod[];
   activity: ActivityVerdict;
+  /** Connections through the wake gateway to the node's apps. */
+  sessions: readonly GatewaySessions[];
   idle: IdleSince;
   /** `request`: a person asked for this sleep. */
   mode: 'automatic' | 'request';
@@ -50,6 +53,7 @@ export const SLEEP_GATES: readonly SleepGate[] = [
   { name: 'Ready', requests: false, check: (c) => (c.node.ready ? undefined : 'not Ready: not touching it') },
   { name: 'not cordoned by someone else', requests: false, check: (c) => (c.node.unschedulable ? 'cordoned by someone else: not touching it' : undefined) },
   { name: 'inactive', requests: false, check: (c) => (c.activity.active ? `active: ${c.activity.reason}` : undefined) },
+  { name: 'no session through the wake gateway', requests: false, check: (c) => sessionsKeepAwake(c.sessions, c.round.policy, c.round.now) },
   {
     name: 'minAwake',
     requests: false,
@@ -102,13 +106,15 @@ export function firstBlockingGate(c: GateInput, gates: readonly SleepGate[] = SL
 
 export function gateInput(r: Round, node: ObservedNode, mode: GateInput['mode']): GateInput {
   const podsOn = r.podsByNode.get(node.name) ?? [];
+  const sessions = sessionsOnNode(r.observed.sessions, node.name);
   return {
     round: r,
     node,
     policy: r.policy.nodes[node.name],
     podsOn,
-    activity: nodeActivity(podsOn, r.observed.activity[node.name], r.policy),
-    idle: idleSince(node, r.wakeRequestsByNode.get(node.name) ?? []),
+    activity: nodeActivity(podsOn, r.observed.activity[node.name], r.policy, appsWithSessionData(sessions)),
+    sessions,
+    idle: idleSince(node, r.wakeRequestsByNode.get(node.name) ?? [], sessions),
     mode,
   };
 }

@@ -179,6 +179,16 @@ export interface InFlightTransition {
   startedAt: Millis;
 }
 
+/** Connections through the wake gateway to one app (the controller's gateway counts them). */
+export interface GatewaySessions {
+  app: string;
+  node: string;
+  /** Connections forwarded to the app and still open. */
+  open: number;
+  /** The last byte through any of them, either way; absent when none was ever forwarded. */
+  lastByteAt?: Millis | undefined;
+}
+
 export interface Observed {
   nodes: ObservedNode[];
   pods: ObservedPod[];
@@ -192,6 +202,8 @@ export interface Observed {
   inFlight: InFlightTransition[];
   /** The learned demand profile (profile.ts); absent or with predict off, nothing is woken ahead. */
   demandProfile?: DemandProfile | undefined;
+  /** Per wake-on-request app served by this controller's gateway; absent without a gateway. */
+  sessions?: GatewaySessions[] | undefined;
 }
 
 /** A keep-awake or quiet-hours window: opens at each cron occurrence, lasts `durationSeconds`. */
@@ -224,6 +236,8 @@ export interface AppPolicy {
   node?: string | undefined;
   /** The wake gateway wakes its node on a request; its pods alone do not keep the node awake when traffic data exists. */
   wakeOnRequest: boolean;
+  /** After its last gateway session closes, the node stays awake this long from the last byte (default 300). */
+  sessionIdleAfterSeconds?: number | undefined;
 }
 
 export interface PredictPolicy {

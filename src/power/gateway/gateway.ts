@@ -3,7 +3,11 @@
 // app's NodePort on its node. When that node sleeps, the connection is held open, a wake is
 // requested (source "gateway"), and the bytes flow as soon as the app answers, so a user who opens
 // the media server on a sleeping node waits for the boot instead of getting "connection refused".
-// TCP, not HTTP: it works for browsers, TV apps and anything else the app speaks.
+// TCP, not HTTP: it works for browsers, TV apps and anything else the app speaks. While the app
+// does not answer, a connection whose first bytes are a browser's request for a page gets the
+// waiting page at once (waiting-page.ts), and a User-Agent the app ignores gets a quick 503 and wakes
+// nothing. A forwarded connection is a session: open sessions and their last byte keep the node
+// awake (sessions(), fed to decide()).
 //
 // Its memory is bounded whatever clients do: a held connection keeps at most the wait buffer (see
 // held-client.ts), and connections beyond the caps per app and in all are refused with a TCP reset.
@@ -15,13 +19,22 @@ import type { Logger } from '../controller/log.js';
 import { tcpConnect } from '../drivers/probe.js';
 import { errorMessage } from '../../errors.js';
 import { HeldClient, type HoldLimits } from './held-client.js';
+import { HeadReader, MAX_HEAD_BYTES, userAgentMatcher, type Sniffed } from './http-sniff.js';
+import { SessionCounter, type AppSessions } from './sessions.js';
+import { answerFromGateway, sendAndHangUp, type NodeInfo, type WaitTracker } from './browser.js';
 
 export interface GatewayRoute {
   app: string;
   node: string;
   listenPort: number;
   target: { host: string; port: number };
+  /** Browsers get the waiting page while the app does not answer (default false). */
+  waitingPage?: boolean | undefined;
+  /** User-Agents (regular expressions) that get a quick 503 and never wake the node. */
+  ignoreUserAgents?: readonly string[] | undefined;
 }
+
+export type { AppSessions } from './sessions.js';
 
 /** One route per wake-on-request app, from the validated cluster file. */
 export function gatewayRoutes(cluster: Cluster): GatewayRoute[] {
@@ -30,17 +43,18 @@ export function gatewayRoutes(cluster: Cluster): GatewayRoute[] {
     const listenPort = gatewayPortOf(app);
     const node = cluster.spec.nodes.find((n) => n.name === app.node);
     if (listenPort === undefined || !node || app.nodePort === undefined) continue;
-    routes.push({ app: app.name, node: node.name, listenPort, target: { host: node.address, port: app.nodePort } });
+    routes.push({ app: app.name, node: node.name, listenPort, target: { host: node.address, port: app.nodePort }, waitingPage: app.waitingPage, ignoreUserAgents: app.ignoreUserAgents });
   }
   return routes;
 }
 
 /**
  * direct: the app answered at once; woken: it answered after a wait; timeout: it never did;
- * client-gone: the client left while waiting; overflow: the client sent more than the wait buffer
+ * client-gone: the client left while waiting; waiting-page: a browser got the waiting page;
+ * wait-status: the waiting page polled; ignored: an ignored User-Agent got a 503; overflow: the client sent more than the wait buffer
  * and was still there after the grace period (cut); refused: over a connection cap (reset).
  */
-export type GatewayOutcome = 'direct' | 'woken' | 'timeout' | 'client-gone' | 'overflow' | 'refused';
+export type GatewayOutcome = 'direct' | 'woken' | 'timeout' | 'client-gone' | 'overflow' | 'refused' | 'waiting-page' | 'wait-status' | 'ignored';
 
 export interface GatewayLimits extends HoldLimits {
   maxConnectionsPerApp: number;
@@ -81,6 +95,8 @@ export interface GatewayDeps {
   nodeAwake(node: string): boolean;
   /** Asks the leading controller for a wake (a request annotation on the Node). */
   requestWake(node: string, reason: string): Promise<void>;
+  /** The node's power state and last wake latency, for the waiting page (default: unknown). */
+  nodeInfo?: (node: string) => NodeInfo | undefined;
   log: Logger;
   onConnection?: (app: string, outcome: GatewayOutcome, waitedSeconds: number) => void;
   /** A connection or a listener failed unexpectedly (logged already): the internal-errors metric. */
@@ -97,6 +113,11 @@ export interface GatewayDeps {
   now?: () => number;
 }
 
+/** The gateway reads the request head of this app's connections while the app does not answer. */
+function knowsBrowsers(route: GatewayRoute): boolean {
+  return route.waitingPage === true || (route.ignoreUserAgents?.length ?? 0) > 0;
+}
+
 /** Refusals are logged at most this often per app (each one is counted in the metric). */
 const REFUSAL_LOG_EVERY_MS = 60_000;
 
@@ -109,6 +130,9 @@ export class WakeGateway {
   private openTotal = 0;
   private readonly refusals = new Map<string, { loggedAt: number; since: number }>();
   private closed = false;
+  private readonly sessionCounter: SessionCounter;
+  private readonly waits = new Map<string, WaitTracker>();
+  private readonly ignoredAgent = new Map<string, (ua: string | undefined) => boolean>();
   private readonly now: () => number;
   readonly limits: GatewayLimits;
 
@@ -118,6 +142,13 @@ export class WakeGateway {
   ) {
     this.now = deps.now ?? Date.now;
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...deps.limits };
+    this.sessionCounter = new SessionCounter(this.now);
+    for (const r of routes) this.ignoredAgent.set(r.app, userAgentMatcher(r.ignoreUserAgents ?? []));
+  }
+
+  /** Per app: sessions open now and the last byte through them (the controller feeds decide() with it). */
+  sessions(): Record<string, AppSessions> {
+    return this.sessionCounter.snapshot(this.routes.map((r) => r.app));
   }
 
   /** Listens on every route's port (on `host`); a port in use is logged and retried every 15 s. */
@@ -244,23 +275,41 @@ export class WakeGateway {
     });
   }
 
+  /** A request from an ignored User-Agent: it never wakes the node. */
+  private ignored(route: GatewayRoute, s: Sniffed): boolean {
+    return s.kind === 'http' && this.ignoredAgent.get(route.app)?.(s.head.headers['user-agent']) === true;
+  }
+
+  private waitMs(route: GatewayRoute): number {
+    return this.deps.waitMs?.(route) ?? 300_000;
+  }
+
   private async handle(route: GatewayRoute, client: net.Socket): Promise<void> {
-    // A wake is asked for once the client sends something or stays (a port scan does neither).
+    // A wake is asked for once the client sends something or stays (a port scan does neither),
+    // unless its request head shows an ignored User-Agent.
     let wants = false;
     const wantWake = () => {
       if (wants) return;
       wants = true;
       this.maybeRequestWake(route);
     };
-    const held = new HeldClient(client, this.limits, wantWake);
+    const browserAware = knowsBrowsers(route);
+    const reader = new HeadReader((s) => (this.ignored(route, s) ? undefined : wantWake()));
+    const held: HeldClient = new HeldClient(client, this.limits, () => (browserAware ? reader.update(held.peek(MAX_HEAD_BYTES)) : wantWake()));
     this.held.add(held);
     const silent = setTimeout(wantWake, this.limits.wakeAfterSilentMs);
     const started = this.now();
-    const deadline = started + (this.deps.waitMs?.(route) ?? 300_000);
+    const deadline = started + this.waitMs(route);
     let waited = false;
     let upstream: net.Socket | undefined;
     try {
+      if (browserAware) {
+        const first = await this.answerOrConnect(route, client, held, reader);
+        if (first === 'answered') return;
+        upstream = first;
+      }
       for (;;) {
+        if (upstream) break;
         if (wants) this.maybeRequestWake(route);
         upstream = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
         if (upstream || held.done || this.closed) break;
@@ -285,7 +334,40 @@ export class WakeGateway {
     this.report(route, outcome, seconds);
   }
 
+  /**
+   * Apps that know browsers: the app is tried at once when its node is awake (forwarded without
+   * reading anything first); otherwise the request head is read and, when it is one the gateway
+   * answers itself (waiting page, its poll, an ignored User-Agent), answered and the client let go.
+   */
+  private async answerOrConnect(route: GatewayRoute, client: net.Socket, held: HeldClient, reader: HeadReader): Promise<net.Socket | 'answered' | undefined> {
+    if (this.deps.nodeAwake(route.node)) {
+      const up = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
+      if (up) return up;
+    }
+    if (held.done) return undefined;
+    const s = await reader.wait(this.limits.wakeAfterSilentMs, held.ended);
+    if (s?.kind !== 'http' || !held.forwardable || this.closed) return undefined;
+    const answer = answerFromGateway(route, s.head, () => this.waitTracker(route), this.gatewayView(route), this.ignoredAgent.get(route.app));
+    if (!answer) return undefined;
+    held.release();
+    sendAndHangUp(client, answer.response);
+    this.report(route, answer.outcome, 0);
+    return 'answered';
+  }
+
+  private waitTracker(route: GatewayRoute): WaitTracker {
+    let w = this.waits.get(route.app);
+    if (!w) this.waits.set(route.app, (w = { startedAt: this.now(), seenAt: this.now() }));
+    return w;
+  }
+
+  private gatewayView(route: GatewayRoute) {
+    return { now: this.now(), awake: this.deps.nodeAwake(route.node), info: this.deps.nodeInfo?.(route.node), waitMs: this.waitMs(route) };
+  }
+
   private forward(route: GatewayRoute, client: net.Socket, up: net.Socket, first: Buffer[], waited: boolean, seconds: number): void {
+    this.sessionCounter.track(route.app, client, up);
+    this.waits.delete(route.app); // the app answered: the next wait starts afresh
     this.sockets.add(up);
     up.once('close', () => {
       this.sockets.delete(up);

@@ -39,7 +39,8 @@ export class HeldClient {
   constructor(
     private readonly socket: net.Socket,
     private readonly limits: HoldLimits,
-    private readonly onFirstBytes: () => void,
+    /** Called after each chunk held (the gateway reads a request head from `peek()`). */
+    private readonly onBytes: () => void,
   ) {
     socket.on('data', this.onData);
     socket.once('close', this.onClose);
@@ -54,6 +55,11 @@ export class HeldClient {
     return this.state === 'ended';
   }
 
+  /** The first `max` bytes held (the start of what the client sent), without releasing them. */
+  peek(max: number): Buffer {
+    return Buffer.concat(this.chunks).subarray(0, max);
+  }
+
   /** Bytes held now (tests and the memory bound). */
   get heldBytes(): number {
     return this.bytes;
@@ -64,12 +70,10 @@ export class HeldClient {
       this.drainTimer?.refresh(); // read only to reach the end of the stream; still sending
       return;
     }
-    if (!this.sentBytes) {
-      this.sentBytes = true;
-      this.onFirstBytes();
-    }
+    this.sentBytes = true;
     this.chunks.push(chunk);
     this.bytes += chunk.length;
+    this.onBytes();
     if (this.bytes >= this.limits.waitBufferBytes && this.state === 'holding') {
       this.state = 'paused';
       this.socket.pause();

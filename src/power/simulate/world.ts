@@ -194,12 +194,13 @@ export class SimWorld {
     if (i >= 0) this.waiting.splice(i, 1);
   }
 
-  /** Users of an app: served when its node is awake; else the wake gateway (wakeOnRequest) asks for a wake. */
+  /** Users of an app: served when its node is awake (busy until they leave plus sessionIdleAfter); else the wake gateway (wakeOnRequest) asks for a wake. */
   private appRequest(t: number, appName: string, seconds: number): void {
     const app = this.apps.get(appName);
     const node = app?.node;
     if (!node || !this.nodes.has(node)) return;
-    const d: Demand = { node, arrivedAt: t, busySeconds: seconds };
+    // A session through the gateway keeps the node busy until it ends, plus the app's session idle time.
+    const d: Demand = { node, arrivedAt: t, busySeconds: seconds + (app.sessionIdleAfterSeconds ?? 0) };
     this.demands.push(d);
     this.waiting.push(d);
     if (!this.schedulable(this.node(node)) && app.wakeOnRequest) this.node(node).request = { action: 'wake', node, source: 'gateway', at: t, reason: `request for ${appName} (wake gateway)` };

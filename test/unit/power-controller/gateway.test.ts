@@ -287,6 +287,6 @@ describe('wake gateway', () => {
   it('routes each wakeOnRequest app of the cluster file from nodePort + 10000 to its node', () => {
     const file = 'examples/vmstation.yaml';
     const r = validateText({ file, text: readFileSync(file, 'utf8') });
-    expect(gatewayRoutes(r.cluster!)).toEqual([{ app: 'jellyfin', node: 'storagenodet3500', listenPort: 40096, target: { host: '192.168.4.61', port: 30096 } }]);
+    expect(gatewayRoutes(r.cluster!)).toEqual([{ app: 'jellyfin', node: 'storagenodet3500', listenPort: 40096, target: { host: '192.168.4.61', port: 30096 }, waitingPage: true, ignoreUserAgents: [] }]);
   });
 });

@@ -189,7 +189,8 @@ describe('wake requests end when the node is awake', () => {
     const text = lines(header(), { t: '2026-03-02T00:30:20Z', kind: 'request', app: 'jellyfin', seconds: 60 });
     const r = simulate(cluster, load(cluster, text), { keepTransitions: true });
     const s = r.transitions!.filter((x) => x.node === 'storagenodet3500').map((x) => `${x.t} ${x.action}`);
-    expect(s).toEqual(['2026-03-02T00:30:15.000Z sleep', '2026-03-02T00:30:20.000Z cancel-sleep', '2026-03-02T01:01:20.000Z sleep']);
+    // Busy 60 s plus jellyfin's sessionIdleAfter (5m, the default) until 00:36:20, then idleAfter 30m.
+    expect(s).toEqual(['2026-03-02T00:30:15.000Z sleep', '2026-03-02T00:30:20.000Z cancel-sleep', '2026-03-02T01:06:20.000Z sleep']);
     // Served the moment the drain is rolled back: nobody waited.
     expect(r.delayedDemands).toBe(0);
     expect(r.latencySeconds.max).toBe(0);
