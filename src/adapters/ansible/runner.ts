@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { stringify } from 'yaml';
+import { ansibleYaml } from '../../util/ansible-yaml.js';
 import { userError } from '../../errors.js';
 import { CALLBACK_NAME, CALLBACK_PLUGIN_SOURCE, EVENTS_FD_ENV } from './callback-plugin.js';
 import { checkAnsibleVersion, classifyAnsibleRun } from './classify.js';
@@ -226,7 +226,8 @@ export async function withSecretVarsFile<T>(vars: Record<string, string>, fn: (f
   const dir = await mkdtemp(path.join(root, `run-${process.pid}-`));
   const file = path.join(dir, 'secrets.yaml');
   try {
-    await writeFile(file, stringify(vars, { defaultStringType: 'QUOTE_DOUBLE' }), { mode: 0o600 });
+    // Tagged !unsafe: a password holding "{{ ... }}" must reach the node as written, never be evaluated.
+    await writeFile(file, ansibleYaml(vars), { mode: 0o600 });
     return await fn(file);
   } finally {
     await rm(dir, { recursive: true, force: true });
