@@ -301,8 +301,8 @@ export const RULES: readonly Rule[] = [
         out.push(err(['spec', 'power', 'timezone'], 'invalid-timezone', `"${p.timezone}" is not a time zone`, 'use an IANA name such as Europe/Berlin, America/New_York or UTC'));
       for (const key of ['quietHours', 'keepAwake'] as const) {
         p[key].forEach((w, i) => {
-          const problem = cronProblem(w.start);
-          if (problem) out.push(err(['spec', 'power', key, i, 'start'], 'invalid-cron', problem, 'write 5 cron fields, e.g. "0 18 * * 1-5" for 18:00 on weekdays'));
+          const problem = cronProblem(w.start, isTimeZone(p.timezone) ? p.timezone : 'UTC');
+          if (problem) out.push(err(['spec', 'power', key, i, 'start'], 'invalid-cron', problem, problem.includes('never fires') ? 'name a day every month in it has (February has 28, or 29 in leap years), or L for the last day, e.g. "0 0 L 2 *"' : 'write 5 cron fields, e.g. "0 18 * * 1-5" for 18:00 on weekdays'));
         });
       }
       return out;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Cluster } from '../config/model.js';
 import { ExitCode, VmstationError, userError } from '../errors.js';
+import type { ControllerImage } from '../image/reference.js';
 import type { Artifact } from '../render/artifact.js';
 import { writeRenderTree } from '../render/write.js';
 import { executePlan, type ExecuteResult, type StepLog, type StepRunner } from './executor.js';
@@ -63,6 +64,8 @@ export interface DeployRunOptions {
   now?: () => number;
   /** Output the dry-run plan as JSON. */
   json?: boolean;
+  /** The power manager's image (plans its side-load step). */
+  powerImage?: ControllerImage | undefined;
 }
 
 export interface DeployRunResult {
@@ -74,7 +77,7 @@ export interface DeployRunResult {
 export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult> {
   const now = opts.now ?? Date.now;
   const manifests = opts.artifacts.filter((a) => a.path.startsWith('manifests/')).map((a) => ({ path: a.path, component: a.component }));
-  const plan = planDeploy({ cluster: opts.cluster, manifests });
+  const plan = planDeploy({ cluster: opts.cluster, manifests, powerImage: opts.powerImage });
   const write = (line = '') => opts.out.write(`${line}\n`);
   if (opts.dryRun) {
     if (opts.json) write(JSON.stringify(plan, null, 2));

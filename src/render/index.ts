@@ -7,7 +7,7 @@ import { metrics } from './metrics/index.js';
 import { ansibleRenderer } from './ansible/index.js';
 import { observability } from './observability/index.js';
 import { powerRenderer } from './power/index.js';
-import { renderAll, type Renderer } from './registry.js';
+import { renderAll, type RenderContext, type Renderer } from './registry.js';
 import { rke2Renderer } from './rke2/index.js';
 
 export const ALL_RENDERERS: readonly Renderer[] = [
@@ -21,6 +21,6 @@ export const ALL_RENDERERS: readonly Renderer[] = [
   powerRenderer,
 ];
 
-export function renderCluster(cluster: Cluster, only?: readonly string[]): Artifact[] {
-  return renderAll(cluster, ALL_RENDERERS, only);
+export function renderCluster(cluster: Cluster, only?: readonly string[], context?: RenderContext): Artifact[] {
+  return renderAll(cluster, ALL_RENDERERS, only, context);
 }

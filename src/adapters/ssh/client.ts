@@ -2,6 +2,7 @@
 // One connection runs commands one after another; results carry exit code, output and duration.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import type { Readable } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 
@@ -98,10 +99,11 @@ export class SshConnection {
   }
 
   /**
-   * Runs one command (non-interactive, no pty). Resolves when the channel closes; a channel that
-   * closes without an exit status (the host went down) gives exitCode null.
+   * Runs one command (non-interactive, no pty), with `stdin` streamed to it when given. Resolves
+   * when the channel closes; a channel that closes without an exit status (the host went down)
+   * gives exitCode null.
    */
-  exec(command: string, opts: { timeoutMs?: number } = {}): Promise<SshExecResult> {
+  exec(command: string, opts: { timeoutMs?: number; stdin?: Readable } = {}): Promise<SshExecResult> {
     const started = Date.now();
     return new Promise<SshExecResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -142,6 +144,16 @@ export class SshConnection {
           signal = sig;
         });
         channel.on('close', () => finish(exitCode, signal));
+        // Standard input (e.g. a file being copied): streamed with backpressure, then EOF. A
+        // source that fails ends the input early (EOF), so the remote command sees a short input.
+        if (opts.stdin) {
+          opts.stdin.once('error', (e: Error) => {
+            stderr += `local input failed: ${e.message}\n`;
+            opts.stdin?.unpipe(channel);
+            channel.end();
+          });
+          opts.stdin.pipe(channel);
+        }
       });
     });
   }
