@@ -14,7 +14,8 @@ const problem = (code: string, hint: string) => ({ problem: { code, hint } });
 // A DNS label as RFC 1123 allows it in host names (letters of either case, digits, "-"), and a
 // name of such labels at most 253 characters long.
 const label = '[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?';
-const hostName = `(?=[^:/]{1,253}(?::|$))${label}(?:\\.${label})*`;
+// The lookahead bounds the whole name to 253 characters, up to the ":" of a port or the "/" or "?" of a URL.
+const hostName = `(?=[^:/?]{1,253}(?:[:/?]|$))${label}(?:\\.${label})*`;
 const ipv4 = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?:\\.(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}';
 const port = '(?:6553[0-5]|655[0-2]\\d|65[0-4]\\d{2}|6[0-4]\\d{3}|[1-5]\\d{4}|[1-9]\\d{0,3})';
 const host = `(?:${ipv4}|${hostName})`;
