@@ -327,6 +327,23 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
+    // Issue 17 §4: the defaults expose the UIs read-only; an anonymous Editor is a choice that opens
+    // more (anyone on the LAN changes dashboards and runs any query against every datasource).
+    name: 'Grafana anonymous Editor',
+    check: ({ cluster }) => {
+      const m = cluster.spec.monitoring;
+      if (!m.enabled || m.grafana.anonymousRole !== 'Editor') return [];
+      return [
+        warn(
+          ['spec', 'monitoring', 'grafana', 'anonymousRole'],
+          'grafana-anonymous-editor',
+          'anonymousRole Editor lets anyone who reaches Grafana on the LAN, without logging in, edit and delete dashboards and query every datasource (all logs in Loki)',
+          'use anonymousRole: Viewer (the default) or None, and log in as the admin user to edit',
+        ),
+      ];
+    },
+  },
+  {
     // grafana/loki@v3.6.10:docs/sources/send-data/promtail/_index.md: end of life on 2026-03-02;
     // grafana/loki@v3.7.0 removed Promtail ("Remove Promtail support"). Still rendered (3.6 line).
     name: 'Promtail is end-of-life',

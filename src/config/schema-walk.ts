@@ -11,6 +11,7 @@ interface Def {
   shape?: Record<string, AnySchema>;
   element?: AnySchema;
   valueType?: AnySchema;
+  keyType?: AnySchema;
   in?: AnySchema;
   options?: AnySchema[];
 }
@@ -47,6 +48,14 @@ export function schemaAt(root: AnySchema, path: Path): AnySchema | undefined {
     else return undefined;
   }
   return s;
+}
+
+/** The key schema of the record at a path (node labels), if it is one. */
+export function recordKeySchema(root: AnySchema, path: Path): AnySchema | undefined {
+  const s = schemaAt(root, path);
+  if (!s) return undefined;
+  const def = defOf(unwrap(s));
+  return def.type === 'record' ? def.keyType : undefined;
 }
 
 /** Metadata of a schema, looking through wrappers (the meta is usually on the inner leaf). */

@@ -4,6 +4,26 @@
 // Leaf schemas carry `meta({ problem })`: the validator maps a failing leaf to a stable problem
 // code and a hint through it, so a malformed MAC says `invalid-mac`, not a regex.
 import { z } from 'zod';
+import {
+  AccountName,
+  CommandLine,
+  CronText,
+  EmailAddress,
+  FreeText,
+  HostAndOptionalPort,
+  HostAndPort,
+  HttpUrl,
+  LabelKey,
+  LabelValue,
+  LocalFilePath,
+  LocalPath,
+  NodePath,
+  NtfyTopic,
+  TimeServer,
+  TimeZoneName,
+  UrlPath,
+  UserName,
+} from './text-types.js';
 
 export interface ProblemMeta {
   /** Stable problem code reported when this leaf fails. */
@@ -114,22 +134,22 @@ const Kubernetes = z.strictObject({
   podSubnet: Cidr.default('10.233.64.0/18'),
   serviceSubnet: Cidr.default('10.233.0.0/18'),
   nodePrefix: z.number().int().min(16).max(28).default(24).describe('Prefix length of the pod range each node gets.'),
-  controlPlaneEndpoint: z.string().optional().describe('host[:port] of a load balancer in front of several control-plane nodes.'),
+  controlPlaneEndpoint: HostAndOptionalPort.optional().describe('host[:port] of a load balancer in front of several control-plane nodes.'),
   kubeProxyMode: z.enum(['ipvs', 'iptables', 'nftables']).default('iptables').describe('kube-proxy mode. iptables (the default) works with every CNI on every method; ipvs is deprecated since Kubernetes 1.35; nftables needs kernel 5.13 and is refused with kubeadm + Calico.'),
   clusterDomain: DnsName.default('cluster.local'),
 });
 
 const SshSettings = z.strictObject({
-  user: z.string().min(1).default('root'),
+  user: UserName.default('root'),
   port: Port.default(22),
-  privateKey: z.string().min(1).default('~/.ssh/id_ed25519'),
-  knownHosts: z.string().min(1).optional().describe('known_hosts file VMStation manages; default ~/.config/vmstation/known_hosts.'),
+  privateKey: LocalPath.default('~/.ssh/id_ed25519'),
+  knownHosts: LocalPath.optional().describe('known_hosts file VMStation manages; default ~/.config/vmstation/known_hosts.'),
 });
 
 const NodeSsh = z.strictObject({
-  user: z.string().min(1).optional(),
+  user: UserName.optional(),
   port: Port.optional(),
-  privateKey: z.string().min(1).optional(),
+  privateKey: LocalPath.optional(),
 });
 
 const Bmc = z.strictObject({
@@ -145,15 +165,15 @@ const NodePower = z.strictObject({
   wake: z.array(z.enum(['wol', 'ipmi'])).min(1).default(['wol']).describe('Wake drivers in order; later ones are fallbacks.'),
   bmc: Bmc.optional(),
   watts: z.strictObject({ awake: z.number().positive(), asleep: z.number().nonnegative() }).optional(),
-  suspendCommand: z.string().min(1).default('systemctl suspend'),
+  suspendCommand: CommandLine.default('systemctl suspend'),
   secureOn: SecretRef.optional().describe('Wake-on-LAN SecureOn password (6 bytes as MAC-style hex).'),
   bootSeconds: z.number().positive().default(60).describe('Expected time from wake to kubelet Ready.'),
   idleAfter: Duration.optional().describe('Overrides spec.power.idleAfter for this node.'),
 });
 
 const Taint = z.strictObject({
-  key: z.string().min(1),
-  value: z.string().optional(),
+  key: LabelKey,
+  value: LabelValue.optional(),
   effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
 });
 
@@ -163,21 +183,21 @@ const Node = z.strictObject({
   mac: Mac.optional(),
   os: z.enum(OS_NAMES),
   roles: z.array(z.enum(ROLES)).min(1),
-  labels: z.record(z.string(), z.string()).default({}),
+  labels: z.record(LabelKey, LabelValue).default({}),
   taints: z.array(Taint).default([]),
   ssh: NodeSsh.optional(),
   power: NodePower.prefault({}),
 });
 
 const Receiver = z.strictObject({
-  name: z.string().regex(secretNamePattern),
+  name: z.string().regex(secretNamePattern).meta({ problem: { code: 'invalid-name', hint: 'receiver names use lower-case letters, digits, "-", "_" and "."' } }),
   type: z.enum(['webhook', 'ntfy', 'email']),
-  url: z.url().optional().describe('webhook: the URL; ntfy: the server (default https://ntfy.sh).'),
-  topic: z.string().optional().describe('ntfy topic.'),
-  to: z.string().optional().describe('email: recipient address.'),
-  from: z.string().optional(),
-  smarthost: z.string().optional().describe('email: host:port of the SMTP server.'),
-  username: z.string().optional(),
+  url: HttpUrl.optional().describe('webhook: the URL; ntfy: the server (default https://ntfy.sh).'),
+  topic: NtfyTopic.optional().describe('ntfy topic.'),
+  to: EmailAddress.optional().describe('email: recipient address.'),
+  from: EmailAddress.optional(),
+  smarthost: HostAndPort.optional().describe('email: host:port of the SMTP server.'),
+  username: AccountName.optional(),
   password: SecretRef.optional(),
   token: SecretRef.optional().describe('Bearer token sent to a webhook or ntfy.'),
   severities: z.array(z.enum(['critical', 'warning', 'info'])).default(['critical', 'warning']),
@@ -191,7 +211,7 @@ const Monitoring = z.strictObject({
   storage: z
     .strictObject({
       mode: z.enum(['local-path', 'static']).default('local-path'),
-      path: z.string().default('/var/lib/vmstation'),
+      path: NodePath.default('/var/lib/vmstation'),
     })
     .prefault({}),
   prometheus: z
@@ -214,7 +234,7 @@ const Monitoring = z.strictObject({
     .strictObject({
       nodePort: NodePort.default(30300),
       anonymousRole: z.enum(['Viewer', 'Editor', 'None']).default('Viewer'),
-      adminUser: z.string().default('admin'),
+      adminUser: AccountName.default('admin'),
       adminPassword: SecretRef.default({ secret: 'grafana-admin-password' }),
       storage: Size.default('2Gi'),
     })
@@ -242,7 +262,7 @@ const Infrastructure = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       server: NodeName.optional().describe('Node that serves time to the LAN; default the first control-plane node.'),
-      upstream: z.array(z.string().min(1)).min(1).default(['pool.ntp.org']),
+      upstream: z.array(TimeServer).min(1).default(['pool.ntp.org']),
     })
     .prefault({}),
   syslog: z
@@ -274,7 +294,7 @@ const Infrastructure = z.strictObject({
 });
 
 const Window = z.strictObject({
-  start: z.string().min(1).describe('Cron expression (5 fields) when the window opens, in spec.power.timezone.'),
+  start: CronText.describe('Cron expression (5 fields) when the window opens, in spec.power.timezone.'),
   duration: Duration,
 });
 
@@ -307,14 +327,14 @@ const Power = z.strictObject({
   idleAfter: Duration.default('30m'),
   minAwake: Duration.default('15m'),
   ignoreNamespaces: z
-    .array(z.string())
+    .array(NodeName)
     .default(['kube-system', 'kube-public', 'kube-node-lease', 'monitoring', 'vmstation-system', 'calico-system', 'tigera-operator', 'local-path-storage'])
     .describe('Pods in these namespaces do not count as activity. DaemonSet pods never count.'),
   cpuIdleBelow: z.number().min(0).max(1).default(0.1).describe('A node is idle while its CPU use (fraction of all cores) stays below this.'),
   networkIdleBelow: z.number().nonnegative().default(10240).describe('...and its network traffic stays below this many bytes per second.'),
   quietHours: z.array(Window).default([]).describe('When non-empty, nodes may only be put to sleep inside these windows.'),
   keepAwake: z.array(Window).default([]).describe('Nodes are never put to sleep inside these windows, and are woken ahead of them.'),
-  timezone: z.string().default('UTC'),
+  timezone: TimeZoneName.default('UTC'),
   maxConcurrentTransitions: z.number().int().min(1).default(1),
   wakeTimeout: Duration.default('5m'),
   wakeAttempts: z.number().int().min(1).default(3),
@@ -410,7 +430,7 @@ const App = z.strictObject({
   node: NodeName.optional(),
   nodePort: NodePort.optional(),
   port: Port.optional().describe('The service port behind the NodePort (the container port of a deployed app; presets bring theirs).'),
-  healthPath: z.string().optional().describe('HTTP path the blackbox probe checks; default the preset\'s health endpoint, else /.'),
+  healthPath: UrlPath.optional().describe('HTTP path the blackbox probe checks; default the preset\'s health endpoint, else /.'),
   wakeOnRequest: z.boolean().default(false),
   gatewayPort: Port.optional().describe('Where the power manager\'s wake gateway listens for this app on the control plane (wakeOnRequest apps; default nodePort + 10000, e.g. 30096 -> 40096).'),
   ...AppDeployment,
@@ -422,7 +442,7 @@ export const ClusterSchema = z.strictObject({
   kind: z.literal('Cluster'),
   metadata: z.strictObject({
     name: NodeName,
-    description: z.string().optional(),
+    description: FreeText.optional(),
   }),
   spec: z.strictObject({
     network: Network,
@@ -433,7 +453,7 @@ export const ClusterSchema = z.strictObject({
     infrastructure: Infrastructure.prefault({}),
     power: Power.prefault({}),
     apps: z.array(App).default([]),
-    secrets: z.strictObject({ file: z.string().min(1).default('secrets.vault.yaml') }).prefault({}),
+    secrets: z.strictObject({ file: LocalFilePath.default('secrets.vault.yaml') }).prefault({}),
   }),
 });
 

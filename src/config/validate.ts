@@ -7,7 +7,7 @@ import { APP_RULES } from './app-rules.js';
 import { METHOD_RULES } from './method-rules.js';
 import { RULES, type RuleContext, type SecretRefUse } from './rules.js';
 import { ClusterSchema } from './schema.js';
-import { didYouMean, keysAt, metaOf, schemaAt } from './schema-walk.js';
+import { didYouMean, keysAt, metaOf, recordKeySchema, schemaAt } from './schema-walk.js';
 import { formatPath, locate, parseSource, toData, type Path, type SourceFile } from './source.js';
 
 export interface ValidateInput {
@@ -146,8 +146,15 @@ function issueToProblems(source: SourceFile, issue: Issue): Problem[] {
       const bound = issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
       return [make(path, 'out-of-range', `${where} is ${describeValue(input)}; it must be ${bound}`, `use a value ${bound}`)];
     }
+    case 'invalid_key': {
+      // A record key (a node label's name) that its key schema refused: reported at the key.
+      const keyMeta = metaOf(recordKeySchema(ClusterSchema, path.slice(0, -1)));
+      const key = String(path[path.length - 1]);
+      if (keyMeta?.problem) return [make(path, keyMeta.problem.code, `${where}: the key ${JSON.stringify(key)} is not valid`, keyMeta.problem.hint, true)];
+      return [make(path, 'invalid-value', `${where}: the key ${JSON.stringify(key)} is not valid`, 'see the JSON Schema: vmstation schema', true)];
+    }
     default:
-      return [make(path, 'invalid-value', `${where}: ${issue.message}`, meta?.problem?.hint ?? 'see the JSON Schema: vmstation schema')];
+      return [make(path, meta?.problem?.code ?? 'invalid-value', `${where}: ${issue.message}`, meta?.problem?.hint ?? 'see the JSON Schema: vmstation schema')];
   }
 }
 

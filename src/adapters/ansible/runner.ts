@@ -5,7 +5,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import type { Readable } from 'node:stream';
+import { ansibleYaml } from '../../util/ansible-yaml.js';
 import { userError } from '../../errors.js';
 import { createRunner, type RunResult, type SpawnFn } from '../process/index.js';
 import { CALLBACK_NAME, CALLBACK_PLUGIN_SOURCE, EVENTS_FD_ENV } from './callback-plugin.js';
@@ -206,7 +207,8 @@ export async function withSecretVarsFile<T>(vars: Record<string, string>, fn: (f
   const dir = await mkdtemp(path.join(root, `run-${process.pid}-`));
   const file = path.join(dir, 'secrets.yaml');
   try {
-    await writeFile(file, stringify(vars, { defaultStringType: 'QUOTE_DOUBLE' }), { mode: 0o600 });
+    // Tagged !unsafe: a password holding "{{ ... }}" must reach the node as written, never be evaluated.
+    await writeFile(file, ansibleYaml(vars), { mode: 0o600 });
     return await fn(file);
   } finally {
     await rm(dir, { recursive: true, force: true });

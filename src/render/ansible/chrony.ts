@@ -2,12 +2,13 @@
 // keeps serving from its own clock if the upstream is unreachable); every other node prefers the
 // server and falls back to the upstream.
 import type { Cluster } from '../../config/model.js';
+import { chronyWord } from '../text-values.js';
 import { nodeByName, type NodeHostPlan } from './host-plan.js';
 
 /** `pool` for names that are pools (several addresses), `server` for single hosts. */
 function sourceLine(name: string, extra: string): string {
   const directive = /(^|\.)pool\./.test(name) ? 'pool' : 'server';
-  return `${directive} ${name} ${extra}`.trimEnd();
+  return `${directive} ${chronyWord(name, 'spec.infrastructure.ntp.upstream')} ${extra}`.trimEnd();
 }
 
 export function renderChronyConf(cluster: Cluster, plan: NodeHostPlan): string {
@@ -19,13 +20,13 @@ export function renderChronyConf(cluster: Cluster, plan: NodeHostPlan): string {
     for (const u of ntp.upstream) lines.push(sourceLine(u, 'iburst'));
     lines.push(
       '',
-      `allow ${cluster.spec.network.subnet}`,
+      `allow ${chronyWord(cluster.spec.network.subnet, 'spec.network.subnet')}`,
       '# Keep serving the LAN from the local clock when no upstream source is reachable.',
       'local stratum 10 orphan',
     );
   } else {
     lines.push(`# The LAN's NTP server is ${server.name}; the upstream sources are the fallback.`);
-    lines.push(`server ${server.address} iburst prefer`);
+    lines.push(`server ${chronyWord(server.address, 'NTP server address')} iburst prefer`);
     for (const u of ntp.upstream) lines.push(sourceLine(u, 'iburst'));
   }
   lines.push(

@@ -6,6 +6,7 @@ import type { Cluster } from '../../config/model.js';
 import type { OsName } from '../../config/schema.js';
 import { hasRole } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
+import { ansibleTemplate, ansibleYaml } from '../../util/ansible-yaml.js';
 import { toYaml } from '../k8s/common.js';
 import { describePorts } from './firewall.js';
 import {
@@ -22,6 +23,7 @@ import {
 } from './host-plan.js';
 import { POWER_READINESS_SCRIPT_PATH, POWER_READINESS_UNIT } from './power-readiness.js';
 import { ROLE_FILES } from './roles.js';
+import { commentText, configParserValue } from '../text-values.js';
 
 export const MIN_ANSIBLE_VERSION = '2.14';
 export const ANSIBLE_DIR = 'ansible';
@@ -74,7 +76,7 @@ export function renderInventory(cluster: Cluster): string {
     [GROUPS.kdc]: hostsOf(plans, (p) => p.isKdc),
   };
   const children = Object.fromEntries(Object.entries(groups).map(([name, hosts]) => [name, Object.keys(hosts).length > 0 ? { hosts } : {}]));
-  return `# Rendered by VMStation from ${cluster.metadata.name}: every node, grouped by role, OS family, sleep and service.\n${toYaml({ all: { hosts: hostsOf(plans, () => true), children } })}`;
+  return `# Rendered by VMStation from ${cluster.metadata.name}: every node, grouped by role, OS family, sleep and service.\n${ansibleYaml({ all: { hosts: hostsOf(plans, () => true), children } })}`;
 }
 
 /**
@@ -124,7 +126,7 @@ export function renderHostVars(cluster: Cluster, plan: NodeHostPlan): string {
       : [],
     vmstation_open_ports: cluster.spec.infrastructure.firewall.enabled ? describePorts(plan) : [],
   };
-  return `# Rendered by VMStation: ${n.name} (${n.os}, ${n.roles.join(', ')}).\n${toYaml(vars)}`;
+  return `# Rendered by VMStation: ${n.name} (${n.os}, ${n.roles.join(', ')}).\n${ansibleYaml(vars)}`;
 }
 
 export function renderOsGroupVars(family: OsFamily): string {
@@ -137,7 +139,7 @@ export function renderOsGroupVars(family: OsFamily): string {
     vmstation_krb5_kdc_services: os.krb5KdcServices,
     vmstation_firewall: os.firewall,
   };
-  return `# Rendered by VMStation: paths and service names on ${family === 'debian' ? 'Debian' : 'RHEL'} nodes.\n${toYaml(vars)}`;
+  return `# Rendered by VMStation: paths and service names on ${family === 'debian' ? 'Debian' : 'RHEL'} nodes.\n${ansibleYaml(vars)}`;
 }
 
 export function renderAllGroupVars(cluster: Cluster): string {
@@ -148,7 +150,7 @@ export function renderAllGroupVars(cluster: Cluster): string {
     vmstation_min_ansible_version: MIN_ANSIBLE_VERSION,
     vmstation_domain: spec.network.domain,
     vmstation_subnet: spec.network.subnet,
-    vmstation_configs_dir: '{{ playbook_dir }}/../configs',
+    vmstation_configs_dir: ansibleTemplate('{{ playbook_dir }}/../configs'),
     vmstation_kernel_modules: KERNEL_MODULES.map((m) => ({ ...m })),
     vmstation_sysctls: SYSCTLS.map((s) => ({ ...s })),
     vmstation_ntp_server_address: nodeByName(cluster, infra.ntp.server).address,
@@ -163,7 +165,7 @@ export function renderAllGroupVars(cluster: Cluster): string {
     vmstation_power_readiness_script: POWER_READINESS_SCRIPT_PATH,
     vmstation_power_readiness_unit: POWER_READINESS_UNIT,
   };
-  return `# Rendered by VMStation from ${cluster.metadata.name}. Secrets are not here: they are passed at run time.\n${toYaml(vars)}`;
+  return `# Rendered by VMStation from ${cluster.metadata.name}. Secrets are not here: they are passed at run time.\n${ansibleYaml(vars)}`;
 }
 
 interface Play {
@@ -192,7 +194,7 @@ export function renderAnsibleCfg(cluster: Cluster): string {
   const knownHosts = cluster.spec.ssh.knownHosts;
   return [
     `# Rendered by VMStation. Host-key checking stays on, against the known_hosts file VMStation manages`,
-    `# (${knownHosts}): \`vmstation host\` records new hosts there first and refuses changed keys.`,
+    `# (${commentText(knownHosts, 'spec.ssh.knownHosts')}): \`vmstation host\` records new hosts there first and refuses changed keys.`,
     '[defaults]',
     'inventory = inventory.yaml',
     'roles_path = roles',
@@ -206,7 +208,7 @@ export function renderAnsibleCfg(cluster: Cluster): string {
     '',
     '[ssh_connection]',
     'pipelining = True',
-    `ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o StrictHostKeyChecking=yes -o ${shellQuote(`UserKnownHostsFile=${knownHosts}`)} -o HashKnownHosts=no -o BatchMode=yes`,
+    `ssh_args = ${configParserValue(`-o ControlMaster=auto -o ControlPersist=120s -o StrictHostKeyChecking=yes -o ${shellQuote(`UserKnownHostsFile=${knownHosts}`)} -o HashKnownHosts=no -o BatchMode=yes`, 'ansible.cfg ssh_args')}`,
     '',
   ].join('\n');
 }

@@ -4,6 +4,11 @@
 // Only ansible.builtin modules are used, so a plain ansible-core runs them (no collections).
 // Idempotent: commands that only read say `changed_when: false`; those that change something run
 // only when a check found it necessary.
+//
+// These texts are the roles' source code: no value of the cluster file is ever interpolated into
+// them (the injection property test checks that no field's value reaches roles/). The one task
+// pair built from parameters is written by the YAML serializer.
+import { toYaml } from '../k8s/common.js';
 
 /**
  * Two tasks that enable and start services only when needed: one quick read of all of them
@@ -12,18 +17,16 @@
  */
 function ensureRunning(what: string, services: string, register: string, when = ''): string {
   const cond = when ? `${when} and ` : '';
-  return `- name: Which of ${what} are not enabled and running
-  ansible.builtin.shell: |
-    for s in ${services}; do
-      [ "$(systemctl is-enabled "$s" 2>/dev/null) $(systemctl is-active "$s" 2>/dev/null)" = "enabled active" ] || echo "$s"
-    done
-  changed_when: false
-  register: ${register}${when ? `\n  when: ${when}` : ''}
-
-- name: Enable and start ${what}
-  ansible.builtin.command: systemctl enable --now {{ ${register}.stdout_lines | join(' ') }}
-  when: ${cond}${register}.stdout_lines | length > 0
-`;
+  return toYaml([
+    {
+      name: `Which of ${what} are not enabled and running`,
+      'ansible.builtin.shell': `for s in ${services}; do\n  [ "$(systemctl is-enabled "$s" 2>/dev/null) $(systemctl is-active "$s" 2>/dev/null)" = "enabled active" ] || echo "$s"\ndone\n`,
+      changed_when: false,
+      register,
+      ...(when ? { when } : {}),
+    },
+    { name: `Enable and start ${what}`, 'ansible.builtin.command': `systemctl enable --now {{ ${register}.stdout_lines | join(' ') }}`, when: `${cond}${register}.stdout_lines | length > 0` },
+  ]);
 }
 
 // Reads everything prep decides on in one remote command (each task costs a round trip and a

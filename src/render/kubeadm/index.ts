@@ -9,6 +9,7 @@
 // Rendered only when spec.kubernetes.method is kubeadm.
 import { hasRole, osFamily, type Cluster, type ClusterNode } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
+import { ansibleYaml } from '../../util/ansible-yaml.js';
 import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
 import { runtimeTasks } from './runtime.js';
@@ -274,7 +275,7 @@ export const kubeadmRenderer: Renderer = {
     if (cluster.spec.kubernetes.method !== 'kubeadm') return [];
     const h = header(cluster);
     return [
-      { path: `${KUBEADM_DIR}/inventory.yaml`, component: 'kubeadm', checker: 'ansible-inventory', content: h + toYaml(kubeadmInventory(cluster)) },
+      { path: `${KUBEADM_DIR}/inventory.yaml`, component: 'kubeadm', checker: 'ansible-inventory', content: h + ansibleYaml(kubeadmInventory(cluster)) },
       { path: `${KUBEADM_DIR}/kubeadm-config.yaml`, component: 'kubeadm', checker: 'yaml', content: h + kubeadmConfig(cluster).map((d) => toYaml(d)).join('---\n') },
       { path: `${KUBEADM_DIR}/cluster.yml`, component: 'kubeadm', checker: 'ansible-syntax', content: h + toYaml(kubeadmPlaybook(cluster)) },
       { path: `${KUBEADM_DIR}/reset.yml`, component: 'kubeadm', checker: 'ansible-syntax', content: h + toYaml(kubeadmResetPlaybook()) },

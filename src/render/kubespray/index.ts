@@ -3,7 +3,7 @@
 import { KUBESPRAY_VERSION } from '../../config/data/kubespray-versions.js';
 import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { toYaml } from '../k8s/common.js';
+import { ansibleYaml } from '../../util/ansible-yaml.js';
 import type { Renderer } from '../registry.js';
 import { kubesprayGroupVars, kubesprayInventory, type KubesprayInventory } from './vars.js';
 
@@ -33,10 +33,10 @@ export const kubesprayRenderer: Renderer = {
   render(cluster: Cluster): Artifact[] {
     if (cluster.spec.kubernetes.method !== 'kubespray') return [];
     const out: Artifact[] = [
-      { path: `${KUBESPRAY_DIR}/inventory.yaml`, component: 'kubespray', checker: 'ansible-inventory', content: header(cluster, 'Inventory') + toYaml(inventoryDocument(kubesprayInventory(cluster))) },
+      { path: `${KUBESPRAY_DIR}/inventory.yaml`, component: 'kubespray', checker: 'ansible-inventory', content: header(cluster, 'Inventory') + ansibleYaml(inventoryDocument(kubesprayInventory(cluster))) },
     ];
     for (const [file, vars] of Object.entries(kubesprayGroupVars(cluster))) {
-      out.push({ path: `${KUBESPRAY_DIR}/group_vars/${file}`, component: 'kubespray', checker: 'yaml', content: header(cluster, 'Group variables') + toYaml(vars) });
+      out.push({ path: `${KUBESPRAY_DIR}/group_vars/${file}`, component: 'kubespray', checker: 'yaml', content: header(cluster, 'Group variables') + ansibleYaml(vars) });
     }
     return out;
   },

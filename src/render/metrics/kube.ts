@@ -96,6 +96,13 @@ export interface ServicePort {
   nodePort?: number;
 }
 
+/**
+ * A Service. A NodePort one keeps the client's address (externalTrafficPolicy Local): with the
+ * default Cluster policy the node SNATs the packet, and the NetworkPolicy's source check by
+ * network.subnet would see a node address instead ("Preserving the client source IP",
+ * https://kubernetes.io/docs/tasks/access-application-cluster/create-external-load-balancer/#preserving-the-client-source-ip
+ * and https://kubernetes.io/docs/tutorials/services/source-ip/#source-ip-for-services-with-type-nodeport).
+ */
 export function service(cluster: Cluster, name: string, component: string, ports: ServicePort[], type: 'ClusterIP' | 'NodePort' = 'ClusterIP'): KubeObject {
   return kube({
     apiVersion: 'v1',
@@ -103,6 +110,7 @@ export function service(cluster: Cluster, name: string, component: string, ports
     metadata: meta(cluster, name, component),
     spec: {
       type,
+      ...(type === 'NodePort' ? { externalTrafficPolicy: 'Local' } : {}),
       selector: selectorLabels(name),
       ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: 'TCP', ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}) })),
     },

@@ -6,7 +6,7 @@
 // - statically (mode static), by a no-provisioner StorageClass of the same name and one local
 //   PersistentVolume per component on the monitoring node, pre-bound to its claim.
 import type { Cluster } from '../../config/model.js';
-import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, type KubeObject } from '../k8s/common.js';
+import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYaml, type KubeObject } from '../k8s/common.js';
 import { containerSecurityContext, resources } from './objects.js';
 import { COMPONENTS, LOCAL_PATH_NAMESPACE, monitoringNamespace, RUN_AS, STORAGE_CLASS } from './names.js';
 
@@ -70,23 +70,16 @@ export function localPathProvisionerObjects(cluster: Cluster): KubeObject[] {
   const config = {
     nodePathMap: [{ node: 'DEFAULT_PATH_FOR_NON_LISTED_NODES', paths: [cluster.spec.monitoring.storage.path] }],
   };
-  const helperPod = [
-    'apiVersion: v1',
-    'kind: Pod',
-    'metadata:',
-    '  name: helper-pod',
-    'spec:',
-    '  priorityClassName: system-node-critical',
-    '  tolerations:',
-    '    - key: node.kubernetes.io/disk-pressure',
-    '      operator: Exists',
-    '      effect: NoSchedule',
-    '  containers:',
-    '    - name: helper-pod',
-    `      image: ${IMAGES.busybox}`,
-    '      imagePullPolicy: IfNotPresent',
-    '',
-  ].join('\n');
+  const helperPod = toYaml({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'helper-pod' },
+    spec: {
+      priorityClassName: 'system-node-critical',
+      tolerations: [{ key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' }],
+      containers: [{ name: 'helper-pod', image: IMAGES.busybox, imagePullPolicy: 'IfNotPresent' }],
+    },
+  });
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ...standardLabels(ns, 'namespace'), 'pod-security.kubernetes.io/enforce': 'privileged' } } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns, labels } },

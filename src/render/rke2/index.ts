@@ -4,6 +4,7 @@
 // workers. Rendered only when spec.kubernetes.method is rke2.
 import { hasRole, type Cluster, type ClusterNode } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
+import { ansibleYaml } from '../../util/ansible-yaml.js';
 import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
 import { networkManagerTasks } from '../network/network-manager.js';
@@ -165,7 +166,7 @@ export const rke2Renderer: Renderer = {
     if (cluster.spec.kubernetes.method !== 'rke2') return [];
     const h = header(cluster);
     return [
-      { path: `${RKE2_DIR}/inventory.yaml`, component: 'rke2', checker: 'ansible-inventory', content: h + toYaml(rke2Inventory(cluster)) },
+      { path: `${RKE2_DIR}/inventory.yaml`, component: 'rke2', checker: 'ansible-inventory', content: h + ansibleYaml(rke2Inventory(cluster)) },
       { path: `${RKE2_DIR}/cluster.yml`, component: 'rke2', checker: 'ansible-syntax', content: h + toYaml(rke2Playbook(cluster)) },
       { path: `${RKE2_DIR}/reset.yml`, component: 'rke2', checker: 'ansible-syntax', content: h + toYaml(rke2ResetPlaybook()) },
       ...chartConfigArtifacts(cluster, h),

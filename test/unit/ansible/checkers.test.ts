@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CASES, renderAnsible, writeTree } from './clusters.js';
+import { unwrapUnsafe } from '../../helpers/ansible-unsafe.js';
 
 const run = promisify(execFile);
 const trees: string[] = [];
@@ -94,7 +95,10 @@ describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
   it('ansible-inventory --list shows the groups by role, OS family, sleep and service', async () => {
     const cluster = load();
     const { stdout } = await check('ansible-inventory', ['--list'], { cwd: path.join(dir, 'ansible'), env: ansibleEnv });
-    const inv = JSON.parse(stdout) as Record<string, { hosts?: string[]; children?: string[] }> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+    const listed = JSON.parse(stdout) as Record<string, { hosts?: string[]; children?: string[] }> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+    // Every string VMStation wrote is tagged !unsafe, so Ansible never templates it (issue 17 §3).
+    for (const n of cluster.spec.nodes) expect(listed._meta.hostvars[n.name]!.ansible_user).toEqual({ __ansible_unsafe: n.ssh.user });
+    const inv = unwrapUnsafe(listed);
     const hosts = (g: string) => (inv[g]?.hosts ?? []).sort();
     const names = (pick: (n: (typeof cluster.spec.nodes)[number]) => boolean) => cluster.spec.nodes.filter(pick).map((n) => n.name).sort();
     expect(hosts('role_control_plane')).toEqual(names((n) => n.roles.includes('control-plane')));

@@ -3,13 +3,14 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parseAnsibleYaml as parse } from '../../../src/util/ansible-yaml.js';
 import { KUBESPRAY_KUBE_VERSIONS } from '../../../src/config/data/kubespray-versions.js';
 import { runInventoryChecks } from '../../../src/render/kubespray/inventory-checks.js';
 import { kubesprayRenderer } from '../../../src/render/kubespray/index.js';
 import { ANSIBLE_CONNECTION_VARS, kubesprayGroupVars, kubesprayInventory } from '../../../src/render/kubespray/vars.js';
 import { REPO, clusterFromText, exampleWith, loadClusterFile } from '../deploy/helpers.js';
 import { kubesprayDefault } from '../../helpers/upstream.js';
+import { unwrapUnsafe } from '../../helpers/ansible-unsafe.js';
 
 const DATA = `${REPO}test/data/kubespray-v2.31.0`;
 const known = new Set(readFileSync(`${DATA}/variables.txt`, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
@@ -109,7 +110,9 @@ describe('kubespray renderer', () => {
     expect(listed.k8s_cluster!.children!.sort()).toEqual(['kube_control_plane', 'kube_node']);
     expect(listed.kube_node!.hosts).toEqual(['storagenodet3500', 'homelab']);
     // group_vars next to the inventory are loaded: the values reach every host.
-    expect(listed._meta.hostvars.homelab).toMatchObject({ kube_version: '1.35.4', ntp_enabled: false, ansible_user: 'admin' });
+    // Strings arrive tagged !unsafe (listed as {"__ansible_unsafe": ...}): Ansible never templates them (issue 17 §3).
+    expect(listed._meta.hostvars.homelab!.ansible_user).toEqual({ __ansible_unsafe: 'admin' });
+    expect(unwrapUnsafe(listed._meta.hostvars.homelab)).toMatchObject({ kube_version: '1.35.4', ntp_enabled: false, ansible_user: 'admin' });
   });
 
   it('is byte-identical when rendered twice', () => {

@@ -101,6 +101,17 @@ describe('metrics renderer', () => {
     expect(svc.spec).toMatchObject({ type: 'NodePort', ports: [{ nodePort: 30090 }] });
   });
 
+  it('Prometheus and Alertmanager NodePorts keep the client address, so the NetworkPolicy source check by subnet holds (issue 17 §4)', () => {
+    // Without externalTrafficPolicy Local the node SNATs NodePort traffic and the pod sees a node
+    // address: https://kubernetes.io/docs/tutorials/services/source-ip/#source-ip-for-services-with-type-nodeport
+    const artifacts = renderMetrics(example);
+    for (const file of ['manifests/prometheus.yaml', 'manifests/alertmanager.yaml']) {
+      const svcs = objects(artifactText(artifacts, file)).filter((o) => o.kind === 'Service' && (o.spec as { type?: string }).type === 'NodePort');
+      expect(svcs.length, file).toBe(1);
+      expect(svcs[0]!.spec).toMatchObject({ externalTrafficPolicy: 'Local' });
+    }
+  });
+
   it('the ConfigMap holds the same text as configs/prometheus', () => {
     const artifacts = renderMetrics(example);
     const cm = objects(artifactText(artifacts, 'manifests/prometheus.yaml')).find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };

@@ -3,6 +3,7 @@
 // provider, each built from a typed model of Grafana's documented settings.
 import type { Cluster } from '../../../config/model.js';
 import { toYaml } from '../../k8s/common.js';
+import { grafanaIniValue, iniName } from '../../text-values.js';
 import { COMPONENTS, serviceUrl } from '../names.js';
 import { DATASOURCES, HOME_DASHBOARD_FILE } from './dashboards.js';
 
@@ -47,8 +48,8 @@ export function grafanaIni(cluster: Cluster): GrafanaIni {
 export function iniText(ini: GrafanaIni, header: string): string {
   const lines = [`; ${header}`];
   for (const [section, entries] of ini) {
-    lines.push('', `[${section}]`);
-    for (const [k, v] of entries) lines.push(`${k} = ${String(v)}`);
+    lines.push('', `[${iniName(section, 'grafana.ini section')}]`);
+    for (const [k, v] of entries) lines.push(`${iniName(k, `grafana.ini [${section}]`)} = ${grafanaIniValue(v, `grafana.ini [${section}] ${k}`)}`);
   }
   return `${lines.join('\n')}\n`;
 }
