@@ -10,7 +10,8 @@ import type { Artifact } from '../render/artifact.js';
 import { writeRenderTree } from '../render/write.js';
 import { executePlan, type ExecuteResult, type StepLog, type StepRunner } from './executor.js';
 import { isPhase, PHASES, type PhaseId } from './phases.js';
-import { formatPlan, planDeploy, type DeployPlan } from './plan.js';
+import { upgradeProgress } from './changes/index.js';
+import { formatPlan, planDeploy, type DeployPlan, type Observed } from './plan.js';
 import { readDeployState, type Selection } from './state.js';
 
 export function renderHash(artifacts: readonly Artifact[]): string {
@@ -63,6 +64,8 @@ export interface DeployRunOptions {
   now?: () => number;
   /** Output the dry-run plan as JSON. */
   json?: boolean;
+  /** What the cluster reports (day two), when it answered. */
+  observed?: Observed | undefined;
 }
 
 export interface DeployRunResult {
@@ -71,10 +74,18 @@ export interface DeployRunResult {
   logFile?: string;
 }
 
+/** After a failed upgrade: the nodes already on the new version and the ones still to do. */
+function upgradeLines(plan: DeployPlan, result: ExecuteResult): string[] {
+  const steps = plan.phases.find((p) => p.id === 'kubernetes')?.steps ?? [];
+  const progress = upgradeProgress(steps, new Set(result.state.phases.kubernetes?.steps ?? []));
+  if (!progress) return [];
+  return [`upgraded to ${plan.kubernetesVersion}: ${progress.done.join(', ') || 'none yet'}`, `not upgraded yet: ${progress.notDone.join(', ') || 'none'} (run deploy again: it plans only these)`];
+}
+
 export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult> {
   const now = opts.now ?? Date.now;
   const manifests = opts.artifacts.filter((a) => a.path.startsWith('manifests/')).map((a) => ({ path: a.path, component: a.component }));
-  const plan = planDeploy({ cluster: opts.cluster, manifests });
+  const plan = planDeploy({ cluster: opts.cluster, manifests, observed: opts.observed });
   const write = (line = '') => opts.out.write(`${line}\n`);
   if (opts.dryRun) {
     if (opts.json) write(JSON.stringify(plan, null, 2));
@@ -84,6 +95,16 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
       write('dry run: nothing was changed');
     }
     return { plan };
+  }
+  if (plan.refusals && plan.refusals.length > 0) {
+    if (!opts.yes) write(formatPlan(plan));
+    const [first, ...rest] = plan.refusals;
+    throw new VmstationError({
+      code: first?.code ?? 'change-refused',
+      message: `deploy refused before changing anything: ${first?.message ?? ''}`,
+      hint: first?.hint ?? 'fix the cluster file',
+      details: rest.map((r) => `error[${r.code}]: ${r.message} (hint: ${r.hint})`),
+    });
   }
   if (!opts.yes) {
     write(formatPlan(plan));
@@ -112,7 +133,7 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
       code: e.code,
       message: `deploy stopped in phase ${result.failed.phase} (step ${result.failed.step}): ${e.message}`,
       hint: `${e.hint ?? ''}${e.hint ? '; ' : ''}run \`vmstation deploy\` again to resume from ${result.failed.phase} (log: ${logFile})`,
-      details: [`done: ${result.completed.join(', ') || 'nothing'}`, `not run: ${notRun.join(', ') || 'nothing'}`, ...e.details],
+      details: [`done: ${result.completed.join(', ') || 'nothing'}`, `not run: ${notRun.join(', ') || 'nothing'}`, ...upgradeLines(plan, result), ...e.details],
       exitCode: e.exitCode === ExitCode.userError ? ExitCode.userError : ExitCode.partial,
       cause: e,
     });

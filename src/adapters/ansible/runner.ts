@@ -184,7 +184,7 @@ export async function ensureAnsibleVersion(minimum: string, opts: { ansiblePlayb
  * Runs `fn` with a variables file holding `vars` (mode 0600 in a private temporary folder),
  * removed afterwards: how secrets reach a playbook without touching argv or the render tree.
  */
-export async function withSecretVarsFile<T>(vars: Record<string, string>, fn: (file: string) => Promise<T>): Promise<T> {
+export async function withSecretVarsFile<T>(vars: Record<string, string | boolean>, fn: (file: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vmstation-secrets-'));
   const file = path.join(dir, 'secrets.yaml');
   try {
