@@ -101,6 +101,7 @@ export function planRemoval(cluster: Cluster, node: Leaving): PlanStep[] {
   const cp1 = firstControlPlane(cluster);
   const id = (what: string) => `remove-${node.name}-${what}`;
   const drain = node.ready ? [step(K, id('drain'), `cordon ${node.name} and evict its pods through the Eviction API (PodDisruptionBudgets honoured)`, [], { kind: 'drain', node: node.name })] : [];
+  const leaving = [{ name: node.name, address: node.address, roles: node.roles, etcd: node.etcd, ssh: node.ssh }];
   const del = step(K, id('delete'), `delete the Node ${node.name}`, [], { kind: 'delete-node', node: node.name });
   if (method === 'kubespray') {
     const extraVars: Record<string, string | boolean> = { node: node.name, skip_confirmation: true };
@@ -113,12 +114,12 @@ export function planRemoval(cluster: Cluster, node: Leaving): PlanStep[] {
         playbook: 'remove-node.yml',
         inventory: files.inventory,
         extraVars,
-        leaving: [node],
+        leaving,
       }),
       del,
     ];
   }
   if (!node.ready) return [del];
   const what = method === 'kubeadm' ? 'kubeadm reset on it (it leaves etcd when it is a member), CNI state and interfaces removed' : 'rke2-uninstall.sh on it';
-  return [...drain, step(K, id(method), what, [node.name], { kind: 'playbook', playbook: files.reset, inventory: files.inventory, leaving: [node] }), del];
+  return [...drain, step(K, id(method), what, [node.name], { kind: 'playbook', playbook: files.reset, inventory: files.inventory, leaving }), del];
 }
