@@ -5,6 +5,7 @@ import { kubeadmRenderer } from './kubeadm/index.js';
 import { kubesprayRenderer } from './kubespray/index.js';
 import { metrics } from './metrics/index.js';
 import { ansibleRenderer } from './ansible/index.js';
+import { dayTwoRenderer } from './day-two/index.js';
 import { observability } from './observability/index.js';
 import { powerRenderer } from './power/index.js';
 import { renderAll, type Renderer } from './registry.js';
@@ -19,6 +20,7 @@ export const ALL_RENDERERS: readonly Renderer[] = [
   observability,
   metrics,
   powerRenderer,
+  dayTwoRenderer,
 ];
 
 export function renderCluster(cluster: Cluster, only?: readonly string[]): Artifact[] {
