@@ -104,7 +104,8 @@ async function runGeneratedPlaybook(env: StepEnv, step: PlanStep & { action: { k
       ...(step.hosts.length > 0 ? { limit: step.hosts.join(',') } : {}),
       extraVarsFiles: files,
       logFile: ctx.log.logFileFor(step.id),
-      env: { ...env.ansibleEnv, ...(hasCfg ? {} : strictSshEnv(env.knownHosts)) },
+      // VMSTATION_KNOWN_HOSTS: the etcd snapshot playbook copies a copy target's host key from it.
+      env: { ...env.ansibleEnv, VMSTATION_KNOWN_HOSTS: env.knownHosts, ...(hasCfg ? {} : strictSshEnv(env.knownHosts)) },
       onEvent: (e) => {
         if (e.event === 'host_result' && (e.status === 'changed' || e.status === 'failed' || e.status === 'unreachable')) ctx.progress(formatHostResult(e));
       },
