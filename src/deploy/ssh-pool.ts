@@ -3,7 +3,7 @@
 // Host keys are checked against the managed known_hosts by the SSH adapter (never disabled).
 import os from 'node:os';
 import path from 'node:path';
-import { SshConnection, type SshExecResult, type SshTarget } from '../adapters/ssh/index.js';
+import { SshConnection, type SshExecOptions, type SshExecResult, type SshTarget } from '../adapters/ssh/index.js';
 import type { Cluster, ClusterNode } from '../config/model.js';
 
 export type SshSession = Pick<SshConnection, 'exec' | 'close'>;
@@ -41,8 +41,8 @@ export class SshPool {
     return s;
   }
 
-  async exec(nodeName: string, command: string, timeoutMs = 60_000): Promise<SshExecResult> {
-    return (await this.session(nodeName)).exec(command, { timeoutMs });
+  async exec(nodeName: string, command: string, timeoutMs = 60_000, opts: Omit<SshExecOptions, 'timeoutMs'> = {}): Promise<SshExecResult> {
+    return (await this.session(nodeName)).exec(command, { timeoutMs, ...opts });
   }
 
   /** Forgets a node's connection (e.g. it went to sleep), closing it if it was open. */

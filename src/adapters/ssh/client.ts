@@ -36,6 +36,16 @@ export interface SshExecResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** The raw standard output, when asked for (`binary: true`): files copied between hosts. */
+  stdoutBytes?: Buffer;
+}
+
+export interface SshExecOptions {
+  timeoutMs?: number;
+  /** Sent as the command's standard input, then closed (e.g. a file to write on the host). */
+  stdin?: Buffer;
+  /** Also return the standard output as bytes (stdoutBytes). */
+  binary?: boolean;
 }
 
 export function expandHome(p: string): string {
@@ -101,7 +111,7 @@ export class SshConnection {
    * Runs one command (non-interactive, no pty). Resolves when the channel closes; a channel that
    * closes without an exit status (the host went down) gives exitCode null.
    */
-  exec(command: string, opts: { timeoutMs?: number } = {}): Promise<SshExecResult> {
+  exec(command: string, opts: SshExecOptions = {}): Promise<SshExecResult> {
     const started = Date.now();
     return new Promise<SshExecResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -112,9 +122,10 @@ export class SshConnection {
         done = true;
         if (timer) clearTimeout(timer);
         this.client.off('close', onClientClose);
-        resolve({ command, exitCode, signal, stdout, stderr, durationMs: Date.now() - started });
+        const bytes = Buffer.concat(stdout);
+        resolve({ command, exitCode, signal, stdout: bytes.toString('utf8'), stderr, durationMs: Date.now() - started, ...(opts.binary ? { stdoutBytes: bytes } : {}) });
       };
-      let stdout = '';
+      const stdout: Buffer[] = [];
       let stderr = '';
       this.client.on('close', onClientClose);
       this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
@@ -135,13 +146,14 @@ export class SshConnection {
         }
         let exitCode: number | null = null;
         let signal: string | undefined;
-        channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        channel.on('data', (d: Buffer) => stdout.push(d));
         channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
         channel.on('exit', (code: number | null, sig?: string) => {
           exitCode = code;
           signal = sig;
         });
         channel.on('close', () => finish(exitCode, signal));
+        if (opts.stdin !== undefined) channel.end(opts.stdin);
       });
     });
   }

@@ -1,3 +1,3 @@
 // SSH with host-key checking against known_hosts (StrictHostKeyChecking stays on, always).
 export { parseKnownHosts, verifyHostKey, hostKeyName, entryMatches, type KnownHostEntry, type HostKeyVerdict } from './known-hosts.js';
-export { SshConnection, SshError, sshRun, expandHome, type SshTarget, type SshExecResult, type SshErrorKind } from './client.js';
+export { SshConnection, SshError, sshRun, expandHome, type SshTarget, type SshExecResult, type SshExecOptions, type SshErrorKind } from './client.js';
