@@ -82,12 +82,16 @@ export function planUpgrade(cluster: Cluster, observed: ObservedCluster, opts: {
     }
     const cp1 = cps[0]?.name;
     for (const n of others) {
-      const body = step(K, `upgrade-${n.name}-kubespray`, `upgrade ${n.name} to ${target}: Kubespray upgrade-cluster.yml --limit ${n.name} -e serial=1 (it cordons, drains and uncordons it)`, [n.name, ...(cp1 ? [cp1] : [])], {
+      // A node still cordoned (e.g. by a run that stopped after its drain) would be skipped by
+      // Kubespray's drain and left cordoned: roles/upgrade/pre-upgrade cordons only a Ready,
+      // schedulable node unless upgrade_node_always_cordon (its defaults/main.yml: false).
+      const cordoned = observed.nodes.find((o) => o.name === n.name)?.unschedulable === true;
+      const body = step(K, `upgrade-${n.name}-kubespray`, `upgrade ${n.name} to ${target}: Kubespray upgrade-cluster.yml --limit ${n.name} -e serial=1${cordoned ? ' -e upgrade_node_always_cordon=true (it is cordoned already)' : ''} (it cordons, drains and uncordons it)`, [n.name, ...(cp1 ? [cp1] : [])], {
         kind: 'kubespray-playbook',
         playbook: 'upgrade-cluster.yml',
         inventory: files.inventory,
         limit: n.name,
-        extraVars: { serial: '1' },
+        extraVars: cordoned ? { serial: '1', upgrade_node_always_cordon: true } : { serial: '1' },
       });
       steps.push(...perNode(n.name, v, [body], false));
     }

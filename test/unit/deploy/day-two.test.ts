@@ -213,6 +213,14 @@ describe('upgrades', () => {
     });
   });
 
+  it('Kubespray: a worker left cordoned (a stopped run) is upgraded with upgrade_node_always_cordon, so it is uncordoned after', () => {
+    // kubespray@v2.31.0:roles/upgrade/pre-upgrade/tasks/main.yml: needs_cordoning = (Ready and not unschedulable)
+    // or upgrade_node_always_cordon; roles/upgrade/post-upgrade uncordons only when needs_cordoning.
+    const o = mixed({ api: 'v1.35.4', masternode: 'v1.35.4', storagenodet3500: 'v1.35.4' });
+    const plan = planChanges(example, { ...o, nodes: o.nodes.map((n) => (n.name === 'homelab' ? { ...n, unschedulable: true } : n)) });
+    expect(plan.steps.find((s) => s.id === 'kubernetes/upgrade-homelab-kubespray')!.action).toMatchObject({ extraVars: { serial: '1', upgrade_node_always_cordon: true } });
+  });
+
   it('refuses a skipped minor with the path to take, and a downgrade', () => {
     const skip = planChanges(example, mixed({ api: 'v1.33.5', masternode: 'v1.33.5', storagenodet3500: 'v1.33.5', homelab: 'v1.33.5' }));
     expect(skip.steps).toEqual([]);
