@@ -11,6 +11,7 @@ import { writeRenderTree } from '../render/write.js';
 import { executePlan, type ExecuteResult, type StepLog, type StepRunner } from './executor.js';
 import { isPhase, PHASES, type PhaseId } from './phases.js';
 import { upgradeProgress } from './changes/index.js';
+import { withHold, type HoldProvider } from './hold.js';
 import { formatPlan, planDeploy, type DeployPlan, type Observed } from './plan.js';
 import { readDeployState, type Selection } from './state.js';
 
@@ -66,6 +67,16 @@ export interface DeployRunOptions {
   json?: boolean;
   /** What the cluster reports (day two), when it answered. */
   observed?: Observed | undefined;
+  /** Holds the nodes awake for the run (see hold.ts); released when the run ends, also on failure. */
+  hold?: HoldProvider | undefined;
+}
+
+/** How long a deploy's hold may outlive a crashed run. */
+export const DEPLOY_HOLD_MAX_MS = 4 * 3600_000;
+
+function holdReason(plan: DeployPlan): string {
+  const kinds = [...new Set((plan.changes ?? []).map((c) => c.kind).filter((k) => k === 'add' || k === 'remove' || k === 'rename' || k === 'upgrade'))];
+  return `vmstation deploy of ${plan.cluster}${kinds.length > 0 ? ` (${kinds.join(', ')}${kinds.includes('upgrade') ? ` to ${plan.kubernetesVersion}` : ''})` : ''}`;
 }
 
 export interface DeployRunResult {
@@ -124,7 +135,15 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
   };
   log.line(`deploy ${plan.cluster} (render ${hash}) selection ${JSON.stringify(opts.selection)}`);
   const previous = await readDeployState(opts.stateFile);
-  const result = await executePlan({ plan, selection: opts.selection, previous, renderHash: hash, runId, stateFile: opts.stateFile, logFile, log, runStep: opts.runStep, out: opts.out, tty: opts.tty, now });
+  const result = await withHold(opts.hold, { reason: holdReason(plan), nodes: opts.cluster.spec.nodes.map((n) => n.name), maxMs: DEPLOY_HOLD_MAX_MS }, async (hold) => {
+    for (const n of hold?.notes ?? []) write(`hold: ${n}`);
+    log.line(`hold taken: ${holdReason(plan)}`);
+    try {
+      return await executePlan({ plan, selection: opts.selection, previous, renderHash: hash, runId, stateFile: opts.stateFile, logFile, log, runStep: opts.runStep, out: opts.out, tty: opts.tty, now });
+    } finally {
+      log.line('hold released');
+    }
+  });
   write();
   if (result.failed) {
     const notRun = result.choice.run.filter((p) => !result.completed.includes(p) && p !== result.failed!.phase);

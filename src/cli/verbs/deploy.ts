@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { deployPaths, kubeIfPresent, nodeAccess, secretSource } from '../../deploy/context.js';
 import { kubesprayLocation } from '../../deploy/kubespray.js';
+import { wakeFirstHolds } from '../../deploy/hold.js';
 import { observeForDeploy } from '../../deploy/observe.js';
 import { parseSelection, runDeploy } from '../../deploy/run.js';
 import { durationSeconds, isDuration } from '../../config/duration.js';
@@ -71,6 +72,8 @@ export function registerDeploy(program: Command, io: CliIo): void {
           selection,
           // Day two: the file is compared with what the cluster reports (when it answers).
           observed: await observeForDeploy(cluster, kubeconfig, paths.deployedNodes),
+          // The maintenance hold seam (src/deploy/hold.ts): today it wakes every node first.
+          hold: wakeFirstHolds(access.ensureAwake),
           yes: flags.yes === true,
           dryRun: flags.dryRun === true,
           json: flags.output === 'json',

@@ -67,6 +67,23 @@ describe('day two through deploy', () => {
     expect(k.indexOf('kubernetes/remove-homelab-kubespray')).toBeLessThan(k.indexOf('kubernetes/add-workers'));
   });
 
+  it('takes a maintenance hold on every node for the run and releases it, also when the run fails', async () => {
+    const calls: string[] = [];
+    const hold = {
+      take: (r: { reason: string; nodes: readonly string[]; maxMs: number }) => {
+        calls.push(`take ${r.reason} [${r.nodes.join(', ')}] ${r.maxMs}`);
+        return Promise.resolve({ notes: [], release: () => (calls.push('release'), Promise.resolve()) });
+      },
+    };
+    const out = new PassThrough();
+    const failing: StepRunner = (s) => (calls.push(s.id), s.id === 'kubernetes/upgrade-control-plane' ? Promise.reject(new VmstationError({ code: 'x', message: 'x', exitCode: 3 })) : Promise.resolve('ok'));
+    const r = await runDeploy({ cluster: example, artifacts: renderCluster(example), ...where(), selection: { phase: 'kubernetes' }, yes: true, dryRun: false, out, input: new PassThrough(), tty: false, runStep: failing, observed: { nodes: {}, cluster: cluster135('v1.34.3') }, hold }).catch((e: unknown) => e);
+    expect(r).toBeInstanceOf(VmstationError);
+    expect(calls[0]).toBe('take vmstation deploy of vmstation-homelab (upgrade to 1.35.4) [masternode, storagenodet3500, homelab] 14400000');
+    expect(calls.at(-1)).toBe('release');
+    expect(calls.indexOf('kubernetes/upgrade-control-plane')).toBeGreaterThan(0);
+  });
+
   it('a refused change stops before any step, with the reason and how to fix it', async () => {
     const ran: string[] = [];
     const r = await deploy(example, cluster135('v1.33.5'), (s) => (ran.push(s.id), Promise.resolve('ok')), { yes: true });

@@ -19,6 +19,9 @@ describe('restore plan: Kubespray', () => {
     expect(check).toContain(`sha256sum '/var/backups/vmstation-etcd/restore/${NAME}'`);
     // etcd-io/etcd release-3.6 etcdutl/README.md "SNAPSHOT STATUS"; etcd 3.4's etcdctl has snapshot status itself.
     expect(check).toContain(`if command -v /usr/local/bin/etcdutl >/dev/null 2>&1; then /usr/local/bin/etcdutl snapshot status '/var/backups/vmstation-etcd/restore/${NAME}' -w json; else ETCDCTL_API=3 /usr/local/bin/etcdctl snapshot status`);
+    // A trial restore into a scratch folder verifies the integrity hash snapshot save appended
+    // (etcd.io/docs/v3.6/op-guide/recovery: restore checks it unless --skip-hash-check).
+    expect(check).toContain(`/usr/local/bin/etcdutl snapshot restore '/var/backups/vmstation-etcd/restore/${NAME}' --data-dir "$t/data"`);
   });
 
   it("follows Kubespray's recover_lost_quorum.yml: stop etcd, data dir out of the way, snapshot restore with the member's name, token k8s_etcd, start", () => {
