@@ -136,8 +136,10 @@ function afterKubernetes(cluster: Cluster): PlanStep[] {
   const servers = cluster.spec.kubernetes.method === 'rke2' ? cluster.spec.nodes.filter((n) => hasRole(n, 'control-plane')) : etcdMembers(cluster.spec.nodes);
   const s = cluster.spec.kubernetes.etcd.snapshots;
   const how = cluster.spec.kubernetes.method === 'rke2' ? "RKE2's own schedule; copies and the age metric by vmstation" : 'a systemd timer running etcdctl snapshot save';
+  // The copy target node runs a play of its own (the receive command and the keys).
+  const target = s.copyTo && !s.copyTo.startsWith('/') && !servers.some((n) => n.name === s.copyTo) ? [s.copyTo] : [];
   return [
-    step('kubernetes', 'etcd-snapshots', `scheduled etcd snapshots (${s.schedule}, keep ${s.keep}${s.copyTo ? `, copied to ${s.copyTo}` : ''}): ${how}`, servers.map((n) => n.name), {
+    step('kubernetes', 'etcd-snapshots', `scheduled etcd snapshots (${s.schedule}, keep ${s.keep}${s.copyTo ? `, copied to ${s.copyTo}` : ''}): ${how}`, [...servers.map((n) => n.name), ...target], {
       kind: 'playbook',
       playbook: ETCD_FILES.playbook,
       inventory: ETCD_FILES.inventory,

@@ -156,6 +156,7 @@ export function snapshotsPlaybook(cluster: Cluster): unknown[] {
       name: `Scheduled etcd snapshots (${snap.enabled ? `${snap.schedule}, keep ${snap.keep}` : 'disabled'})`,
       hosts: 'etcd_nodes',
       become: true,
+      gather_facts: false,
       tasks: [
         ...toolsTasks(cluster),
         { name: 'vmstation settings folder', 'ansible.builtin.file': { path: '/etc/vmstation', state: 'directory', mode: '0700' } },
@@ -177,6 +178,7 @@ export function snapshotsPlaybook(cluster: Cluster): unknown[] {
       name: `${target.name} keeps the copies (${COPIES_DIR})`,
       hosts: 'etcd_copy_target',
       become: true,
+      gather_facts: false,
       tasks: [
         { name: 'Receive script (the forced command of the backup keys)', 'ansible.builtin.copy': { src: '{{ playbook_dir }}/vmstation-etcd-snapshot-receive', dest: RECEIVE_SCRIPT, mode: '0755' } },
         { name: 'Copies folder', 'ansible.builtin.file': { path: COPIES_DIR, state: 'directory', mode: '0700', owner: target.ssh.user } },
