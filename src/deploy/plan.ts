@@ -163,6 +163,12 @@ function kubernetesPhase(cluster: Cluster, observed: ObservedCluster | undefined
   return { steps: [...(usesKubespray ? kubesprayPrep() : []), ...plan.steps, ...afterKubernetes(cluster)], changes: plan.changes, refusals: [] };
 }
 
+const refusedReason = (refusals: readonly Refusal[] | undefined) => (refusals && refusals.length > 0 ? `refused: ${refusals.map((r) => r.message).join('; ')}` : undefined);
+
+function dayTwoFields(kube: KubernetesPhase): Pick<DeployPlan, 'changes' | 'refusals'> {
+  return { ...(kube.changes ? { changes: kube.changes } : {}), ...(kube.refusals && kube.refusals.length > 0 ? { refusals: kube.refusals } : {}) };
+}
+
 export function planDeploy(input: PlanInput): DeployPlan {
   const { cluster, observed } = input;
   const { spec } = cluster;
@@ -189,7 +195,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
   add('preflight', [...wakes, step('preflight', 'checks', 'check OS, resources, swap, ports, clock, SELinux, modules, leftovers, sudo, WoL and suspend', nodeNames, { kind: 'preflight', nodes: nodeNames })]);
   add('host', [step('host', 'site', 'apply the host layer playbook (src/host: known_hosts, Kerberos secrets, site.yaml)', nodeNames, { kind: 'host-layer', playbook: HOST_LAYER.playbook })]);
   const kube = kubernetesPhase(cluster, observed?.cluster, observed?.deployed);
-  add('kubernetes', kube.steps, kube.refusals && kube.refusals.length > 0 ? `refused: ${kube.refusals.map((r) => r.message).join('; ')}` : undefined);
+  add('kubernetes', kube.steps, refusedReason(kube.refusals));
 
   const sorted = [...input.manifests].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const byPhase = (p: ReturnType<typeof manifestPhase>) => sorted.filter((m) => manifestPhase(m.component) === p).map((m) => m.path);
@@ -211,15 +217,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
   const sleepers = spec.nodes.filter((n) => n.power.autoSleep).map((n) => n.name);
   if (sleepers.length > 0 && spec.power.enabled) notes.push(`the power manager may put ${sleepers.join(', ')} to sleep after the deploy; later deploys wake them first`);
   if (phases.map((p) => p.id).join() !== PHASES.join()) throw new Error('plan phases out of order');
-  return {
-    cluster: cluster.metadata.name,
-    method: spec.kubernetes.method,
-    kubernetesVersion: spec.kubernetes.version,
-    phases,
-    notes,
-    ...(kube.changes ? { changes: kube.changes } : {}),
-    ...(kube.refusals && kube.refusals.length > 0 ? { refusals: kube.refusals } : {}),
-  };
+  return { cluster: cluster.metadata.name, method: spec.kubernetes.method, kubernetesVersion: spec.kubernetes.version, phases, notes, ...dayTwoFields(kube) };
 }
 
 /** The plan as readable text (what `plan` and `deploy --dry-run` print). */

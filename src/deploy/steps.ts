@@ -193,11 +193,7 @@ export function createStepRunner(env: StepEnv): StepRunner {
         const r = a.extraVars && Object.keys(a.extraVars).length > 0 ? await withSecretVarsFile({ ...a.extraVars }, (f) => runIt([f])) : await runIt([]);
         return `${Object.keys(r.stats).length} host(s), ${Object.values(r.stats).reduce((n, s) => n + s.changed, 0)} change(s)`;
       }
-      case 'drain':
-      case 'uncordon':
-      case 'delete-node':
-      case 'wait-node':
-      case 'record-nodes':
+      default:
         return runDayTwoStep(a, dayTwoEnv(env), ctx.progress);
       case 'fetch-kubeconfig':
         return fetchKubeconfig(env, step as PlanStep & { action: typeof a });
