@@ -139,9 +139,14 @@ function copyKeyTasks(cluster: Cluster): unknown[] {
     { name: 'Its public half', 'ansible.builtin.slurp': { src: `${BACKUP_KEY_DIR}/id_ed25519.pub` }, register: 'etcd_backup_pubkey' },
     {
       name: `${target.name}'s host key, from the managed known_hosts (host-key checking stays on)`,
-      'ansible.builtin.copy': { content: `{{ lookup('ansible.builtin.pipe', 'ssh-keygen -F ${lookupKey} -f ' + vmstation_known_hosts + ' | grep -v \\'^#\\'') }}\n`, dest: `${BACKUP_KEY_DIR}/known_hosts`, mode: '0600' },
+      'ansible.builtin.set_fact': { etcd_copy_known_host: `{{ lookup('ansible.builtin.pipe', 'ssh-keygen -q -F ${lookupKey} -f ' + vmstation_known_hosts) }}` },
       vars: { vmstation_known_hosts: "{{ lookup('ansible.builtin.env', 'VMSTATION_KNOWN_HOSTS') }}" },
     },
+    {
+      name: `The managed known_hosts has ${target.name}'s key`,
+      'ansible.builtin.assert': { that: ['etcd_copy_known_host | length > 0'], fail_msg: `no host key for ${lookupKey} in the managed known_hosts: run vmstation host once (it records the keys of hosts it has not seen), then deploy again`, quiet: true },
+    },
+    { name: `known_hosts for the copies to ${target.name}`, 'ansible.builtin.copy': { content: '{{ etcd_copy_known_host }}\n', dest: `${BACKUP_KEY_DIR}/known_hosts`, mode: '0600' } },
   ];
 }
 
