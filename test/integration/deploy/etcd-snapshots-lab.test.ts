@@ -195,6 +195,7 @@ describe('etcd snapshots and restore on the lab (real etcd 3.4 with TLS, Kubespr
     writeFileSync(corrupt, Buffer.concat([good.subarray(0, Math.floor(good.length / 2)), Buffer.alloc(4096, 0x5a)]));
     const r = await cli(['etcd', 'restore', corrupt, '-f', file, '--yes']);
     expect(r.code).toBe(1);
+    console.log(`[lab] corrupt snapshot: ${r.err.trim().split('\n')[0] ?? ''}`);
     expect(r.err).toContain('error[snapshot-refused]');
     expect(r.err).toContain('nothing was stopped, moved or wiped');
     expect(await sshOk('masternode', 'systemctl is-active etcd')).toContain('active');
@@ -206,7 +207,7 @@ describe('etcd snapshots and restore on the lab (real etcd 3.4 with TLS, Kubespr
     expect((await ssh('masternode', `${ETCDCTL} --dial-timeout=2s get /registry/day-two/key-1`)).code).not.toBe(0);
     const r = await cli(['etcd', 'restore', `storagenodet3500:${name}`, '-f', file, '--yes']);
     expect(r.code, `${r.err}\n${r.out}`).toBe(0);
-    console.log(`[figure] vmstation etcd restore (lab etcd 3.4, from the copy on another node): ${r.ms} ms`);
+    console.log(`[figure] vmstation etcd restore (lab etcd 3.4, from the copy on another node): ${r.ms} ms\n${r.out}`);
     expect(r.out).toContain(`masternode: ${name} from storagenodet3500`);
     expect(r.out).toContain('masternode: sha256 and snapshot status');
     expect(r.out).toMatch(/restored etcd-snapshot-masternode-\S+ into vmstation-lab in \d+\.\d s/);
