@@ -1,7 +1,7 @@
 // The CLI frame: global flags, one file per verb under ./verbs, and the one error handler.
 // Only this file calls process.exit.
 import { Command, CommanderError } from 'commander';
-import { ExitCode, ExitWith, formatError, isVmstationError, VmstationError } from '../errors.js';
+import { ExitCode, ExitWith, fileSystemError, formatError, isVmstationError, VmstationError } from '../errors.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { VERBS } from './verbs/index.js';
 
@@ -49,6 +49,7 @@ export function handleError(err: unknown, io: CliIo, debug: boolean): number {
     return ExitCode.usage;
   }
   if (err instanceof ExitWith) return err.exitCode;
+  err = fileSystemError(err) ?? err;
   if (isVmstationError(err)) {
     writeLine(io.stderr, formatError(err));
     if (debug && err.stack) writeLine(io.stderr, err.stack);
@@ -68,7 +69,17 @@ export function handleError(err: unknown, io: CliIo, debug: boolean): number {
 export async function main(argv: readonly string[]): Promise<void> {
   const code = await run(argv);
   process.exitCode = code;
-  // Exit once stdout is flushed, so a verb's open handles (timers, sockets) cannot keep us alive.
-  if (process.stdout.writableNeedDrain) process.stdout.once('drain', () => process.exit(code));
-  else process.exit(code);
+  // Exit once stdout and stderr are flushed (to a pipe they are written asynchronously: exiting
+  // earlier cut 10,001 error lines to a few hundred), and without waiting for a verb's open
+  // handles (timers, sockets).
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+/** Resolves when everything written to the stream so far has been handed to the OS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write('', () => resolve());
+  });
 }

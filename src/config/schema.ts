@@ -130,7 +130,7 @@ const Kubernetes = z.strictObject({
   serviceSubnet: Cidr.default('10.233.0.0/18'),
   nodePrefix: z.number().int().min(16).max(28).default(24).describe('Prefix length of the pod range each node gets.'),
   controlPlaneEndpoint: z.string().optional().describe('host[:port] of a load balancer in front of several control-plane nodes.'),
-  kubeProxyMode: z.enum(['ipvs', 'iptables', 'nftables']).default('ipvs'),
+  kubeProxyMode: z.enum(['ipvs', 'iptables', 'nftables']).default('iptables').describe('kube-proxy mode. iptables (the default) works with every CNI on every method; ipvs is deprecated since Kubernetes 1.35; nftables needs kernel 5.13 and is refused with kubeadm + Calico.'),
   clusterDomain: DnsName.default('cluster.local'),
   etcd: z.strictObject({ snapshots: EtcdSnapshots.prefault({}) }).prefault({}),
 });

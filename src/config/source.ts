@@ -1,5 +1,5 @@
 // Reads YAML keeping source positions, so every problem points at a line and column.
-import { isMap, isSeq, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isSeq, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { Problem } from './problems.js';
 
 export type Path = readonly (string | number)[];
@@ -90,9 +90,38 @@ export function locate(source: SourceFile, path: Path, opts: { atKey?: boolean }
   return { line: 1, column: 1 };
 }
 
-/** Plain JavaScript data of the document (what the schema checks). */
-export function toData(source: SourceFile): unknown {
-  return source.doc.toJS({ maxAliasCount: 100 });
+/**
+ * How many times the aliases of one document may expand. Far above what a cluster file needs (an
+ * anchor for shared labels, say), far below an "alias bomb" (nine nested aliases of ten items
+ * expand to a billion nodes).
+ */
+export const MAX_ALIAS_EXPANSIONS = 100;
+
+/** Plain JavaScript data of the document (what the schema checks), or the problem that stopped it. */
+export function toData(source: SourceFile): { data: unknown } | { problem: Problem } {
+  try {
+    return { data: source.doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS }) };
+  } catch (err) {
+    // The yaml library refuses to expand more (a ReferenceError): the file's fault, not ours.
+    if (!(err instanceof ReferenceError) || !/alias/i.test(err.message)) throw err;
+    let at: Position = { line: 1, column: 1 };
+    visit(source.doc, {
+      Alias(_key, node) {
+        if (node.range) at = offsetToPosition(source, node.range[0]);
+        return visit.BREAK;
+      },
+    });
+    return {
+      problem: {
+        file: source.file,
+        ...at,
+        severity: 'error',
+        code: 'yaml-too-many-aliases',
+        message: `the YAML aliases in this file expand to more than ${MAX_ALIAS_EXPANSIONS} copies (nested aliases can make a small file huge)`,
+        hint: 'write the repeated values out, or use fewer levels of aliases (*name)',
+      },
+    };
+  }
 }
 
 /** `spec.nodes[0].mac`, as users read paths. */

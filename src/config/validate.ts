@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import { normalize, type Cluster } from './model.js';
 import { sortProblems, type Problem } from './problems.js';
+import { METHOD_RULES } from './method-rules.js';
 import { RULES, type RuleContext, type SecretRefUse } from './rules.js';
 import { ClusterSchema } from './schema.js';
 import { didYouMean, keysAt, metaOf, schemaAt } from './schema-walk.js';
@@ -27,7 +28,9 @@ export function validateText(input: ValidateInput): ValidateResult {
   const { source, problems } = parseSource(input.file, input.text);
   if (problems.some((p) => p.severity === 'error')) return { cluster: undefined, problems: sortProblems(problems), secretRefs: [] };
 
-  const data = toData(source);
+  const converted = toData(source);
+  if ('problem' in converted) return { cluster: undefined, problems: sortProblems([...problems, converted.problem]), secretRefs: [] };
+  const { data } = converted;
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
     const pos = locate(source, []);
     return {
@@ -50,7 +53,7 @@ export function validateText(input: ValidateInput): ValidateResult {
     secretNames: input.secretNames,
     written: (path) => pathWritten(source, path),
   };
-  for (const rule of RULES) {
+  for (const rule of [...RULES, ...METHOD_RULES]) {
     for (const p of rule.check(ctx)) {
       const pos = locate(source, p.path);
       problems.push({ file: input.file, line: pos.line, column: pos.column, severity: p.severity, code: p.code, message: p.message, hint: p.hint });

@@ -2,6 +2,7 @@
 // the user names with --kubespray-dir), prepare its Python environment as its docs say (a venv
 // and `pip install -r requirements.txt`), run its playbooks through the one Ansible runner,
 // and turn its known failures into clear errors.
+import { shellQuote } from '../util/shell-quote.js';
 import { spawn } from 'node:child_process';
 import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -157,7 +158,7 @@ export interface KubesprayRunOptions {
 export function strictSshEnv(knownHosts: string): NodeJS.ProcessEnv {
   return {
     ANSIBLE_HOST_KEY_CHECKING: 'True',
-    ANSIBLE_SSH_ARGS: `-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o BatchMode=yes`,
+    ANSIBLE_SSH_ARGS: `-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=yes -o ${shellQuote(`UserKnownHostsFile=${knownHosts}`)} -o BatchMode=yes`,
   };
 }
 

@@ -170,7 +170,8 @@ export function createStepRunner(env: StepEnv): StepRunner {
         const results = runInventoryChecks(kubesprayInventory(env.cluster), kubesprayGroupVars(env.cluster));
         const failed = results.filter((r) => r.status === 'fail');
         if (failed.length > 0) throw new VmstationError({ code: 'kubespray-inventory-invalid', message: `${failed.length} of Kubespray's inventory checks fail`, hint: 'fix the cluster file (vmstation validate explains)', details: failed.map((r) => `${r.name}: ${r.detail}`) });
-        return `${results.filter((r) => r.status === 'pass').length} passed, ${results.filter((r) => r.status === 'not-applicable').length} not applicable`;
+        const count = (status: string) => results.filter((r) => r.status === status).length;
+        return `${count('pass')} passed, ${count('warn')} warned, ${count('skipped')} skipped by their own conditions`;
       }
       case 'kubespray-playbook': {
         await wakeHosts(env, step.hosts, ctx);

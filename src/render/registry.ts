@@ -17,8 +17,43 @@ export interface IndexEntry {
   sha256?: string;
 }
 
+export const INDEX_FILE = 'index.json';
+const INDEX_API_VERSION = 'vmstation.io/v1alpha1';
+const INDEX_KIND = 'RenderIndex';
+
+/**
+ * The files a render index says vmstation wrote, or undefined when the text is not one of our
+ * render indexes (another tool's index.json, a hand-written file, garbage).
+ */
+export function parseRenderIndex(text: string): { cluster: string; files: string[] } | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const { apiVersion, kind, cluster, artifacts } = doc as Record<string, unknown>;
+  if (apiVersion !== INDEX_API_VERSION || kind !== INDEX_KIND || typeof cluster !== 'string' || !Array.isArray(artifacts)) return undefined;
+  const files: string[] = [];
+  for (const a of artifacts as unknown[]) {
+    const p = typeof a === 'object' && a !== null ? (a as { path?: unknown }).path : undefined;
+    if (typeof p !== 'string' || p === '' || p.startsWith('/') || p.split('/').includes('..')) return undefined;
+    files.push(p);
+  }
+  return { cluster, files };
+}
+
+/** Names in `only` that no renderer has (a typo must not render nothing and replace a tree). */
+export function unknownRendererNames(renderers: readonly Renderer[], only: readonly string[]): string[] {
+  const known = new Set(renderers.map((r) => r.name));
+  return only.filter((n) => !known.has(n));
+}
+
 /** Runs the renderers (or those named) and adds index.json. */
 export function renderAll(cluster: Cluster, renderers: readonly Renderer[], only?: readonly string[]): Artifact[] {
+  const unknown = only ? unknownRendererNames(renderers, only) : [];
+  if (unknown.length > 0) throw new Error(`unknown renderer names: ${unknown.join(', ')}`);
   const out: Array<Artifact & { renderer: string }> = [];
   for (const r of renderers) {
     if (only && !only.includes(r.name)) continue;
@@ -31,10 +66,10 @@ export function renderAll(cluster: Cluster, renderers: readonly Renderer[], only
   const index: IndexEntry[] = out.map((a) => ({ path: a.path, component: a.component, checker: a.checker, renderer: a.renderer }));
   const artifacts: Artifact[] = out.map(({ renderer: _r, ...a }) => a);
   artifacts.push({
-    path: 'index.json',
+    path: INDEX_FILE,
     component: 'index',
     checker: 'json',
-    content: `${JSON.stringify({ apiVersion: 'vmstation.io/v1alpha1', kind: 'RenderIndex', cluster: cluster.metadata.name, artifacts: index }, null, 2)}\n`,
+    content: `${JSON.stringify({ apiVersion: INDEX_API_VERSION, kind: INDEX_KIND, cluster: cluster.metadata.name, artifacts: index }, null, 2)}\n`,
   });
   return artifacts;
 }

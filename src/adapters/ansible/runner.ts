@@ -3,7 +3,7 @@
 // callback plugin, the full human output written to a log file, known failures classified.
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -181,11 +181,49 @@ export async function ensureAnsibleVersion(minimum: string, opts: { ansiblePlayb
 }
 
 /**
- * Runs `fn` with a variables file holding `vars` (mode 0600 in a private temporary folder),
- * removed afterwards: how secrets reach a playbook without touching argv or the render tree.
+ * Where secret variable files live while a playbook runs: one folder per user, mode 0700, a
+ * sub-folder per run named by its PID. A run killed with SIGKILL cannot remove its file; the next
+ * run removes every sub-folder whose process is gone, so a plaintext file outlives its run only
+ * until then.
  */
-export async function withSecretVarsFile<T>(vars: Record<string, string | boolean>, fn: (file: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'vmstation-secrets-'));
+export function secretVarsRoot(tmp = os.tmpdir()): string {
+  return path.join(tmp, `vmstation-secrets-${process.getuid?.() ?? 'user'}`);
+}
+
+/** Removes the run folders of processes that are gone (left by a run killed mid-playbook). */
+export async function cleanStaleSecretVars(root: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const pid = Number(/^run-(\d+)-/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
+    await rm(path.join(root, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` with a variables file holding `vars` (mode 0600, in this run's folder under
+ * secretVarsRoot()), removed afterwards: how secrets reach a playbook without touching argv or the
+ * render tree.
+ */
+export async function withSecretVarsFile<T>(vars: Record<string, string | boolean>, fn: (file: string) => Promise<T>, root = secretVarsRoot()): Promise<T> {
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  // Someone else's folder of that name (another user made it first) must not receive our secrets.
+  const info = await stat(root);
+  if (!info.isDirectory() || (process.getuid && info.uid !== process.getuid()) || (info.mode & 0o077) !== 0)
+    throw userError('secrets-folder-unsafe', `${root} is not a private folder of this user (mode 0700)`, `remove it (it holds only vmstation's temporary files), then run again`);
+  await cleanStaleSecretVars(root);
+  const dir = await mkdtemp(path.join(root, `run-${process.pid}-`));
   const file = path.join(dir, 'secrets.yaml');
   try {
     await writeFile(file, stringify(vars, { defaultStringType: 'QUOTE_DOUBLE' }), { mode: 0o600 });
@@ -194,4 +232,3 @@ export async function withSecretVarsFile<T>(vars: Record<string, string | boolea
     await rm(dir, { recursive: true, force: true });
   }
 }
-

@@ -22,9 +22,14 @@ async function resolveSecretsFile(io: CliIo, flags: SecretsFlags): Promise<strin
   return path.resolve(path.dirname(absolute), typeof named === 'string' ? named : 'secrets.vault.yaml');
 }
 
-async function openStore(io: CliIo, flags: SecretsFlags): Promise<SecretsFile> {
+async function storeLocation(io: CliIo, flags: SecretsFlags): Promise<{ file: string; password: string }> {
   const file = await resolveSecretsFile(io, flags);
   const password = requirePassword(await readVaultPassword(flags.vaultPasswordFile, io.env));
+  return { file, password };
+}
+
+async function openStore(io: CliIo, flags: SecretsFlags): Promise<SecretsFile> {
+  const { file, password } = await storeLocation(io, flags);
   return SecretsFile.open(file, password);
 }
 
@@ -33,11 +38,21 @@ function checkName(name: string): void {
     throw userError('bad-secret-name', `"${name}" is not a valid secret name`, 'use lower-case letters, digits, "-", "_" and "."', { exitCode: 2 });
 }
 
-async function readStdin(io: CliIo): Promise<string> {
+async function readStdin(io: CliIo, name: string): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  const bytes = Buffer.concat(chunks);
+  // The vault holds YAML text: bytes that are not UTF-8 text would come back changed.
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    text = '\0';
+  }
+  if (text.includes('\0'))
+    throw userError('secret-binary', `the value for ${name} on standard input is binary (not UTF-8 text); it would not come back unchanged`, `encode it first: \`base64 -w0 < FILE | vmstation secrets set ${name}\`, and decode where it is used`);
   // One trailing newline (from `echo` or a terminal) is not part of the value.
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return text.replace(/\r?\n$/, '');
 }
 
 function withSecretsFile(cmd: Command): Command {
@@ -49,13 +64,13 @@ export function registerSecrets(program: Command, io: CliIo): void {
 
   withSecretsFile(secrets.command('set <name>').description('store a secret; the value is read from standard input')).action(async (name: string, flags: SecretsFlags) => {
     checkName(name);
-    const store = await openStore(io, flags);
+    const { file, password } = await storeLocation(io, flags);
+    await SecretsFile.open(file, password); // a wrong password or a damaged file stops us before the value is read
     if (io.isTTY && io.stdin === process.stdin && process.stdin.isTTY) writeLine(io.stderr, `value for ${name} (end with Ctrl-D):`);
-    const value = await readStdin(io);
+    const value = await readStdin(io, name);
     if (value === '') throw userError('empty-secret', `no value for ${name} on standard input`, `pipe it in, e.g. \`vmstation secrets set ${name} < file\``);
-    store.set(name, value);
-    await store.save();
-    writeLine(io.stderr, `stored ${name} in ${displayPath(io, store.path)}`);
+    await SecretsFile.update(file, password, (store) => store.set(name, value));
+    writeLine(io.stderr, `stored ${name} in ${displayPath(io, file)}`);
   });
 
   withOutput(withSecretsFile(secrets.command('list').description('list secret names (never values)'))).action(async (flags: SecretsFlags & OutputFlags) => {
@@ -73,9 +88,10 @@ export function registerSecrets(program: Command, io: CliIo): void {
   });
 
   withSecretsFile(secrets.command('rm <name>').description('remove a secret')).action(async (name: string, flags: SecretsFlags) => {
-    const store = await openStore(io, flags);
-    if (!store.delete(name)) throw userError('secret-not-found', `no secret named ${name} in ${displayPath(io, store.path)}`, 'list names with `vmstation secrets list`');
-    await store.save();
+    const { file, password } = await storeLocation(io, flags);
+    await SecretsFile.update(file, password, (store) => {
+      if (!store.delete(name)) throw userError('secret-not-found', `no secret named ${name} in ${displayPath(io, file)}`, 'list names with `vmstation secrets list`');
+    });
     writeLine(io.stderr, `removed ${name}`);
   });
 }

@@ -1,6 +1,7 @@
 // What preflight reads on a node: one POSIX shell script, sent over the persistent SSH
 // connection, printing sections (`@@name` then lines). Read-only: it changes nothing on the host.
 // `parseProbe` turns the output into typed facts (pure, tested on recorded output).
+import { shellQuote } from '../../util/shell-quote.js';
 
 /** Kernel features, probed by what they create (works for built-in and loaded modules alike). */
 export const MODULE_PROBES: Record<string, string> = {
@@ -25,7 +26,6 @@ const RUNTIME_PATHS = [
   '/usr/local/bin/k3s',
 ];
 
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The script; `address` is the node's address in the cluster file (to find its NIC). */
 export function probeScript(address: string, modules: readonly string[]): string {

@@ -2,13 +2,19 @@
 // Debian gets an nftables table of its own (other tables, e.g. kube-proxy's and Calico's, are
 // left alone); RHEL gets firewalld's default zone.
 import type { Cluster } from '../../config/model.js';
+import { IP_PROTOCOL_NUMBER } from '../network/requirements.js';
 import { portText, type NodeHostPlan, type PortRule } from './host-plan.js';
 
 /** Interfaces pod traffic arrives on (Calico veths, VXLAN, IP-in-IP; Flannel; Cilium). */
 const POD_INTERFACES = ['cali*', 'vxlan.calico', 'tunl0', 'cni0', 'flannel.1', 'cilium_*', 'lxc*'];
 
-function nftPort(p: PortRule): string {
-  return Array.isArray(p.port) ? `${p.port[0]}-${p.port[1]}` : String(p.port);
+function portRange(port: NonNullable<PortRule['port']>): string {
+  return Array.isArray(port) ? `${port[0]}-${port[1]}` : String(port);
+}
+
+/** The match of a rule after its source: `tcp dport 179`, or `ip protocol 4` for IP-in-IP (numeric: /etc/protocols names 4 `ipencap`). */
+function nftMatch(p: PortRule): string {
+  return p.port === undefined ? `ip protocol ${IP_PROTOCOL_NUMBER[p.protocol]}` : `${p.protocol} dport ${portRange(p.port)}`;
 }
 
 export function renderNftables(cluster: Cluster, plan: NodeHostPlan): string {
@@ -36,7 +42,7 @@ export function renderNftables(cluster: Cluster, plan: NodeHostPlan): string {
   ];
   for (const p of plan.ports) {
     const from = p.from.length === 0 ? '' : p.from.length === 1 ? `ip saddr ${p.from[0]} ` : `ip saddr { ${p.from.join(', ')} } `;
-    lines.push(`\t\t${from}${p.protocol} dport ${nftPort(p)} accept comment "${p.why}"`);
+    lines.push(`\t\t${from}${nftMatch(p)} accept comment "${p.why}"`);
   }
   lines.push(
     '\t\t# Everything else is refused (a reset for TCP, port-unreachable otherwise), so clients fail fast.',
@@ -53,6 +59,11 @@ function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** A zone's `<port>`, or `<protocol>` for a protocol without ports (firewalld takes the /etc/protocols name). */
+function firewalldMatch(p: PortRule, indent: string): string {
+  return p.port === undefined ? `${indent}<protocol value="${p.protocol}"/>` : `${indent}<port port="${portRange(p.port)}" protocol="${p.protocol}"/>`;
+}
+
 /** firewalld's `public` zone (the default zone) as the node needs it. */
 export function renderFirewalldZone(cluster: Cluster, plan: NodeHostPlan): string {
   const { spec } = cluster;
@@ -66,14 +77,14 @@ export function renderFirewalldZone(cluster: Cluster, plan: NodeHostPlan): strin
   ];
   const open = plan.ports.filter((p) => p.from.length === 0);
   const scoped = plan.ports.filter((p) => p.from.length > 0);
-  for (const p of open) lines.push(`  <port port="${nftPort(p)}" protocol="${p.protocol}"/>`);
+  for (const p of open) lines.push(firewalldMatch(p, '  '));
   lines.push('  <forward/>');
   for (const p of scoped) {
     for (const from of p.from) {
       lines.push(
         `  <rule family="ipv4">`,
         `    <source address="${from}"/>`,
-        `    <port port="${nftPort(p)}" protocol="${p.protocol}"/>`,
+        firewalldMatch(p, '    '),
         `    <accept/>`,
         `  </rule>`,
       );

@@ -3,6 +3,7 @@
 // Every config renderer and the Ansible project read this, so they can never disagree.
 import { etcdMembers, gatewayPortOf, hasRole, osFamily, type Cluster, type ClusterNode } from '../../config/model.js';
 import { POWER_MANAGER, SYSLOG_RECEIVER_PORT } from '../k8s/common.js';
+import { clusterFlows, receives, type FlowProtocol } from '../network/requirements.js';
 
 export type OsFamily = 'debian' | 'redhat';
 
@@ -77,9 +78,9 @@ export const HOST_KEYTAB = '/etc/krb5.keytab';
 export const KERBEROS_ADMIN_PRINCIPAL = 'admin/admin';
 
 export interface PortRule {
-  /** A port or an inclusive range `from-to`. */
-  port: number | [number, number];
-  protocol: 'tcp' | 'udp';
+  /** A port or an inclusive range `from-to`; none for a protocol without ports (IP-in-IP). */
+  port?: number | [number, number];
+  protocol: FlowProtocol;
   /** Source networks; empty means any source. */
   from: string[];
   /** Why it is open (rendered as a comment). */
@@ -109,6 +110,7 @@ export function nodeByName(cluster: Cluster, name: string): ClusterNode {
 }
 
 function rangeKey(p: PortRule): string {
+  if (p.port === undefined) return p.protocol;
   return `${p.protocol}/${Array.isArray(p.port) ? p.port.join('-') : p.port}`;
 }
 
@@ -118,27 +120,15 @@ export function firewallPorts(cluster: Cluster, node: ClusterNode): PortRule[] {
   const lan = [spec.network.subnet];
   const infra = spec.infrastructure;
   const rules: PortRule[] = [];
-  const add = (port: PortRule['port'], protocol: PortRule['protocol'], from: string[], why: string) => rules.push({ port, protocol, from, why });
+  const add = (port: number | [number, number], protocol: 'tcp' | 'udp', from: string[], why: string) => rules.push({ port, protocol, from, why });
 
   add(node.ssh.port, 'tcp', infra.firewall.sshFrom, 'SSH');
-  add(10250, 'tcp', lan, 'kubelet API');
-  add([30000, 32767], 'tcp', [], 'Kubernetes NodePorts');
-  add([30000, 32767], 'udp', [], 'Kubernetes NodePorts');
-  if (spec.monitoring.enabled && spec.monitoring.exporters.node) add(9100, 'tcp', lan, 'node-exporter');
-  switch (spec.kubernetes.cni) {
-    case 'calico':
-      add(179, 'tcp', lan, 'Calico BGP');
-      add(4789, 'udp', lan, 'Calico VXLAN');
-      break;
-    case 'flannel':
-      add(8472, 'udp', lan, 'Flannel VXLAN');
-      break;
-    case 'cilium':
-      add(8472, 'udp', lan, 'Cilium VXLAN');
-      add(4240, 'tcp', lan, 'Cilium health checks');
-      break;
+  // Kubernetes and the CNI, from the upstream tables of the method (src/render/network/requirements.ts).
+  const role = { isControlPlane: hasRole(node, 'control-plane'), isEtcd: etcdMembers(spec.nodes).some((n) => n.name === node.name) };
+  for (const flow of clusterFlows(spec.kubernetes.method, spec.kubernetes.cni)) {
+    if (receives(flow.to, role)) rules.push({ ...(flow.port === undefined ? {} : { port: flow.port }), protocol: flow.protocol, from: flow.from === 'nodes' ? lan : [], why: flow.why });
   }
-  if (hasRole(node, 'control-plane')) add(6443, 'tcp', [], 'Kubernetes API');
+  if (spec.monitoring.enabled && spec.monitoring.exporters.node) add(9100, 'tcp', lan, 'node-exporter');
   // The power manager runs on the control plane with the host's network: its API behind a NodePort
   // arrives DNATed to its own port, and each wake gateway listens on the host.
   if (hasRole(node, 'control-plane') && spec.power.enabled) {
@@ -148,7 +138,6 @@ export function firewallPorts(cluster: Cluster, node: ClusterNode): PortRule[] {
       if (port !== undefined) add(port, 'tcp', [], `wake gateway of app ${app.name}`);
     }
   }
-  if (etcdMembers(spec.nodes).some((n) => n.name === node.name)) add([2379, 2380], 'tcp', lan, 'etcd client and peer');
   if (infra.ntp.enabled && infra.ntp.server === node.name) add(123, 'udp', lan, 'NTP server (chrony)');
   if (infra.syslog.enabled && infra.syslog.server === node.name) {
     add(infra.syslog.port, 'tcp', lan, 'central syslog (rsyslog)');
@@ -163,7 +152,7 @@ export function firewallPorts(cluster: Cluster, node: ClusterNode): PortRule[] {
   }
   for (const x of infra.firewall.extraPorts) add(x.port, x.protocol, x.from ? [x.from] : [], 'extra port (infrastructure.firewall.extraPorts)');
 
-  const start = (p: PortRule) => (Array.isArray(p.port) ? p.port[0] : p.port);
+  const start = (p: PortRule) => (p.port === undefined ? -1 : Array.isArray(p.port) ? p.port[0] : p.port);
   // Stable order; merge duplicates (e.g. an extra port that repeats a derived one) by joining sources.
   const merged = new Map<string, PortRule>();
   for (const r of rules.sort((a, b) => start(a) - start(b) || a.protocol.localeCompare(b.protocol))) {

@@ -1,6 +1,7 @@
 // The Ansible project of the host layer: ansible.cfg, the inventory, group_vars, host_vars and
 // the playbook. Values the cluster file knows live in vars files; the roles (roles.ts) only
 // reference them.
+import { shellQuote } from '../../util/shell-quote.js';
 import type { Cluster } from '../../config/model.js';
 import { hasRole } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
@@ -177,10 +178,6 @@ export function renderPlaybook(cluster: Cluster): string {
   return `# Rendered by VMStation: the host layer. Run with \`vmstation host\` (or ansible-playbook ${PLAYBOOK} from this folder).\n${toYaml(doc)}`;
 }
 
-function quoteArg(s: string): string {
-  return /^[\w@%+=:,./~-]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`;
-}
-
 export function renderAnsibleCfg(cluster: Cluster): string {
   const knownHosts = knownHostsFile(cluster);
   return [
@@ -199,7 +196,7 @@ export function renderAnsibleCfg(cluster: Cluster): string {
     '',
     '[ssh_connection]',
     'pipelining = True',
-    `ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o StrictHostKeyChecking=yes -o ${quoteArg(`UserKnownHostsFile=${knownHosts}`)} -o HashKnownHosts=no -o BatchMode=yes`,
+    `ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o StrictHostKeyChecking=yes -o ${shellQuote(`UserKnownHostsFile=${knownHosts}`)} -o HashKnownHosts=no -o BatchMode=yes`,
     '',
   ].join('\n');
 }

@@ -3,26 +3,8 @@
 import { stringify } from 'yaml';
 import type { Cluster } from '../../config/model.js';
 
-/**
- * Every container image, pinned to an exact current stable version (never `latest`).
- * One table so upgrades are one-line diffs and tests can check the pinning.
- */
-export const IMAGES = {
-  prometheus: 'quay.io/prometheus/prometheus:v3.7.3',
-  alertmanager: 'quay.io/prometheus/alertmanager:v0.29.0',
-  nodeExporter: 'quay.io/prometheus/node-exporter:v1.10.2',
-  blackboxExporter: 'quay.io/prometheus/blackbox-exporter:v0.27.0',
-  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.17.0',
-  ipmiExporter: 'quay.io/prometheuscommunity/ipmi-exporter:v1.10.1',
-  grafana: 'docker.io/grafana/grafana:12.2.1',
-  loki: 'docker.io/grafana/loki:3.5.7',
-  alloy: 'docker.io/grafana/alloy:v1.11.3',
-  promtail: 'docker.io/grafana/promtail:3.5.7',
-  localPathProvisioner: 'docker.io/rancher/local-path-provisioner:v0.0.32',
-  busybox: 'docker.io/library/busybox:1.37.0',
-  vmstation: 'ghcr.io/vmstation/vmstation:0.1.0',
-} as const;
-export type ImageName = keyof typeof IMAGES;
+/** Every container image, pinned in the one table of upstream versions (../versions.ts). */
+export { IMAGES, type ImageName } from '../versions.js';
 
 export const PART_OF = 'vmstation';
 export const MANAGED_BY = 'vmstation';
@@ -54,6 +36,16 @@ export function selectorLabels(name: string): Labels {
 export const CONTROL_PLANE_TOLERATIONS = [
   { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
 ] as const;
+
+/**
+ * Control-plane nodes on every path. kubeadm (and so Kubespray) labels them
+ * `node-role.kubernetes.io/control-plane=""` (kubeadm's mark-control-plane phase); RKE2 labels
+ * them `="true"` (k3s-io/k3s:pkg/server/server.go, which RKE2 embeds). A nodeSelector can only
+ * ask for one value, so the pod asks for the label to exist.
+ */
+export function controlPlaneNodeAffinity(): { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: Array<{ matchExpressions: Array<{ key: string; operator: 'Exists' }> }> } } {
+  return { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }] }] } };
+}
 
 /** Pins a non-DaemonSet pod to the monitoring node (it tolerates the control-plane taint). */
 export function onMonitoringNode(cluster: Cluster): { nodeSelector: Record<string, string>; tolerations: Array<Record<string, string>> } {

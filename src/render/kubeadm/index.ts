@@ -11,19 +11,24 @@ import { hasRole, osFamily, type Cluster, type ClusterNode } from '../../config/
 import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
+import { runtimeTasks } from './runtime.js';
+import { cniTasks } from './cni.js';
+import { networkManagerTasks } from '../network/network-manager.js';
 
 export const KUBEADM_DIR = 'kubeadm';
 /** Where the rendered kubeadm configuration is copied on the first control-plane node. */
 export const KUBEADM_CONFIG_REMOTE = '/etc/kubernetes/vmstation-kubeadm.yaml';
 
-/** CNI manifests, pinned. Cilium needs its own installer (cilium CLI/Helm) and is refused at run time. */
-export const CNI_MANIFESTS = {
-  calico: 'https://raw.githubusercontent.com/projectcalico/calico/v3.30.3/manifests/calico.yaml',
-  flannel: 'https://github.com/flannel-io/flannel/releases/download/v0.27.4/kube-flannel.yml',
-} as const;
+/** CNI manifests, pinned in the one table of upstream versions. Cilium needs its own installer and is refused by validate. */
+export { CNI_MANIFESTS } from '../versions.js';
 
 /** Tasks that download from the internet (package repositories, CNI manifests); `--skip-tags network` leaves them out (offline --check runs). */
 export const NETWORK = ['network'];
+
+/** Tag of the kernel modules and sysctl tasks. */
+export const KERNEL_TAG = 'kernel';
+export const KERNEL_MODULES_FILE = '/etc/modules-load.d/vmstation-kubernetes.conf';
+export const SYSCTL_FILE = '/etc/sysctl.d/90-vmstation-kubernetes.conf';
 
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
 
@@ -61,7 +66,8 @@ export function kubeadmConfig(cluster: Cluster): unknown[] {
       networking: { podSubnet: k.podSubnet, serviceSubnet: k.serviceSubnet, dnsDomain: k.clusterDomain },
       apiServer: { certSANs: [...new Set([cp?.address ?? '', controlPlaneEndpoint(cluster).split(':')[0] ?? ''])].filter(Boolean) },
       // kubeadm binds these to 127.0.0.1 by default: Prometheus on another node could not scrape them.
-      controllerManager: { extraArgs: [arg('bind-address', '0.0.0.0')] },
+      // node-cidr-mask-size: the per-node pod range (flannel routes each node's podCIDR); kube-controller-manager's default is 24.
+      controllerManager: { extraArgs: [arg('bind-address', '0.0.0.0'), arg('node-cidr-mask-size', String(k.nodePrefix))] },
       scheduler: { extraArgs: [arg('bind-address', '0.0.0.0')] },
       etcd: { local: { extraArgs: [arg('listen-metrics-urls', 'http://0.0.0.0:2381')] } },
     },
@@ -108,14 +114,17 @@ function prepareTasks(cluster: Cluster): unknown[] {
   return [
     { name: 'Turn swap off now', 'ansible.builtin.command': 'swapoff -a', changed_when: false },
     { name: 'Keep swap off after reboot', 'ansible.builtin.replace': { path: '/etc/fstab', regexp: '^([^#].*\\sswap\\s.*)$', replace: '# \\1 (disabled by vmstation: the kubelet needs swap off)' } },
-    { name: 'Load kernel modules at boot', 'ansible.builtin.copy': { dest: '/etc/modules-load.d/vmstation-kubernetes.conf', content: `${modules.join('\n')}\n`, mode: '0644' } },
-    { name: 'Load kernel modules now', 'ansible.builtin.command': `modprobe -a ${modules.join(' ')}`, changed_when: false },
+    { name: 'Load kernel modules at boot', 'ansible.builtin.copy': { dest: KERNEL_MODULES_FILE, content: `${modules.join('\n')}\n`, mode: '0644' }, tags: [KERNEL_TAG] },
+    // A container (the lab) can load no module: it shares its host's kernel. --skip-tags modprobe leaves this out there.
+    { name: 'Load kernel modules now', 'ansible.builtin.command': `modprobe -a ${modules.join(' ')}`, changed_when: false, tags: [KERNEL_TAG, 'modprobe'] },
     {
       name: 'Kernel settings Kubernetes networking needs',
-      'ansible.builtin.copy': { dest: '/etc/sysctl.d/90-vmstation-kubernetes.conf', content: 'net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\nnet.ipv4.ip_forward = 1\n', mode: '0644' },
+      'ansible.builtin.copy': { dest: SYSCTL_FILE, content: 'net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\nnet.ipv4.ip_forward = 1\n', mode: '0644' },
       register: 'sysctl_file',
+      tags: [KERNEL_TAG],
     },
-    { name: 'Apply kernel settings', 'ansible.builtin.command': 'sysctl --system', when: 'sysctl_file is changed' },
+    // Only this file: `sysctl --system` also re-applies every other file, and fails where one key is not writable.
+    { name: 'Apply kernel settings', 'ansible.builtin.command': `sysctl -p ${SYSCTL_FILE}`, when: 'sysctl_file is changed', tags: [KERNEL_TAG] },
     { name: 'Keyrings folder', 'ansible.builtin.file': { path: '/etc/apt/keyrings', state: 'directory', mode: '0755' }, when: "os_family_name == 'debian'" },
     {
       name: `pkgs.k8s.io signing key (v${minor})`,
@@ -160,14 +169,8 @@ function prepareTasks(cluster: Cluster): unknown[] {
       when: "os_family_name == 'redhat'",
       tags: NETWORK,
     },
-    { name: 'containerd configuration folder', 'ansible.builtin.file': { path: '/etc/containerd', state: 'directory', mode: '0755' } },
-    { name: "containerd's default configuration", 'ansible.builtin.shell': 'containerd config default > /etc/containerd/config.toml', args: { creates: '/etc/containerd/config.toml' } },
-    {
-      name: 'containerd uses systemd cgroups (as the kubelet does)',
-      'ansible.builtin.replace': { path: '/etc/containerd/config.toml', regexp: 'SystemdCgroup = false', replace: 'SystemdCgroup = true' },
-      register: 'containerd_config',
-    },
-    { name: 'containerd running', 'ansible.builtin.systemd_service': { name: 'containerd', state: "{{ 'restarted' if containerd_config is changed else 'started' }}", enabled: true } },
+    ...runtimeTasks(k.version),
+    ...networkManagerTasks(),
     { name: 'kubelet enabled', 'ansible.builtin.systemd_service': { name: 'kubelet', enabled: true } },
   ];
 }
@@ -176,7 +179,6 @@ export function kubeadmPlaybook(cluster: Cluster): unknown[] {
   const k = cluster.spec.kubernetes;
   const expectedNodes = cluster.spec.nodes.length;
   const admin = { KUBECONFIG: '/etc/kubernetes/admin.conf' };
-  const cniUrl = k.cni === 'cilium' ? undefined : CNI_MANIFESTS[k.cni];
   return [
     { name: 'Prepare every node for kubeadm', hosts: 'all', become: true, tags: ['prepare'], tasks: prepareTasks(cluster) },
     {
@@ -229,9 +231,7 @@ export function kubeadmPlaybook(cluster: Cluster): unknown[] {
       become: true,
       tags: ['cni'],
       environment: admin,
-      tasks: cniUrl
-        ? [{ name: `Apply ${k.cni}`, 'ansible.builtin.command': `kubectl apply --server-side --field-manager vmstation -f ${cniUrl}`, register: 'cni_apply', changed_when: "'serverside-applied' in cni_apply.stdout and 'unchanged' not in cni_apply.stdout", tags: NETWORK }]
-        : [{ name: 'Cilium needs its own installer', 'ansible.builtin.fail': { msg: 'Cilium on kubeadm is installed with the cilium CLI or Helm, which vmstation does not run yet: choose calico or flannel, or the kubespray method' } }],
+      tasks: cniTasks(cluster),
     },
     {
       name: 'Wait for every node Ready',

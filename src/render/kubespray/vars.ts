@@ -79,6 +79,12 @@ export function kubesprayGroupVars(cluster: Cluster): GroupVars {
     kube_controller_manager_bind_address: '0.0.0.0',
     kube_scheduler_bind_address: '0.0.0.0',
     kube_proxy_metrics_bind_address: '0.0.0.0:10249',
+    // hostPort (the log shipper's syslog receiver) needs the portmap CNI plugin: Kubespray's Cilium
+    // chains it only when asked (roles/network_plugin/cilium/defaults/main.yml:41 cilium_enable_portmap: false).
+    ...(k.cni === 'cilium' ? { cilium_enable_portmap: true } : {}),
+    // kube-proxy in nftables mode breaks Calico's iptables data plane (kubernetes-sigs/kubespray#12198);
+    // Kubespray leaves Calico's nftables mode off (calico_defaults/defaults/main.yml:103).
+    ...(k.cni === 'calico' && k.kubeProxyMode === 'nftables' ? { calico_nftable_mode: 'Enabled' } : {}),
   };
   const addons: Record<string, KubesprayValue> = {
     // vmstation applies the storage provisioner itself in the add-ons phase, the same for every method.

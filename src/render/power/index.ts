@@ -16,7 +16,7 @@ import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import { stringify } from 'yaml';
 import { gatewayPortOf, type Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { CONTROL_PLANE_TOLERATIONS, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { CONTROL_PLANE_TOLERATIONS, controlPlaneNodeAffinity, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
 
 /** Names of the Secrets `vmstation deploy` creates from the vault for the power manager. */
@@ -171,9 +171,9 @@ export function powerObjects(cluster: Cluster): KubeObject[] {
             // Magic packets are LAN broadcasts: they must leave from the node's own interface.
             hostNetwork: true,
             dnsPolicy: 'ClusterFirstWithHostNet',
-            nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
             tolerations: CONTROL_PLANE_TOLERATIONS.map((t) => ({ ...t })),
             affinity: {
+              nodeAffinity: controlPlaneNodeAffinity(),
               podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selectorLabels(name) } } }],
               },

@@ -6,6 +6,7 @@ import { hasRole, type Cluster, type ClusterNode } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
 import type { Renderer } from '../registry.js';
+import { networkManagerTasks } from '../network/network-manager.js';
 
 export const RKE2_DIR = 'rke2';
 /** Name of the vault secret holding the cluster token (`vmstation secrets set rke2-token`). */
@@ -48,7 +49,8 @@ export function rke2NodeConfig(cluster: Cluster, node: ClusterNode): Record<stri
     'tls-san': [...new Set([node.address, ...(endpointHost ? [endpointHost] : [])])],
     'kube-proxy-arg': [`proxy-mode=${k.kubeProxyMode}`, 'metrics-bind-address=0.0.0.0:10249'],
     // Scrapable by Prometheus from another node (RKE2 binds them to 127.0.0.1 by default).
-    'kube-controller-manager-arg': ['bind-address=0.0.0.0'],
+    // node-cidr-mask-size: the per-node pod range flannel and Cilium route (kube-controller-manager's default is 24).
+    'kube-controller-manager-arg': ['bind-address=0.0.0.0', `node-cidr-mask-size=${k.nodePrefix}`],
     'kube-scheduler-arg': ['bind-address=0.0.0.0'],
     'etcd-expose-metrics': true,
     'secrets-encryption': true,
@@ -87,12 +89,15 @@ function installTasks(cluster: Cluster, type: 'server' | 'agent'): unknown[] {
     { name: 'RKE2 configuration folders', 'ansible.builtin.file': { path: '/etc/rancher/rke2/config.yaml.d', state: 'directory', mode: '0700' } },
     { name: 'config.yaml for this node', 'ansible.builtin.copy': { src: '{{ playbook_dir }}/config/{{ inventory_hostname }}.yaml', dest: '/etc/rancher/rke2/config.yaml', mode: '0600' }, register: 'rke2_config' },
     { name: 'The cluster token (drop-in, 0600, never in the render tree)', 'ansible.builtin.copy': { content: `token: "{{ ${RKE2_TOKEN_VAR} }}"\n`, dest: '/etc/rancher/rke2/config.yaml.d/10-token.yaml', mode: '0600' }, no_log: true, register: 'rke2_token_file' },
+    { name: 'RKE2 installed from the RPM?', 'ansible.builtin.stat': { path: '/usr/bin/rke2' }, register: 'rke2_binary_rpm' },
+    { name: 'RKE2 installed from the tarball?', 'ansible.builtin.stat': { path: '/usr/local/bin/rke2' }, register: 'rke2_binary_tar' },
     { name: 'RKE2 install script', 'ansible.builtin.get_url': { url: 'https://get.rke2.io', dest: '/usr/local/sbin/rke2-install.sh', mode: '0755' }, tags: ['network'] },
     {
       name: `Install RKE2 ${release} (${type})`,
       'ansible.builtin.command': '/usr/local/sbin/rke2-install.sh',
       environment: { INSTALL_RKE2_VERSION: release, INSTALL_RKE2_TYPE: type },
-      args: { creates: '/usr/local/bin/rke2' },
+      // get.rke2.io installs the RPM on RHEL/Rocky (/usr/bin/rke2) and the tarball elsewhere (/usr/local/bin/rke2).
+      when: 'not (rke2_binary_rpm.stat.exists or rke2_binary_tar.stat.exists)',
       tags: ['network'],
     },
     {
@@ -106,6 +111,14 @@ export function rke2Playbook(cluster: Cluster): unknown[] {
   const prepare = [
     { name: 'Turn swap off now', 'ansible.builtin.command': 'swapoff -a', changed_when: false },
     { name: 'Keep swap off after reboot', 'ansible.builtin.replace': { path: '/etc/fstab', regexp: '^([^#].*\\sswap\\s.*)$', replace: '# \\1 (disabled by vmstation: the kubelet needs swap off)' } },
+    // rancher/rke2-docs:docs/install/requirements.md:32: RHEL 10 and its derivatives need it for nf_conntrack.
+    {
+      name: 'kernel-modules-extra (RHEL/Rocky 10)',
+      'ansible.builtin.dnf': { name: 'kernel-modules-extra', state: 'present' },
+      when: "ansible_facts['os_family'] == 'RedHat' and ansible_facts['distribution_major_version'] == '10'",
+      tags: ['network'],
+    },
+    ...networkManagerTasks(),
   ];
   const waitReady = {
     name: 'rke2-server answers (port 9345)',

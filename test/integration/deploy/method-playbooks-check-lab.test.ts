@@ -61,15 +61,15 @@ async function checkRun(dir: string, method: 'kubeadm' | 'rke2', extraVarsFiles:
 const names = ['homelab', 'masternode', 'storagenodet3500'];
 
 describe('kubeadm and RKE2 playbooks in --check mode on the lab', () => {
-  it('kubeadm: prepares all three hosts until containerd (a skipped package) is needed', async () => {
+  it('kubeadm: prepares all three hosts (containerd from the lab image) until the kubelet (a skipped package) is needed', async () => {
     const dir = writeTree(kubeadmRenderer.render(kubeadmLabCluster()));
     const { r, events } = await checkRun(dir, 'kubeadm');
     expect(events.filter((e) => e.status === 'unreachable')).toEqual([]);
     const failed = events.filter((e) => e.status === 'failed');
     expect(failed.map((e) => e.host).sort()).toEqual(names);
-    expect(new Set(failed.map((e) => e.task))).toEqual(new Set(['containerd uses systemd cgroups (as the kubelet does)']));
-    expect(failed[0]!.msg).toMatch(/does not exist/);
-    for (const task of ['Keep swap off after reboot', 'Load kernel modules at boot', 'Kernel settings Kubernetes networking needs', 'Hold the Kubernetes packages at the version', 'containerd configuration folder']) {
+    expect(new Set(failed.map((e) => e.task))).toEqual(new Set(['kubelet enabled']));
+    expect(failed[0]!.msg).toMatch(/kubelet/);
+    for (const task of ['Keep swap off after reboot', 'Load kernel modules at boot', 'Kernel settings Kubernetes networking needs', 'Hold the Kubernetes packages at the version', 'containerd configuration folder', 'containerd configuration (replaces what the OS package ships)', 'containerd running']) {
       expect(events.filter((e) => e.task === task && e.status !== 'failed').map((e) => e.host).sort(), task).toEqual(names);
     }
     expect(r.exitCode).toBe(2);

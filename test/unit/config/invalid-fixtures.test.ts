@@ -1,5 +1,6 @@
 // Every file under test/fixtures/invalid must be rejected with the error code, line and column
-// named on its first line (`# expect: CODE at LINE:COL`), exit code 1 and no stack trace.
+// named on its first line (`# expect: CODE at LINE:COL`), exit code 1 and no stack trace. Every
+// file under test/fixtures/warnings is accepted (exit 0) with the warning its first line names.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,4 +36,34 @@ describe('invalid cluster files', () => {
       );
     });
   }
+});
+
+const warningsDir = path.resolve(import.meta.dirname, '../../fixtures/warnings');
+const warningFixtures = readdirSync(warningsDir).filter((f) => f.endsWith('.yaml')).sort();
+
+describe('cluster files with a warning', () => {
+  for (const name of warningFixtures) {
+    const text = readFileSync(path.join(warningsDir, name), 'utf8');
+    const m = /^# expect-warning: ([a-z0-9-]+) at (\d+):(\d+)/.exec(text);
+    it(`${name} is accepted with warning ${m?.[1]} at ${m?.[2]}:${m?.[3]}`, async () => {
+      expect(m, `${name} must start with "# expect-warning: CODE at LINE:COL"`).not.toBeNull();
+      const [, code, line, column] = m!;
+      const file = path.join('test/fixtures/warnings', name);
+      const r = await runCli(['validate', '-f', file]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`${file}:${line}:${column}: warning[${code}]:`);
+      expect(r.stderr).toMatch(/\n {2}hint: \S/);
+      expect(r.stderr).not.toContain('error[');
+    });
+  }
+});
+
+describe('the README counts the fixtures as a reader would', () => {
+  it('states how many invalid files there are, how many error codes they cover, and how many warning files', () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8').replace(/\s+/g, ' ');
+    const codes = new Set(fixtures.map((f) => /^# expect: ([a-z0-9-]+)/.exec(readFileSync(path.join(dir, f), 'utf8'))?.[1]));
+    const stated = /`test\/fixtures\/invalid\/` holds (\d+) invalid files covering (\d+) error codes/.exec(readme);
+    expect(stated?.slice(1).map(Number), 'README: "`test/fixtures/invalid/` holds N invalid files covering M error codes"').toEqual([fixtures.length, codes.size]);
+    expect(Number(/`test\/fixtures\/warnings\/` holds (\d+) files/.exec(readme)?.[1])).toBe(warningFixtures.length);
+  });
 });

@@ -7,8 +7,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import type { Artifact } from '../../../src/render/artifact.js';
-import { kubeadmRenderer } from '../../../src/render/kubeadm/index.js';
-import { rewriteKubeconfigServer, rke2Renderer } from '../../../src/render/rke2/index.js';
+import { kubeadmConfig, kubeadmRenderer } from '../../../src/render/kubeadm/index.js';
+import { NETWORK_MANAGER_CONF, networkManagerConf } from '../../../src/render/network/network-manager.js';
+import { upstreamLine } from '../../helpers/upstream.js';
+import { rewriteKubeconfigServer, rke2NodeConfig, rke2Renderer } from '../../../src/render/rke2/index.js';
 import { exampleWith, loadClusterFile } from './helpers.js';
 
 function writeTree(artifacts: readonly Artifact[]): string {
@@ -54,23 +56,63 @@ describe('kubeadm renderer', () => {
       kubernetesVersion: 'v1.35.4',
       controlPlaneEndpoint: '192.168.4.63:6443',
       networking: { podSubnet: '10.233.64.0/18', serviceSubnet: '10.233.0.0/18', dnsDomain: 'cluster.local' },
-      controllerManager: { extraArgs: [{ name: 'bind-address', value: '0.0.0.0' }] },
+      controllerManager: { extraArgs: [{ name: 'bind-address', value: '0.0.0.0' }, { name: 'node-cidr-mask-size', value: '24' }] },
       scheduler: { extraArgs: [{ name: 'bind-address', value: '0.0.0.0' }] },
     });
     expect(docs[2]).toMatchObject({ cgroupDriver: 'systemd' });
-    expect(docs[3]).toMatchObject({ mode: 'ipvs', metricsBindAddress: '0.0.0.0:10249' });
+    // iptables by default: ipvs is deprecated in 1.35 (KEP-5495), nftables breaks the Calico manifest's iptables data plane.
+    expect(docs[3]).toMatchObject({ mode: 'iptables', metricsBindAddress: '0.0.0.0:10249' });
   });
 
-  it('holds pkgs.k8s.io packages at the version and sets SystemdCgroup in containerd', () => {
+  it('holds pkgs.k8s.io packages at the version and configures containerd whatever the package ships', () => {
     const text = kubeadmFiles['kubeadm/cluster.yml']!;
     expect(text).toContain('https://pkgs.k8s.io/core:/stable:/v1.35/deb/');
     expect(text).toContain('kubelet=1.35.4-1.1');
     expect(text).toContain('kubelet-1.35.4');
     expect(text).toContain('selection: hold');
-    expect(text).toContain('replace: SystemdCgroup = true');
+    // Debian's containerd ships /etc/containerd/config.toml: a `creates:` guard would never write ours.
+    expect(text).not.toContain('creates: /etc/containerd/config.toml');
+    expect(text).toContain("containerd config default | sed -E -e 's/SystemdCgroup = false/SystemdCgroup = true/'");
+    expect(text).toContain('registry.k8s.io/pause:3.10.1');
     expect(text).toContain('kubeadm init --config /etc/kubernetes/vmstation-kubeadm.yaml --upload-certs');
     const plays = parse(text) as Array<{ tags: string[] }>;
     expect(plays.map((p) => p.tags[0])).toEqual(['prepare', 'init', 'join', 'cni', 'wait']);
+  });
+
+  // flannel-io/flannel@v0.28.4:Documentation/kube-flannel.yml:93 ("Network": "10.244.0.0/16") vs the
+  // cluster's podSubnet; Kubespray renders the podSubnet there (cni-flannel.yml.j2:34).
+  it('flannel: the downloaded manifest gets the podSubnet as its network before it is applied', () => {
+    const flannel = kubeadmRenderer.render(exampleWith((t) => t.replace('method: kubespray', 'method: kubeadm').replace('cni: calico', 'cni: flannel')));
+    const plays = parse(flannel.find((a) => a.path === 'kubeadm/cluster.yml')!.content) as Array<{ tags: string[]; tasks: Array<Record<string, unknown>> }>;
+    const cni = plays.find((p) => p.tags[0] === 'cni')!.tasks;
+    expect(cni.map((t) => Object.keys(t).find((k) => k.startsWith('ansible.builtin.')))).toEqual(['ansible.builtin.file', 'ansible.builtin.get_url', 'ansible.builtin.replace', 'ansible.builtin.command']);
+    const replace = cni[2]!['ansible.builtin.replace'] as { regexp: string; replace: string; path: string };
+    const upstream = upstreamLine('upstream/flannel-v0.28.4-manifest-lines.txt', /"Network":/).text;
+    // The regexp and replacement as Ansible's replace module (Python re.sub) applies them.
+    const patched = execFileSync('python3', ['-c', 'import re,sys; print(re.sub(sys.argv[1], sys.argv[2], sys.argv[3]))', replace.regexp, replace.replace, upstream], { encoding: 'utf8' }).trimEnd();
+    expect(upstream).toContain('10.244.0.0/16');
+    expect(patched).toBe('      "Network": "10.233.64.0/18",');
+    expect(cni[3]!['ansible.builtin.command']).toBe(`kubectl apply --server-side --field-manager vmstation -f ${replace.path}`);
+    expect(cni[1]!['ansible.builtin.get_url']).toMatchObject({ url: 'https://github.com/flannel-io/flannel/releases/download/v0.28.4/kube-flannel.yml', dest: replace.path });
+  });
+
+  // https://kubernetes.io/docs/reference/command-line-tools-reference/kube-controller-manager/
+  // (--node-cidr-mask-size, default 24 for IPv4): the per-node pod range follows nodePrefix.
+  it('gives each node the pod range nodePrefix says (kubeadm and RKE2)', () => {
+    const c = exampleWith((t) => t.replace('method: kubespray', 'method: kubeadm').replace('podSubnet: 10.233.64.0/18', 'podSubnet: 10.233.64.0/18\n    nodePrefix: 25'));
+    expect((kubeadmConfig(c)[1] as { controllerManager: unknown }).controllerManager).toEqual({ extraArgs: [{ name: 'bind-address', value: '0.0.0.0' }, { name: 'node-cidr-mask-size', value: '25' }] });
+    const r = rke2NodeConfig({ ...c, spec: { ...c.spec, kubernetes: { ...c.spec.kubernetes, method: 'rke2' } } }, c.spec.nodes[0]!);
+    expect(r['kube-controller-manager-arg']).toEqual(['bind-address=0.0.0.0', 'node-cidr-mask-size=25']);
+  });
+
+  // rancher/rke2-docs:docs/known_issues.md:17 (unmanaged-devices), Calico's "Configure NetworkManager".
+  it('tells NetworkManager, where installed, to leave every CNI interface RKE2 documents alone', () => {
+    const text = kubeadmFiles['kubeadm/cluster.yml']!;
+    expect(text).toContain(NETWORK_MANAGER_CONF);
+    const documented = upstreamLine('upstream/rke2-docs-lines.txt', /^unmanaged-devices=/).text.replace('unmanaged-devices=', '').split(';');
+    const ours = networkManagerConf().trim().split('\n')[1]!.replace('unmanaged-devices=', '').split(';');
+    expect(ours).toEqual(expect.arrayContaining(documented));
+    expect(rke2Files['rke2/cluster.yml']).toContain(NETWORK_MANAGER_CONF);
   });
 
   it('reset removes CNI state and interfaces', () => {
@@ -100,7 +142,7 @@ describe('RKE2 renderer', () => {
     const s2 = parse(rke2Files['rke2/config/s2.yaml']!) as Record<string, unknown>;
     const w1 = parse(rke2Files['rke2/config/w1.yaml']!) as Record<string, unknown>;
     expect(s1.server).toBeUndefined();
-    expect(s1).toMatchObject({ cni: 'calico', 'cluster-cidr': '10.233.64.0/18', 'service-cidr': '10.233.0.0/18', 'kube-controller-manager-arg': ['bind-address=0.0.0.0'], 'write-kubeconfig-mode': '0600' });
+    expect(s1).toMatchObject({ cni: 'calico', 'cluster-cidr': '10.233.64.0/18', 'service-cidr': '10.233.0.0/18', 'kube-controller-manager-arg': ['bind-address=0.0.0.0', 'node-cidr-mask-size=24'], 'write-kubeconfig-mode': '0600' });
     expect(s2.server).toBe('https://10.10.0.11:9345');
     expect(w1).toEqual({ 'node-name': 'w1', 'node-ip': '10.10.0.21', server: 'https://10.10.0.11:9345' });
   });

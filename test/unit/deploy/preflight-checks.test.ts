@@ -57,7 +57,7 @@ function withFacts(change: (f: ProbeFacts) => void): ProbeFacts {
 }
 
 describe('evaluateNode', () => {
-  it('passes a healthy control plane (iptables mode: the recorded kernel has no IPVS)', () => {
+  it('passes a healthy control plane (iptables mode, the default: the recorded kernel has no IPVS)', () => {
     const cluster = exampleWith((t) => t.replace('serviceSubnet: 10.233.0.0/18', 'serviceSubnet: 10.233.0.0/18\n    kubeProxyMode: iptables'));
     const checks = evaluateNode({ cluster, node: cluster.spec.nodes[0]!, facts: parseProbe(recorded), clockOffsetS: 0, clockReference: 'masternode' });
     expect(checks.map((c) => [c.id, c.status])).toEqual([
@@ -67,7 +67,8 @@ describe('evaluateNode', () => {
   });
 
   it('fails IPVS mode on a kernel without IPVS, saying why and how to fix', () => {
-    const c = byId(evaluateNode({ cluster: example, node: node('masternode'), facts: parseProbe(recorded) })).modules!;
+    const ipvs = exampleWith((t) => t.replace('serviceSubnet: 10.233.0.0/18', 'serviceSubnet: 10.233.0.0/18\n    kubeProxyMode: ipvs'));
+    const c = byId(evaluateNode({ cluster: ipvs, node: ipvs.spec.nodes[0]!, facts: parseProbe(recorded) })).modules!;
     expect(c.status).toBe('fail');
     expect(c.observed).toBe('missing: ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh');
     expect(c.fix).toContain('kubeProxyMode: iptables');

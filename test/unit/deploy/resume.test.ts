@@ -1,7 +1,7 @@
 // A deploy that fails part-way resumes from the failed phase and skips the finished ones; the
 // state file and the log file say what happened. Steps are recorded, not run (the executor is
 // the subject here; the real steps have their own tests).
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -117,6 +117,35 @@ describe('deploy resume', () => {
     expect(rec.ran[0]).toBe('preflight/checks');
     expect(rec.ran.at(-1)).toBe('verify/checks');
   });
+
+  // Issue 16 §1: in terminal mode a failure that is not a step's (here: the state file cannot be
+  // written) was swallowed and the run said "deploy finished". Both displays share one result path.
+  for (const tty of [false, true]) {
+    it(`a state file that cannot be written mid-run fails the deploy (${tty ? 'listr2' : 'plain'} display)`, async () => {
+      const where = setup();
+      const ran: string[] = [];
+      const runStep: StepRunner = (step) => {
+        ran.push(step.id);
+        if (step.id === 'kubernetes/kubespray-cluster') {
+          // The state file's folder turns into a plain file: the next state write fails (mkdir gives EEXIST).
+          rmSync(path.dirname(where.stateFile), { recursive: true, force: true });
+          writeFileSync(path.dirname(where.stateFile), 'not a folder\n');
+        }
+        return Promise.resolve('ok');
+      };
+      where.stateFile = path.join(path.dirname(where.stateFile), 'state', 'state.json');
+      mkdirSync(path.dirname(where.stateFile));
+      const r = await deploy(where, runStep, { tty });
+      expect(r.result).toBeInstanceOf(VmstationError);
+      const err = r.result as VmstationError;
+      expect(err.exitCode).toBe(3);
+      expect(err.code).toBe('deploy-bookkeeping-failed');
+      expect(err.message).toMatch(/^deploy stopped in phase kubernetes \(step kubernetes\/kubespray-cluster\): step kubernetes\/kubespray-cluster could not be recorded: mkdir \S+\/state: already exists \(EEXIST\)$/);
+      expect(err.details[0]).toBe('done: preflight, host');
+      expect(ran.at(-1)).toBe('kubernetes/kubespray-cluster');
+      expect(r.text()).not.toContain('deploy finished');
+    });
+  }
 
   it('--dry-run prints the plan and runs nothing (CLI)', async () => {
     const out = new PassThrough();
