@@ -12,6 +12,7 @@ import { toYaml } from '../../render/k8s/common.js';
 import type { DeployedNode, LeavingNode, StepAction } from '../plan-model.js';
 import { drainNode, uncordon } from './drain.js';
 import { deployedNodes, inventoryWithLeaving } from './inventory.js';
+import { compareVersions, parseKubeVersion } from './versions.js';
 
 export interface DayTwoEnv {
   cluster: Cluster;
@@ -32,6 +33,13 @@ export function isDayTwoAction(a: StepAction): a is DayTwoAction {
   return a.kind === 'drain' || a.kind === 'uncordon' || a.kind === 'delete-node' || a.kind === 'wait-node' || a.kind === 'record-nodes';
 }
 
+/** v1.35.4 and v1.35.4+rke2r1 are the same Kubernetes version (RKE2's kubelet reports its build). */
+function sameVersion(a: string, b: string): boolean {
+  const x = parseKubeVersion(a);
+  const y = parseKubeVersion(b);
+  return x !== undefined && y !== undefined && compareVersions(x, y) === 0;
+}
+
 async function waitNode(env: DayTwoEnv, node: string, version: string | undefined): Promise<string> {
   const deadline = env.now() + (env.nodeWaitTimeoutMs ?? 600_000);
   let last = 'not registered';
@@ -40,7 +48,7 @@ async function waitNode(env: DayTwoEnv, node: string, version: string | undefine
     if (n) {
       const kubelet = n.status?.nodeInfo?.kubeletVersion ?? '';
       const ready = nodeReady(n);
-      if (ready && (version === undefined || kubelet === version)) return `${node} Ready${version ? ` on ${kubelet}` : ''}`;
+      if (ready && (version === undefined || sameVersion(kubelet, version))) return `${node} Ready${version ? ` on ${kubelet}` : ''}`;
       last = `${ready ? 'Ready' : 'not Ready'}, kubelet ${kubelet || '?'}`;
     }
     if (env.now() >= deadline)

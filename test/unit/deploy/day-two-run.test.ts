@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { EvictionOutcome } from '../../../src/adapters/kube/client.js';
 import { drainNode, podsToDrain } from '../../../src/deploy/changes/drain.js';
+import { runDayTwoStep } from '../../../src/deploy/changes/execute.js';
 import { inventoryWithLeaving } from '../../../src/deploy/changes/inventory.js';
 import type { StepRunner } from '../../../src/deploy/executor.js';
 import type { DeployedNode, ObservedCluster } from '../../../src/deploy/plan.js';
@@ -158,6 +159,27 @@ describe('drain (Eviction API, PodDisruptionBudgets)', () => {
     // Retried every 5 s until the 10 s timeout, then uncordoned.
     expect(f.calls.filter((c) => c.startsWith('evict'))).toHaveLength(3);
     expect(f.calls.at(-1)).toBe('patch node4 {"spec":{"unschedulable":null}}');
+  });
+});
+
+describe('waiting for a Node', () => {
+  const env = (node: object | undefined) => {
+    let clock = 0;
+    return {
+      cluster: example,
+      kube: () => ({ getNode: () => Promise.resolve(node), patchNode: () => Promise.resolve({}), listPodsOnNode: () => Promise.resolve([]), evictPod: () => Promise.resolve({ outcome: 'evicted' as const }), deleteNode: () => Promise.resolve(true) }) as never,
+      deployedNodesFile: '/nonexistent',
+      now: () => clock,
+      sleep: (ms: number) => ((clock += ms), Promise.resolve()),
+      nodeWaitTimeoutMs: 10_000,
+    };
+  };
+  const readyNode = (kubelet: string) => ({ status: { nodeInfo: { kubeletVersion: kubelet }, conditions: [{ type: 'Ready', status: 'True' }] } });
+
+  it('takes RKE2\'s kubelet build (v1.35.4+rke2r1) as the version, and times out naming what it saw', async () => {
+    expect(await runDayTwoStep({ kind: 'wait-node', node: 'w1', version: 'v1.35.4' }, env(readyNode('v1.35.4+rke2r1')), () => undefined)).toBe('w1 Ready on v1.35.4+rke2r1');
+    const err = (await runDayTwoStep({ kind: 'wait-node', node: 'w1', version: 'v1.35.4' }, env(readyNode('v1.34.3')), () => undefined).catch((e: unknown) => e)) as VmstationError;
+    expect([err.code, err.exitCode, err.message]).toEqual(['node-not-ready', 3, 'w1 is not Ready on v1.35.4 after 10 s (Ready, kubelet v1.34.3)']);
   });
 });
 
