@@ -22,59 +22,10 @@ import { silentLogger } from '../src/power/controller/log.js';
 import { mapSecrets } from '../src/power/drivers/secrets.js';
 import { startLoopbackLab } from '../test/integration/power/loopback-lab.js';
 import { fmtMs, generatedClusterYaml, percentile, report } from './_util.js';
+import { mib, root, rssOf, sleep, startControllerProcess as startControllerProcessIn, TOKEN, until } from './_controller-process.js';
 
-const root = path.resolve(import.meta.dirname, '..');
-const TOKEN = 'bench-token-0123456789abcdef0123';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vmstation-bench-power-'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 20): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-/**
- * The CLI as the image runs it: `npm run build` (tsc, one file per module, verbs loaded lazily)
- * and bin/vmstation.js. A single-file bundle would hoist every package import (client-node for
- * the deploy verbs) to the top and measure memory the controller never loads.
- */
-let built = false;
-async function compiledCli(): Promise<string> {
-  if (!built) {
-    await new Promise<void>((resolve, reject) => {
-      const b = spawn('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
-      b.on('error', reject);
-      b.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))));
-    });
-    built = true;
-  }
-  return path.join(root, 'bin', 'vmstation.js');
-}
-
-/** `vmstation power controller` as a separate process; resolves once it leads with synced informers. */
-async function startControllerProcess(clusterFile: string, kubeconfig: string, identity: string): Promise<{ pid: number; url: string; log: () => string; stop: () => Promise<void> }> {
-  const tokenFile = path.join(tmp, 'token');
-  writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
-  const child = spawn(process.execPath, [await compiledCli(), 'power', 'controller', '-f', clusterFile, '--kubeconfig', kubeconfig, '--token-file', tokenFile, '--listen', '127.0.0.1:0', '--namespace', 'default', '--identity', identity], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  await until('synced and leading', () => log.includes('"became leader"') && log.includes('"informers synced"'), 180_000, 50);
-  const url = /"msg":"listening"[^\n]*"url":"([^"]+)"/.exec(log)?.[1] ?? '';
-  return {
-    pid: child.pid!,
-    url,
-    log: () => log,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
-}
+const startControllerProcess = (clusterFile: string, kubeconfig: string, identity: string) => startControllerProcessIn(tmp, clusterFile, kubeconfig, identity);
 
 const reconcileMeans: Array<{ label: string; ms: number }> = [];
 
@@ -183,12 +134,6 @@ async function sshToUncordon(cycles: number): Promise<Array<{ total: number; rea
 }
 
 // ---- 3. RSS of a controller process ------------------------------------------------------------------
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
-
 async function controllerRss(clusterText: string, standin: Standin, label: string, churnMs = 0): Promise<{ rss: number; hwm: number; syncMs: number; afterChurn?: { rss: number; hwm: number } }> {
   const file = path.join(tmp, `${label}.yaml`);
   writeFileSync(file, clusterText);
@@ -217,10 +162,6 @@ async function controllerRss(clusterText: string, standin: Standin, label: strin
   } finally {
     await ctl.stop();
   }
-}
-
-function mib(b: number): string {
-  return `${(b / 1024 / 1024).toFixed(0)} MiB`;
 }
 
 // ---- run ----------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { aptMirror as debianMirror } from '../src/image/mirror.js';
 import { LAB_DIR } from './paths.js';
 import { runOk } from './run.js';
 
@@ -44,19 +45,9 @@ export function rootfsKey(): string {
     .slice(0, 12);
 }
 
-/** The Debian mirror apt uses on this machine (first deb822 or one-line source), else the default. */
-export async function aptMirror(): Promise<string> {
-  if (process.env.VMSTATION_LAB_MIRROR) return process.env.VMSTATION_LAB_MIRROR;
-  const candidates = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'];
-  for (const file of candidates) {
-    if (!existsSync(file)) continue;
-    const text = await readFile(file, 'utf8');
-    const deb822 = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text);
-    if (deb822?.[1]) return deb822[1];
-    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+\S+/m.exec(text);
-    if (oneLine?.[1]) return oneLine[1];
-  }
-  return 'http://deb.debian.org/debian';
+/** The Debian mirror apt uses on this machine (VMSTATION_LAB_MIRROR overrides it). */
+export function aptMirror(): Promise<string> {
+  return debianMirror(process.env.VMSTATION_LAB_MIRROR);
 }
 
 export interface RootfsResult {

@@ -1,35 +1,128 @@
-// A light check of 5-field cron expressions and IANA time zones for the validator (the power
-// manager parses them fully with cron-parser; this only has to catch typos with a clear place).
+// 5-field cron expressions and IANA time zones: the one cron implementation of vmstation, built on
+// cron-parser. The validator asks `cronProblem` (a sentence naming the field, or undefined); the
+// power manager's windows ask `cronOccurrences`. Both parse with the same library and the same
+// options, so an expression the validator accepts is one the controller can evaluate, and one that
+// can never fire (31 February) is refused up front instead of surprising the controller later.
+import { createRequire } from 'node:module';
+import type * as CronParserModule from 'cron-parser';
 
-const FIELDS = [
-  { name: 'minute', min: 0, max: 59, names: [] as string[] },
-  { name: 'hour', min: 0, max: 23, names: [] as string[] },
-  { name: 'day of month', min: 1, max: 31, names: [] as string[] },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
-  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
-];
+type CronExpressionParser = typeof CronParserModule.CronExpressionParser;
 
-/** Why a cron expression is not valid, or undefined when it is. */
-export function cronProblem(expr: string): string | undefined {
-  const parts = expr.trim().split(/\s+/);
-  if (parts.length !== 5) return `"${expr}" has ${parts.length} field(s); cron needs 5 (minute hour day-of-month month day-of-week)`;
-  for (let i = 0; i < 5; i++) {
-    const field = FIELDS[i]!;
-    for (const item of parts[i]!.split(',')) {
-      const [range, step] = item.split('/');
-      if (step !== undefined && !/^\d+$/.test(step)) return `${field.name} "${item}": the step must be a number`;
-      if (range === '*') continue;
-      const ends = (range ?? '').split('-');
-      if (ends.length > 2) return `${field.name} "${item}" is not a value or a range`;
-      for (const end of ends) {
-        const value = /^\d+$/.test(end) ? Number(end) : field.names.indexOf(end.toLowerCase()) + (field.name === 'month' ? 1 : 0);
-        const named = !/^\d+$/.test(end);
-        if ((named && field.names.indexOf(end.toLowerCase()) < 0) || value < field.min || value > field.max)
-          return `${field.name} "${end}" is outside ${field.min}-${field.max}${field.names.length ? ` (or ${field.names.slice(0, 3).join(', ')}, ...)` : ''}`;
-      }
+let parser: CronExpressionParser | undefined;
+
+/**
+ * cron-parser (and luxon under it) costs 40-100 ms to import. Loaded on first use, so `validate`
+ * of a file without windows does not pay for it. The package is CommonJS, so a synchronous
+ * require works and the validator's rules stay synchronous.
+ */
+function cronParser(): CronExpressionParser {
+  parser ??= (createRequire(import.meta.url)('cron-parser') as typeof CronParserModule).CronExpressionParser;
+  return parser;
+}
+
+export class CronError extends Error {
+  constructor(
+    readonly expression: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CronError';
+  }
+}
+
+const FIELD_NAMES = ['minute', 'hour', 'day of month', 'month', 'day of week'] as const;
+
+/**
+ * Every combination of weekday, day of month and leap year repeats within 28 years, so an
+ * expression with no occurrence in 28 years from any instant never fires at all.
+ */
+const NEVER_FIRES_HORIZON_MS = 28 * 366 * 86_400_000;
+/** A fixed instant for the "does it ever fire" check, so validation does not depend on the day it runs. */
+const REFERENCE = Date.UTC(2000, 0, 1);
+
+function parse(expr: string, timezone: string, from: number, to?: number) {
+  return cronParser().parse(expr, { tz: timezone, currentDate: new Date(from), ...(to === undefined ? {} : { endDate: new Date(to) }) });
+}
+
+/** cron-parser's messages, said the way a person fixing the file needs them. */
+function explain(message: string, fieldText: string): string {
+  const range = /got value (\S+) expected range (\d+)-(\d+)/.exec(message);
+  if (range) return `${range[1]} is outside ${range[2]}-${range[3]}`;
+  if (/cannot repeat at every 0 time/.test(message)) return 'a step of 0 never repeats';
+  const backwards = /Invalid range: (\S+?), min\(\d+\) > max\(\d+\)/.exec(message);
+  if (backwards) return `the range ${backwards[1]} runs backwards (write the smaller number first)`;
+  if (/Invalid characters/.test(message) && /\/(?!\d+(,|$))/.test(fieldText)) return 'the step must be a number';
+  if (/Invalid characters/.test(message)) return 'not a number, a name, a range, a list or a step';
+  return message.replace(/^(Constraint|Validation) error, /, '');
+}
+
+/** The field, quoted, and what is wrong with it, when that field alone is invalid. */
+function fieldProblem(fields: readonly string[]): string | undefined {
+  for (const [i, text] of fields.entries()) {
+    if (text === '*') continue;
+    const alone = fields.map((f, j) => (j === i ? f : '*')).join(' ');
+    try {
+      parse(alone, 'UTC', REFERENCE);
+    } catch (err) {
+      const message = (err as Error).message;
+      const alias = /cannot resolve alias "([^"]*)"/.exec(message);
+      if (alias) return `${FIELD_NAMES[i]} "${alias[1]}" is not a name (use ${i === 3 ? 'jan-dec' : 'sun-sat'} or a number)`;
+      return `${FIELD_NAMES[i]} "${text}": ${explain(message, text)}`;
     }
   }
   return undefined;
+}
+
+/**
+ * Why `expr` is not a usable 5-field cron expression in `timezone`, or undefined when it is.
+ * Refused: another number of fields, anything cron-parser refuses, hashed fields (`H`: the window
+ * would open at a random minute), and expressions that never fire (`0 0 31 2 *`).
+ */
+export function cronProblem(expr: string, timezone = 'UTC'): string | undefined {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) return `"${expr}" has ${fields.length} field(s); cron needs 5 (minute hour day-of-month month day-of-week)`;
+  const hashed = fields.findIndex((f) => /(^|,)h(?=$|[(/,])/i.test(f));
+  if (hashed >= 0) return `${FIELD_NAMES[hashed]} "${fields[hashed]}": hashed values (H) open the window at a random time; write the number`;
+  const field = fieldProblem(fields);
+  if (field) return field;
+  let hasNext: boolean;
+  try {
+    hasNext = parse(expr, timezone, REFERENCE, REFERENCE + NEVER_FIRES_HORIZON_MS).hasNext();
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/Invalid explicit day of month definition/.test(message)) return `"${expr}" never fires: no month it names has that day of the month`;
+    return `"${expr}": ${explain(message, expr)}`;
+  }
+  return hasNext ? undefined : `"${expr}" never fires: no date matches all of its fields`;
+}
+
+const checked = new Map<string, string | undefined>();
+
+/** cronProblem, remembered per (expression, zone): the power core asks on every window evaluation. */
+function cachedProblem(expr: string, timezone: string): string | undefined {
+  const key = `${timezone}\u0000${expr}`;
+  if (!checked.has(key)) {
+    if (checked.size >= 256) checked.clear();
+    checked.set(key, isTimeZone(timezone) ? cronProblem(expr, timezone) : `"${timezone}" is not a time zone`);
+  }
+  return checked.get(key);
+}
+
+/**
+ * Start instants of `expr` in [from, to), in `timezone`. Throws a CronError for an expression
+ * `cronProblem` refuses (the power core reports it as a bad input and carries on without it).
+ */
+export function cronOccurrences(expr: string, timezone: string, from: number, to: number): number[] {
+  const problem = cachedProblem(expr, timezone);
+  if (problem) throw new CronError(expr, problem);
+  const starts: number[] = [];
+  const it = parse(expr, timezone, from - 1, to);
+  while (it.hasNext()) {
+    const t = it.next().getTime();
+    if (t >= to) break;
+    starts.push(t);
+  }
+  return starts;
 }
 
 export function isTimeZone(tz: string): boolean {

@@ -301,8 +301,8 @@ export const RULES: readonly Rule[] = [
         out.push(err(['spec', 'power', 'timezone'], 'invalid-timezone', `"${p.timezone}" is not a time zone`, 'use an IANA name such as Europe/Berlin, America/New_York or UTC'));
       for (const key of ['quietHours', 'keepAwake'] as const) {
         p[key].forEach((w, i) => {
-          const problem = cronProblem(w.start);
-          if (problem) out.push(err(['spec', 'power', key, i, 'start'], 'invalid-cron', problem, 'write 5 cron fields, e.g. "0 18 * * 1-5" for 18:00 on weekdays'));
+          const problem = cronProblem(w.start, isTimeZone(p.timezone) ? p.timezone : 'UTC');
+          if (problem) out.push(err(['spec', 'power', key, i, 'start'], 'invalid-cron', problem, problem.includes('never fires') ? 'name a day every month in it has (February has 28, or 29 in leap years), or L for the last day, e.g. "0 0 L 2 *"' : 'write 5 cron fields, e.g. "0 18 * * 1-5" for 18:00 on weekdays'));
         });
       }
       return out;
@@ -365,6 +365,23 @@ export const RULES: readonly Rule[] = [
       // Host network: two replicas on one node would want the same ports; the scheduler keeps the second Pending.
       if (!power.enabled || power.controller.replicas < 2 || controlPlanes >= 2) return [];
       return [warn(['spec', 'power', 'controller', 'replicas'], 'replica-without-node', 'a second power manager replica needs a second control-plane node (it uses the host network and its ports); with one it stays Pending', 'use replicas: 1, or add a control-plane node')];
+    },
+  },
+  {
+    // grafana/loki@v3.6.10:docs/sources/send-data/promtail/_index.md: end of life on 2026-03-02;
+    // grafana/loki@v3.7.0 removed Promtail ("Remove Promtail support"). Still rendered (3.6 line).
+    name: 'Promtail is end-of-life',
+    check: ({ cluster }) => {
+      const m = cluster.spec.monitoring;
+      if (!m.enabled || m.logShipper !== 'promtail') return [];
+      return [
+        warn(
+          ['spec', 'monitoring', 'logShipper'],
+          'promtail-eol',
+          'Promtail reached end of life on 2026-03-02 (no fixes, not even for security) and Loki 3.7 no longer ships it; vmstation still renders Promtail 3.6.10, the last release line',
+          'use logShipper: alloy (the default): the same sources and labels; a hand-written Promtail config converts with `alloy convert --source-format=promtail`',
+        ),
+      ];
     },
   },
 ];

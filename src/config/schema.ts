@@ -294,6 +294,18 @@ const Window = z.strictObject({
   duration: Duration,
 });
 
+/**
+ * A container image reference as the Docker/OCI distribution grammar writes it: optional registry
+ * host[:port], a lower-case path, then a :tag and/or an @sha256 digest (one of them required, so
+ * the Deployment never floats on an implied :latest).
+ */
+const ImageReference = z
+  .string()
+  .regex(/^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$/)
+  .meta({
+    problem: { code: 'invalid-image', hint: 'write an image reference with a tag or a digest, e.g. registry.lan:5000/vmstation/vmstation:0.1.0@sha256:<64 hex digits>' },
+  });
+
 const Power = z.strictObject({
   enabled: z.boolean().default(true),
   idleAfter: Duration.default('30m'),
@@ -324,6 +336,7 @@ const Power = z.strictObject({
       namespace: NodeName.default('vmstation-system'),
       replicas: z.number().int().min(1).max(2).default(1),
       nodePort: NodePort.optional().describe('Expose the wake/status HTTP API on this NodePort.'),
+      image: ImageReference.optional().describe('The power manager\'s image, pulled from its registry as written (e.g. registry.lan/vmstation:0.1.0@sha256:...). Unset: the image `vmstation image build` made, side-loaded into the control-plane nodes\' containerd by deploy and pinned by digest.'),
     })
     .prefault({}),
 });

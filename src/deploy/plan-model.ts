@@ -3,6 +3,7 @@
 // types and constants only, so neither imports the other's logic.
 import type { Method, Role } from '../config/schema.js';
 import type { PhaseId } from './phases.js';
+import type { SideLoadImage } from './side-load.js';
 
 /** Where the host layer's playbook and inventory are in the render tree (rendered by src/render/ansible). */
 export const HOST_LAYER = { inventory: 'ansible/inventory.yaml', playbook: 'ansible/site.yaml', cwd: 'ansible' } as const;
@@ -110,6 +111,8 @@ export type StepAction =
   | { kind: 'record-nodes' }
   | { kind: 'apply-manifests'; files: readonly string[] }
   | { kind: 'prune'; keep: readonly string[] }
+  /** The power manager's image into the control-plane nodes' containerd; `image` is undefined when it was not built. */
+  | { kind: 'side-load-image'; reference: string; image?: SideLoadImage | undefined }
   | { kind: 'verify' };
 
 export interface PlanStep {

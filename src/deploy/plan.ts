@@ -5,8 +5,11 @@ import { KUBESPRAY_VERSION } from '../config/data/kubespray-versions.js';
 import { METHOD_SUPPORT } from '../config/methods.js';
 import { etcdMembers, hasRole, type Cluster } from '../config/model.js';
 import type { Method } from '../config/schema.js';
+import { formatSize } from '../image/metadata.js';
+import type { ControllerImage } from '../image/reference.js';
 import { planChanges, type Change, type Refusal } from './changes/index.js';
 import { PHASE_TITLES, PHASES, type PhaseId } from './phases.js';
+import type { SideLoadImage } from './side-load.js';
 import { ETCD_FILES, HOST_LAYER, METHOD_FILES, step, type Observed, type ObservedCluster, type PlanStep, type RenderedManifest } from './plan-model.js';
 
 export { HOST_LAYER, METHOD_FILES, ETCD_FILES, step } from './plan-model.js';
@@ -37,6 +40,8 @@ export interface PlanInput {
   cluster: Cluster;
   observed?: Observed | undefined;
   manifests: readonly RenderedManifest[];
+  /** The power manager's image (src/image/reference.ts); without it no side-load step is planned. */
+  powerImage?: ControllerImage | undefined;
 }
 
 // Which phase applies which manifest, by component name. Anything not listed is infrastructure
@@ -169,6 +174,23 @@ function dayTwoFields(kube: KubernetesPhase): Pick<DeployPlan, 'changes' | 'refu
   return { ...(kube.changes ? { changes: kube.changes } : {}), ...(kube.refusals && kube.refusals.length > 0 ? { refusals: kube.refusals } : {}) };
 }
 
+/** The side-load step of the power phase (before the manifest is applied), or a note why none. */
+function sideLoadSteps(spec: Cluster['spec'], image: ControllerImage | undefined, rendered: boolean, notes: string[]): PlanStep[] {
+  if (!image || !rendered) return [];
+  if (image.kind === 'configured') {
+    notes.push(`the power manager's image is pulled from ${image.reference} (spec.power.controller.image)`);
+    return [];
+  }
+  const cps = spec.nodes.filter((n) => hasRole(n, 'control-plane')).map((n) => n.name);
+  if (image.kind === 'not-built') {
+    notes.push(`the power manager's image is not built: run \`vmstation image build\` before deploying (the power phase stops at its side-load step)`);
+    return [step('power', 'side-load-image', `side-load ${image.reference} into containerd (NOT BUILT: run \`vmstation image build\`)`, cps, { kind: 'side-load-image', reference: image.reference })];
+  }
+  const b = image.image;
+  const load: SideLoadImage = { repository: b.repository, tag: b.tag, digest: b.nodeDigest, archive: b.dockerArchive.file, size: b.dockerArchive.size, sha256: b.dockerArchive.sha256 };
+  return [step('power', 'side-load-image', `side-load ${b.repository}:${b.tag} ${b.nodeDigest} (docker-archive ${formatSize(b.dockerArchive.size)}) into containerd (k8s.io), unless present`, cps, { kind: 'side-load-image', reference: image.reference, image: load })];
+}
+
 export function planDeploy(input: PlanInput): DeployPlan {
   const { cluster, observed } = input;
   const { spec } = cluster;
@@ -210,7 +232,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
   add('infrastructure', applyStep('infrastructure', infra), infra.length === 0 ? 'nothing to run in the cluster besides monitoring and power' : undefined);
   const power = byPhase('power');
   const pruneStep = step('power', 'prune', 'remove objects labelled app.kubernetes.io/managed-by=vmstation that are no longer rendered', [], { kind: 'prune', keep: sorted.map((m) => m.path) });
-  add('power', [...applyStep('power', power), pruneStep]);
+  add('power', [...sideLoadSteps(spec, input.powerImage, power.length > 0, notes), ...applyStep('power', power), pruneStep]);
   if (spec.power.enabled && power.length === 0) notes.push('power.enabled is true but no power manager manifest was rendered');
   add('verify', [step('verify', 'checks', 'nodes Ready, workloads rolled out, Prometheus targets, Grafana and Loki health, NTP offsets, syslog', [], { kind: 'verify' })]);
 

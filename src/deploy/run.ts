@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Cluster } from '../config/model.js';
 import { ExitCode, VmstationError, userError } from '../errors.js';
+import type { ControllerImage } from '../image/reference.js';
 import type { Artifact } from '../render/artifact.js';
 import { writeRenderTree } from '../render/write.js';
 import { executePlan, type ExecuteResult, type StepLog, type StepRunner } from './executor.js';
@@ -65,6 +66,8 @@ export interface DeployRunOptions {
   now?: () => number;
   /** Output the dry-run plan as JSON. */
   json?: boolean;
+  /** The power manager's image (plans its side-load step). */
+  powerImage?: ControllerImage | undefined;
   /** What the cluster reports (day two), when it answered. */
   observed?: Observed | undefined;
   /** Holds the nodes awake for the run (see hold.ts); released when the run ends, also on failure. */
@@ -96,7 +99,7 @@ function upgradeLines(plan: DeployPlan, result: ExecuteResult): string[] {
 export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult> {
   const now = opts.now ?? Date.now;
   const manifests = opts.artifacts.filter((a) => a.path.startsWith('manifests/')).map((a) => ({ path: a.path, component: a.component }));
-  const plan = planDeploy({ cluster: opts.cluster, manifests, observed: opts.observed });
+  const plan = planDeploy({ cluster: opts.cluster, manifests, observed: opts.observed, powerImage: opts.powerImage });
   const write = (line = '') => opts.out.write(`${line}\n`);
   if (opts.dryRun) {
     if (opts.json) write(JSON.stringify(plan, null, 2));

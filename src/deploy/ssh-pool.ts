@@ -3,6 +3,7 @@
 // Host keys are checked against the managed known_hosts by the SSH adapter (never disabled).
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { SshConnection, type SshExecOptions, type SshExecResult, type SshTarget } from '../adapters/ssh/index.js';
 import type { Cluster, ClusterNode } from '../config/model.js';
 
@@ -43,6 +44,11 @@ export class SshPool {
 
   async exec(nodeName: string, command: string, timeoutMs = 60_000, opts: Omit<SshExecOptions, 'timeoutMs'> = {}): Promise<SshExecResult> {
     return (await this.session(nodeName)).exec(command, { timeoutMs, ...opts });
+  }
+
+  /** Runs a command with `input()` streamed to its standard input (a file copy). */
+  async execWithInput(nodeName: string, command: string, input: () => Readable, timeoutMs: number): Promise<SshExecResult> {
+    return (await this.session(nodeName)).exec(command, { timeoutMs, stdin: input() });
   }
 
   /** Forgets a node's connection (e.g. it went to sleep), closing it if it was open. */

@@ -18,6 +18,7 @@ import type { NodeAccess } from './context.js';
 import type { StepContext, StepRunner } from './executor.js';
 import { fetchKubesprayKubeconfig, obtainKubespray, prepareKubesprayEnvironment, runCommand, runKubesprayPlaybook, strictSshEnv, type KubesprayLocation } from './kubespray.js';
 import { applyManifests, countOutcomes, parseManifests, pruneManifests } from './manifests.js';
+import { sideLoad } from './side-load-run.js';
 import type { PlanStep } from './plan.js';
 import { formatPreflight, runPreflight } from './preflight/run.js';
 import { formatVerify, probeNode, runVerify } from './verify.js';
@@ -209,6 +210,12 @@ export function createStepRunner(env: StepEnv): StepRunner {
         });
         const c = countOutcomes(report);
         return `${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged; ${report.rollouts.length} rollout(s) done`;
+      }
+      case 'side-load-image': {
+        if (!a.image) throw userError('image-not-built', `the power manager's image ${a.reference} is not built here`, 'run `vmstation image build` (or set spec.power.controller.image to an image in your registry), then deploy again (it resumes at the power phase)');
+        await wakeHosts(env, step.hosts, ctx);
+        const results = await sideLoad(env.access.pool, step.hosts, env.cluster.spec.kubernetes.method, a.image, ctx.progress, env.now);
+        return `${results.filter((r) => r.copied).length} copied, ${results.filter((r) => !r.copied).length} already present`;
       }
       case 'prune': {
         const pruned = await pruneManifests(env.cluster, await allManifestFiles(env), { client: kubeClient(env.kubeconfig), progress: ctx.progress });

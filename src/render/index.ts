@@ -9,7 +9,7 @@ import { dayTwoRenderer } from './day-two/index.js';
 import { etcdRenderer } from './etcd/index.js';
 import { observability } from './observability/index.js';
 import { powerRenderer } from './power/index.js';
-import { renderAll, type Renderer } from './registry.js';
+import { renderAll, type RenderContext, type Renderer } from './registry.js';
 import { rke2Renderer } from './rke2/index.js';
 
 export const ALL_RENDERERS: readonly Renderer[] = [
@@ -25,6 +25,6 @@ export const ALL_RENDERERS: readonly Renderer[] = [
   etcdRenderer,
 ];
 
-export function renderCluster(cluster: Cluster, only?: readonly string[]): Artifact[] {
-  return renderAll(cluster, ALL_RENDERERS, only);
+export function renderCluster(cluster: Cluster, only?: readonly string[], context?: RenderContext): Artifact[] {
+  return renderAll(cluster, ALL_RENDERERS, only, context);
 }

@@ -3,10 +3,16 @@
 import type { Cluster } from '../config/model.js';
 import type { Artifact } from './artifact.js';
 
+/** Facts from outside the cluster file that a renderer may need (decided at the CLI's edge). */
+export interface RenderContext {
+  /** The power manager's image reference (default: the unpinned tag, IMAGES.vmstation). */
+  powerImage?: string | undefined;
+}
+
 export interface Renderer {
   /** Short name, e.g. `monitoring`, `ansible`, `kubespray`. */
   name: string;
-  render(cluster: Cluster): Artifact[];
+  render(cluster: Cluster, context?: RenderContext): Artifact[];
 }
 
 export interface IndexEntry {
@@ -51,13 +57,13 @@ export function unknownRendererNames(renderers: readonly Renderer[], only: reado
 }
 
 /** Runs the renderers (or those named) and adds index.json. */
-export function renderAll(cluster: Cluster, renderers: readonly Renderer[], only?: readonly string[]): Artifact[] {
+export function renderAll(cluster: Cluster, renderers: readonly Renderer[], only?: readonly string[], context: RenderContext = {}): Artifact[] {
   const unknown = only ? unknownRendererNames(renderers, only) : [];
   if (unknown.length > 0) throw new Error(`unknown renderer names: ${unknown.join(', ')}`);
   const out: Array<Artifact & { renderer: string }> = [];
   for (const r of renderers) {
     if (only && !only.includes(r.name)) continue;
-    for (const a of r.render(cluster)) out.push({ ...a, renderer: r.name });
+    for (const a of r.render(cluster, context)) out.push({ ...a, renderer: r.name });
   }
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (let i = 1; i < out.length; i++) {

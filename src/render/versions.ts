@@ -11,20 +11,25 @@ export interface UpstreamPin {
   readonly source: string;
 }
 
-/** Container images (exact tags, never `latest`). */
+/**
+ * Container images (exact tags, never `latest`). Monitoring images checked 2026-12-03 against each
+ * upstream's tags: the releases current when Kubespray v2.31.0 came out (2026-04-24). Grafana stays
+ * on 12.4 (13.0, two weeks old then, moved bundled data-source plugins out of the image, which an
+ * offline Grafana cannot download); Promtail on its last line, 3.6 (grafana/loki@v3.7.0 removed it).
+ */
 export const IMAGE_PINS = {
-  prometheus: { ref: 'quay.io/prometheus/prometheus:v3.7.3', checked: '2026-11-26', source: 'https://github.com/prometheus/prometheus/releases' },
-  alertmanager: { ref: 'quay.io/prometheus/alertmanager:v0.29.0', checked: '2026-11-26', source: 'https://github.com/prometheus/alertmanager/releases' },
-  nodeExporter: { ref: 'quay.io/prometheus/node-exporter:v1.10.2', checked: '2026-11-26', source: 'https://github.com/prometheus/node_exporter/releases' },
-  blackboxExporter: { ref: 'quay.io/prometheus/blackbox-exporter:v0.27.0', checked: '2026-11-26', source: 'https://github.com/prometheus/blackbox_exporter/releases' },
-  kubeStateMetrics: { ref: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.17.0', checked: '2026-11-26', source: 'https://github.com/kubernetes/kube-state-metrics/releases' },
-  ipmiExporter: { ref: 'quay.io/prometheuscommunity/ipmi-exporter:v1.10.1', checked: '2026-11-26', source: 'https://github.com/prometheus-community/ipmi_exporter/releases' },
-  grafana: { ref: 'docker.io/grafana/grafana:12.2.1', checked: '2026-11-26', source: 'https://github.com/grafana/grafana/releases' },
-  loki: { ref: 'docker.io/grafana/loki:3.5.7', checked: '2026-11-26', source: 'https://github.com/grafana/loki/releases' },
-  alloy: { ref: 'docker.io/grafana/alloy:v1.11.3', checked: '2026-11-26', source: 'https://github.com/grafana/alloy/releases' },
-  promtail: { ref: 'docker.io/grafana/promtail:3.5.7', checked: '2026-11-26', source: 'https://github.com/grafana/loki/releases' },
+  prometheus: { ref: 'quay.io/prometheus/prometheus:v3.11.2', checked: '2026-12-03', source: 'https://github.com/prometheus/prometheus/releases' },
+  alertmanager: { ref: 'quay.io/prometheus/alertmanager:v0.32.0', checked: '2026-12-03', source: 'https://github.com/prometheus/alertmanager/releases' },
+  nodeExporter: { ref: 'quay.io/prometheus/node-exporter:v1.11.1', checked: '2026-12-03', source: 'https://github.com/prometheus/node_exporter/releases' },
+  blackboxExporter: { ref: 'quay.io/prometheus/blackbox-exporter:v0.28.0', checked: '2026-12-03', source: 'https://github.com/prometheus/blackbox_exporter/releases' },
+  kubeStateMetrics: { ref: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.18.0', checked: '2026-12-03', source: 'https://github.com/kubernetes/kube-state-metrics/releases' },
+  ipmiExporter: { ref: 'quay.io/prometheuscommunity/ipmi-exporter:v1.10.1', checked: '2026-12-03', source: 'https://github.com/prometheus-community/ipmi_exporter/releases' },
+  grafana: { ref: 'docker.io/grafana/grafana:12.4.3', checked: '2026-12-03', source: 'https://github.com/grafana/grafana/releases' },
+  loki: { ref: 'docker.io/grafana/loki:3.7.1', checked: '2026-12-03', source: 'https://github.com/grafana/loki/releases' },
+  alloy: { ref: 'docker.io/grafana/alloy:v1.16.0', checked: '2026-12-03', source: 'https://github.com/grafana/alloy/releases' },
+  promtail: { ref: 'docker.io/grafana/promtail:3.6.10', checked: '2026-12-03', source: 'https://github.com/grafana/loki/releases' },
   localPathProvisioner: { ref: 'docker.io/rancher/local-path-provisioner:v0.0.32', checked: '2026-12-03', source: 'kubernetes-sigs/kubespray@v2.31.0:roles/kubespray_defaults/defaults/main/download.yml (local_path_provisioner_version)' },
-  busybox: { ref: 'docker.io/library/busybox:1.37.0', checked: '2026-11-26', source: 'https://hub.docker.com/_/busybox' },
+  busybox: { ref: 'docker.io/library/busybox:1.37.0', checked: '2026-12-03', source: 'https://hub.docker.com/_/busybox' },
   vmstation: { ref: 'ghcr.io/vmstation/vmstation:0.1.0', checked: '2026-12-03', source: 'this repository (package.json version)' },
 } as const satisfies Record<string, UpstreamPin>;
 

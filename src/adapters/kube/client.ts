@@ -5,7 +5,7 @@
 // costs ~75 MiB (see docs/power.md, "Memory"). client-node's types are used (type-only imports
 // cost nothing at run time); the deploy side, which runs briefly, keeps client-node itself.
 import type { CoreV1Event, V1Lease, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
-import { ListWatchInformer, type CachedInformer } from './informer.js';
+import { ListWatchInformer, type CachedInformer, type CallbackErrorHandler } from './informer.js';
 import { loadConnection, type KubeConnectOptions } from './kubeconfig.js';
 import { KubeApiError, KubeRest } from './rest.js';
 import { slimNode, slimPdb, slimPod, slimPv, slimPvc } from './slim.js';
@@ -31,11 +31,23 @@ export type EvictionOutcome =
 const MERGE_PATCH = 'application/merge-patch+json';
 const enc = encodeURIComponent;
 
+export interface KubeClientHooks {
+  /** An informer's add/update/delete callback threw (it was contained; the informer goes on). */
+  onInformerCallbackError?: CallbackErrorHandler;
+}
+
 export class KubeClient {
   readonly rest: KubeRest;
 
-  constructor(opts: KubeConnectOptions = {}) {
+  constructor(
+    opts: KubeConnectOptions = {},
+    private readonly hooks: KubeClientHooks = {},
+  ) {
     this.rest = new KubeRest(loadConnection(opts));
+  }
+
+  private informer<T extends object>(path: string, slim: (obj: T) => T): CachedInformer<T> {
+    return new ListWatchInformer<T>({ rest: this.rest, path, slim, ...(this.hooks.onInformerCallbackError ? { onCallbackError: this.hooks.onInformerCallbackError } : {}) });
   }
 
   private async getOrUndefined<T>(path: string): Promise<T | undefined> {
@@ -112,23 +124,23 @@ export class KubeClient {
 
   // Informers holding slimmed objects (see slim.ts), listed in pages.
   nodeInformer(): CachedInformer<V1Node> {
-    return new ListWatchInformer<V1Node>({ rest: this.rest, path: '/api/v1/nodes', slim: slimNode });
+    return this.informer<V1Node>('/api/v1/nodes', slimNode);
   }
 
   podInformer(): CachedInformer<V1Pod> {
-    return new ListWatchInformer<V1Pod>({ rest: this.rest, path: '/api/v1/pods', slim: slimPod });
+    return this.informer<V1Pod>('/api/v1/pods', slimPod);
   }
 
   pvcInformer(): CachedInformer<V1PersistentVolumeClaim> {
-    return new ListWatchInformer<V1PersistentVolumeClaim>({ rest: this.rest, path: '/api/v1/persistentvolumeclaims', slim: slimPvc });
+    return this.informer<V1PersistentVolumeClaim>('/api/v1/persistentvolumeclaims', slimPvc);
   }
 
   pvInformer(): CachedInformer<V1PersistentVolume> {
-    return new ListWatchInformer<V1PersistentVolume>({ rest: this.rest, path: '/api/v1/persistentvolumes', slim: slimPv });
+    return this.informer<V1PersistentVolume>('/api/v1/persistentvolumes', slimPv);
   }
 
   pdbInformer(): CachedInformer<V1PodDisruptionBudget> {
-    return new ListWatchInformer<V1PodDisruptionBudget>({ rest: this.rest, path: '/apis/policy/v1/poddisruptionbudgets', slim: slimPdb });
+    return this.informer<V1PodDisruptionBudget>('/apis/policy/v1/poddisruptionbudgets', slimPdb);
   }
 
   /** Drops the keep-alive connections (informers must be stopped first). */
@@ -139,28 +151,42 @@ export class KubeClient {
 
 /**
  * Keeps an informer running: it re-lists by itself after a 410, but stops on any other error;
- * this restarts it after a capped exponential delay (sleep injected for tests).
+ * this restarts it after a capped exponential delay (clock injected for tests). As client-go's
+ * reflector does, the backoff starts over only once the informer has gone `resetAfterMs` without
+ * an error: a restart that "succeeds" and fails again a moment later (an API server that accepts
+ * the connection and then drops the watch) keeps backing off.
  */
 export function keepInformerRunning<T>(
   informer: CachedInformer<T>,
-  opts: { delay: (retry: number) => number; sleep: (ms: number) => Promise<void>; onError?: (err: unknown, retry: number, delayMs: number) => void; isStopped: () => boolean },
+  opts: {
+    delay: (retry: number) => number;
+    sleep: (ms: number) => Promise<void>;
+    onError?: (err: unknown, retry: number, delayMs: number) => void;
+    isStopped: () => boolean;
+    now?: () => number;
+    /** Errors further apart than this start the backoff over (client-go: 2 min). */
+    resetAfterMs?: number;
+  },
 ): void {
+  const now = opts.now ?? Date.now;
+  const resetAfterMs = opts.resetAfterMs ?? INFORMER_BACKOFF_RESET_MS;
   let retry = 0;
-  let erroredSinceStart = false;
+  let lastErrorAt = -Infinity;
   const restart = async () => {
-    if (opts.isStopped()) return;
-    erroredSinceStart = false;
-    await informer.start();
-    // start() resolves once the list is in and the watch is opening, or after it reported an error.
-    if (!erroredSinceStart) retry = 0;
+    if (!opts.isStopped()) await informer.start();
   };
   informer.on('error', (err: unknown) => {
-    erroredSinceStart = true;
+    const at = now();
+    if (at - lastErrorAt >= resetAfterMs) retry = 0;
+    lastErrorAt = at;
     retry += 1;
     const ms = opts.delay(retry);
     opts.onError?.(err, retry, ms);
     void opts.sleep(ms).then(restart).catch(() => undefined);
   });
 }
+
+/** client-go's reflector resets its backoff after 2 minutes without a failure. */
+export const INFORMER_BACKOFF_RESET_MS = 120_000;
 
 export type { V1Node, V1Pod, V1PodDisruptionBudget, V1Lease, CoreV1Event };

@@ -5,7 +5,10 @@
 // add/update/delete for what changed, including what a re-list found missing. Any other failure is
 // reported on 'error' and the informer stops: its owner restarts it (see keepInformerRunning), and
 // start() then resumes the watch from the last version seen. Objects are cut down by `slim` before
-// they are cached (see slim.ts).
+// they are cached (see slim.ts). A callback that throws is contained: the others still run, the
+// cache stays right, and the error goes to `onCallbackError` (the controller logs and counts it);
+// an event that cannot be applied (slim throws on a malformed object) ends the watch with an
+// error, like a broken stream, so the informer restarts (with a fresh list) instead of the process.
 import { KubeApiError, type KubeRest, type WatchEvent } from './rest.js';
 
 interface Meta {
@@ -33,6 +36,14 @@ export interface InformerOptions<T> {
   pageSize?: number;
   /** Server-side watch timeout; client-go picks 5-10 min at random so watches do not restart together. */
   watchTimeoutSeconds?: () => number;
+  /** A registered add/update/delete callback threw (default: a process warning). */
+  onCallbackError?: CallbackErrorHandler;
+}
+
+export type CallbackErrorHandler = (err: unknown, where: { path: string; verb: 'add' | 'update' | 'delete' }) => void;
+
+function warnCallbackError(err: unknown, where: { path: string; verb: string }): void {
+  process.emitWarning(`informer ${where.path}: a '${where.verb}' callback failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 const GONE = 410;
@@ -89,6 +100,17 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
     return Promise.resolve();
   }
 
+  /** Calls every callback of `verb`; one that throws is reported and does not stop the others. */
+  private emit(verb: 'add' | 'update' | 'delete', obj: T): void {
+    for (const cb of this.callbacks[verb]) {
+      try {
+        cb(obj);
+      } catch (err) {
+        (this.opts.onCallbackError ?? warnCallbackError)(err, { path: this.opts.path, verb });
+      }
+    }
+  }
+
   private fail(err: unknown): void {
     this.abort?.abort();
     for (const cb of this.callbacks.error) cb(err);
@@ -120,7 +142,7 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
       for (const [name, obj] of byName)
         if (!fresh.has(`${ns}/${name}`)) {
           byName.delete(name);
-          for (const cb of this.callbacks.delete) cb(obj);
+          this.emit('delete', obj);
         }
     for (const obj of items) this.upsert(obj);
   }
@@ -132,8 +154,8 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
     if (!byName) this.objects.set(ns, (byName = new Map()));
     const old = byName.get(name);
     byName.set(name, obj);
-    if (!old) for (const cb of this.callbacks.add) cb(obj);
-    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) for (const cb of this.callbacks.update) cb(obj);
+    if (!old) this.emit('add', obj);
+    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj);
   }
 
   private remove(obj: T): void {
@@ -143,12 +165,16 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
     if (!byName || !old) return;
     byName.delete(obj.metadata?.name ?? '');
     if (byName.size === 0) this.objects.delete(ns);
-    for (const cb of this.callbacks.delete) cb(obj);
+    this.emit('delete', obj);
   }
 
   private async watchLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      let streamError: KubeApiError | undefined;
+      let streamError: Error | undefined;
+      // Ends this one watch (not the informer) when an event cannot be applied.
+      const watchAbort = new AbortController();
+      const onAbort = () => watchAbort.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
       try {
         if (!this.resourceVersion) await this.relist(signal);
         if (signal.aborted) return;
@@ -157,10 +183,17 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
           this.opts.path,
           { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: timeout },
           (event) => {
-            const e = this.onEvent(event);
-            if (e) streamError = e;
+            if (streamError) return;
+            try {
+              streamError = this.onEvent(event);
+            } catch (err) {
+              // Re-list on restart rather than replay the same event from the last version.
+              this.resourceVersion = '';
+              streamError = new Error(`watch ${this.opts.path}: an event could not be applied: ${err instanceof Error ? err.message : String(err)}`);
+            }
+            if (streamError) watchAbort.abort();
           },
-          signal,
+          watchAbort.signal,
           (timeout + 30) * 1000,
         );
       } catch (err) {
@@ -171,6 +204,8 @@ export class ListWatchInformer<T extends Meta> implements CachedInformer<T> {
         }
         this.fail(err);
         return;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
       }
       if (streamError && !signal.aborted) {
         this.fail(streamError);

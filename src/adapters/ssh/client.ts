@@ -2,6 +2,7 @@
 // One connection runs commands one after another; results carry exit code, output and duration.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import type { Readable } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 
@@ -43,7 +44,7 @@ export interface SshExecResult {
 export interface SshExecOptions {
   timeoutMs?: number;
   /** Sent as the command's standard input, then closed (e.g. a file to write on the host). */
-  stdin?: Buffer;
+  stdin?: Buffer | Readable;
   /** Also return the standard output as bytes (stdoutBytes). */
   binary?: boolean;
 }
@@ -108,8 +109,9 @@ export class SshConnection {
   }
 
   /**
-   * Runs one command (non-interactive, no pty). Resolves when the channel closes; a channel that
-   * closes without an exit status (the host went down) gives exitCode null.
+   * Runs one command (non-interactive, no pty), with `stdin` streamed to it when given. Resolves
+   * when the channel closes; a channel that closes without an exit status (the host went down)
+   * gives exitCode null.
    */
   exec(command: string, opts: SshExecOptions = {}): Promise<SshExecResult> {
     const started = Date.now();
@@ -153,7 +155,18 @@ export class SshConnection {
           signal = sig;
         });
         channel.on('close', () => finish(exitCode, signal));
-        if (opts.stdin !== undefined) channel.end(opts.stdin);
+        // Standard input (e.g. a file being copied): streamed with backpressure, then EOF. A
+        // source that fails ends the input early (EOF), so the remote command sees a short input.
+        const input = opts.stdin;
+        if (Buffer.isBuffer(input)) channel.end(input);
+        else if (input) {
+          input.once('error', (e: Error) => {
+            stderr += `local input failed: ${e.message}\n`;
+            input.unpipe(channel);
+            channel.end();
+          });
+          input.pipe(channel);
+        }
       });
     });
   }

@@ -13,6 +13,7 @@ import { createStepRunner } from '../../deploy/steps.js';
 import { renderCluster } from '../../render/index.js';
 import { readVaultPassword } from '../../secrets/store.js';
 import { loadCluster, secretsPath } from '../cluster-file.js';
+import { powerImageFor } from '../power-image.js';
 import type { CliIo } from '../io.js';
 import { withClusterFile, type ClusterFlags } from '../options.js';
 
@@ -55,7 +56,8 @@ export function registerDeploy(program: Command, io: CliIo): void {
       const nodeWaitTimeoutMs = durationMs('--node-timeout', flags.nodeTimeout);
       const { cluster, dir } = await loadCluster(io, flags);
       const paths = deployPaths(cluster, io.env);
-      const artifacts = renderCluster(cluster);
+      const powerImage = await powerImageFor(cluster, io.env);
+      const artifacts = renderCluster(cluster, undefined, { powerImage: powerImage.reference });
       const renderDir = path.resolve(io.cwd, flags.renderDir ?? path.join(paths.stateDir, 'render'));
       const password = await readVaultPassword(flags.vaultPasswordFile, io.env);
       const { source, store } = await secretSource(secretsPath(dir, cluster), password);
@@ -66,6 +68,7 @@ export function registerDeploy(program: Command, io: CliIo): void {
         await runDeploy({
           cluster,
           artifacts,
+          powerImage,
           renderDir,
           stateFile: paths.stateFile,
           logsDir: paths.logsDir,

@@ -6,6 +6,7 @@ import { observe } from '../../deploy/observe.js';
 import { formatPlan, planDeploy } from '../../deploy/plan.js';
 import { renderCluster } from '../../render/index.js';
 import { loadCluster } from '../cluster-file.js';
+import { powerImageFor } from '../power-image.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 import { withClusterFile, withOutput, type ClusterFlags, type OutputFlags } from '../options.js';
 
@@ -18,10 +19,11 @@ export function registerPlan(program: Command, io: CliIo): void {
     const { cluster } = await loadCluster(io, flags);
     const paths = deployPaths(cluster, io.env);
     const observed = flags.observe ? await observe(cluster, flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : paths.kubeconfig, undefined, paths.deployedNodes) : undefined;
-    const manifests = renderCluster(cluster)
+    const powerImage = await powerImageFor(cluster, io.env);
+    const manifests = renderCluster(cluster, undefined, { powerImage: powerImage.reference })
       .filter((a) => a.path.startsWith('manifests/'))
       .map((a) => ({ path: a.path, component: a.component }));
-    const plan = planDeploy({ cluster, manifests, observed });
+    const plan = planDeploy({ cluster, manifests, observed, powerImage });
     if (flags.output === 'json') writeJson(io.stdout, plan);
     else writeLine(io.stdout, formatPlan(plan));
   });

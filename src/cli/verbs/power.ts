@@ -4,13 +4,12 @@
 // runs `vmstation power controller --in-cluster`).
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { userError } from '../../errors.js';
+import { errorMessage, userError } from '../../errors.js';
 import type { Cluster } from '../../config/model.js';
-import { httpStatusOf, KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.js';
+import { KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.js';
 import { loadToken } from '../../power/api/auth.js';
-import { requestPower } from '../../power/api/requests.js';
-import { parsePowerAnnotations } from '../../power/controller/annotations.js';
-import { byNodeName, nodeStatus, type ControllerStatus, type NodeStatus } from '../../power/controller/status.js';
+import { apiClient, kubeClient, waitForNode, type PowerClient } from '../../power/api/client.js';
+import type { ControllerStatus, NodeStatus } from '../../power/controller/status.js';
 import { systemClock } from '../../power/controller/clock.js';
 import { runController } from '../../power/controller/run.js';
 import type { LogLevel } from '../../power/controller/log.js';
@@ -18,6 +17,7 @@ import { directorySecrets, vaultSecrets, type SecretSource } from '../../power/d
 import { readVaultPassword, SecretsFile } from '../../secrets/store.js';
 import { loadCluster, secretsPath } from '../cluster-file.js';
 import { formatTable, writeJson, writeLine, type CliIo } from '../io.js';
+import { VERSION } from '../main.js';
 import { withClusterFile, withOutput, type ClusterFlags, type OutputFlags } from '../options.js';
 import type { RegisterVerb } from './index.js';
 
@@ -40,40 +40,13 @@ function kubeOptions(io: CliIo, flags: ConnectFlags): KubeConnectOptions {
   return { kubeconfig: flags.kubeconfig, context: flags.context, env: io.env };
 }
 
-async function apiCall(io: CliIo, flags: ConnectFlags, method: 'GET' | 'POST', path: string): Promise<unknown> {
+/** The power manager through --url and a token, or through the Node annotations with a kubeconfig. */
+async function connect(io: CliIo, flags: ConnectFlags, cluster: Cluster): Promise<PowerClient> {
+  if (!flags.url) return kubeClient(new KubeClient(kubeOptions(io, flags)), cluster, { now: () => Date.now() });
   const token = await loadToken(flags.tokenFile, io.env).catch((err: unknown) => {
-    throw userError('power-token-missing', (err as Error).message, 'the token is the vault secret spec.power.apiToken (`vmstation secrets get power-api-token > token`)');
+    throw userError('power-token-missing', errorMessage(err), 'the token is the vault secret spec.power.apiToken (`vmstation secrets get power-api-token > token`)');
   });
-  let res: Response;
-  try {
-    res = await fetch(`${(flags.url ?? '').replace(/\/$/, '')}${path}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    throw userError('power-api-unreachable', `cannot reach the power manager at ${flags.url}: ${(err as Error).message}`, 'check --url (the NodePort in spec.power.controller.nodePort) and that the controller runs');
-  }
-  const body = (await res.json().catch(() => ({}))) as { error?: string };
-  if (res.status === 401) throw userError('power-api-unauthorized', 'the power manager refused the token', 'use the token stored in the vault as spec.power.apiToken');
-  if (res.status === 429) throw userError('power-api-rate-limited', 'too many requests to the power manager', `retry in ${res.headers.get('retry-after') ?? 'a few'} s`);
-  if (!res.ok) throw userError('power-api-error', `the power manager answered ${res.status}: ${body.error ?? ''}`);
-  return body;
-}
-
-function statusFromNodes(cluster: Cluster, nodes: Awaited<ReturnType<KubeClient['listNodes']>>, now: number): ControllerStatus {
-  const wanted = new Set(cluster.spec.nodes.map((n) => n.name));
-  const out: NodeStatus[] = nodes
-    .filter((n) => wanted.has(n.metadata?.name ?? ''))
-    .map((n) => nodeStatus(n, parsePowerAnnotations(n.metadata?.annotations, now)))
-    .sort(byNodeName);
-  return { identity: 'kubeconfig', leader: false, synced: true, nodes: out };
-}
-
-async function readStatus(io: CliIo, flags: ConnectFlags, cluster: Cluster): Promise<ControllerStatus> {
-  if (flags.url) return (await apiCall(io, flags, 'GET', '/status')) as ControllerStatus;
-  const kube = new KubeClient(kubeOptions(io, flags));
-  try {
-    return statusFromNodes(cluster, await kube.listNodes(), Date.now());
-  } catch (err) {
-    throw userError('kube-unreachable', `cannot list Nodes: ${(err as Error).message}`, 'pass --kubeconfig, or --url and --token-file for the power manager API');
-  }
+  return apiClient({ url: flags.url, token });
 }
 
 function printStatus(io: CliIo, status: ControllerStatus): void {
@@ -93,35 +66,8 @@ function checkNode(cluster: Cluster, node: string): void {
     throw userError('unknown-node', `no node named ${node} in the cluster file`, `nodes: ${cluster.spec.nodes.map((n) => n.name).join(', ')}`, { exitCode: 2 });
 }
 
-async function request(io: CliIo, flags: ConnectFlags, cluster: Cluster, node: string, action: 'wake' | 'sleep'): Promise<void> {
-  checkNode(cluster, node);
-  if (flags.url) {
-    await apiCall(io, flags, 'POST', `/${action}/${node}`);
-    return;
-  }
-  const kube = new KubeClient(kubeOptions(io, flags));
-  try {
-    await requestPower(kube, node, action, 'manual', `${action} requested with the CLI by ${io.env['USER'] ?? 'a user'} on ${hostname()}`, Date.now());
-  } catch (err) {
-    if (httpStatusOf(err) === 404) throw userError('node-not-in-cluster', `the cluster has no Node named ${node}`, 'is it deployed and joined? check with `kubectl get nodes`');
-    throw userError('kube-unreachable', `cannot record the ${action} request on Node ${node}: ${(err as Error).message}`, 'pass --kubeconfig, or --url and --token-file for the power manager API');
-  }
-}
-
-async function waitFor(io: CliIo, flags: ConnectFlags, cluster: Cluster, node: string, done: (n: NodeStatus) => boolean, timeoutMs: number): Promise<NodeStatus | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    const st = (await readStatus(io, flags, cluster)).nodes.find((n) => n.node === node);
-    if (st && st.state !== last) {
-      writeLine(io.stderr, `${node}: ${st.state}${st.reason ? ` (${st.reason})` : ''}`);
-      last = st.state;
-    }
-    if (st && done(st)) return st;
-    if (st?.state === 'failed') return st;
-    await systemClock.sleep(1000);
-  }
-  return undefined;
+async function request(io: CliIo, client: PowerClient, node: string, action: 'wake' | 'sleep'): Promise<void> {
+  await client.request(node, action, `${action} requested with the CLI by ${io.env['USER'] ?? 'a user'} on ${hostname()}`);
 }
 
 interface ControllerFlags extends ClusterFlags {
@@ -151,7 +97,7 @@ export function registerPower(program: Command, io: CliIo, registerSimulate?: (p
 
   withOutput(withConnect(power.command('status').description('power state of each node: state, since, reason, last wake latency, kWh saved'))).action(async (flags: ConnectFlags & OutputFlags) => {
     const { cluster } = await loadCluster(io, flags);
-    const status = await readStatus(io, flags, cluster);
+    const status = await (await connect(io, flags, cluster)).status();
     if (flags.output === 'json') writeJson(io.stdout, status);
     else printStatus(io, status);
   });
@@ -161,10 +107,13 @@ export function registerPower(program: Command, io: CliIo, registerSimulate?: (p
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds', '900')
     .action(async (node: string, flags: ConnectFlags & { wait?: boolean; timeout: string }) => {
       const { cluster } = await loadCluster(io, flags);
-      await request(io, flags, cluster, node, 'wake');
+      checkNode(cluster, node);
+      const client = await connect(io, flags, cluster);
+      await request(io, client, node, 'wake');
       writeLine(io.stderr, `wake of ${node} requested`);
       if (!flags.wait) return;
-      const st = await waitFor(io, flags, cluster, node, (n) => n.state === 'awake' && n.ready && !n.cordoned, Number(flags.timeout) * 1000);
+      const onChange = (n: NodeStatus) => writeLine(io.stderr, `${node}: ${n.state}${n.reason ? ` (${n.reason})` : ''}`);
+      const st = await waitForNode(client, node, (n) => n.state === 'awake' && n.ready && !n.cordoned, { timeoutMs: Number(flags.timeout) * 1000, clock: systemClock, onChange });
       if (!st) throw userError('wake-timeout', `${node} is not awake after ${flags.timeout} s`, 'see `vmstation power status` and the Events of the Node');
       if (st.state === 'failed') throw userError('wake-failed', `${node} failed to wake: ${st.reason}`, 'check the MAC, that Wake-on-LAN is enabled in the BIOS and the NIC, or the BMC');
       writeLine(io.stdout, `${node} is awake${st.lastWakeLatencySeconds === undefined ? '' : ` (${st.lastWakeLatencySeconds.toFixed(1)} s)`}`);
@@ -177,11 +126,11 @@ export function registerPower(program: Command, io: CliIo, registerSimulate?: (p
       checkNode(cluster, node);
       if (!flags.yes)
         throw userError('confirmation-needed', `putting ${node} to sleep evicts its pods and suspends it`, `run again with --yes to go ahead`, { exitCode: 2 });
-      await request(io, flags, cluster, node, 'sleep');
+      await request(io, await connect(io, flags, cluster), node, 'sleep');
       writeLine(io.stderr, `sleep of ${node} requested; the controller checks the safety rules first (see \`vmstation power status\` and the Node's Events)`);
     });
 
-  withClusterFile(power.command('controller').description('run the power manager controller (what the in-cluster Deployment runs)'))
+  withClusterFile(power.command('controller').description(`run the power manager controller (what the in-cluster Deployment runs; vmstation ${VERSION})`))
     .option('--kubeconfig <file>', 'kubeconfig (outside the cluster)')
     .option('--context <name>', 'kubeconfig context')
     .option('--in-cluster', 'use the pod\'s service account')

@@ -5,6 +5,7 @@ import { unknownRendererNames } from '../../render/registry.js';
 import { ExitCode, VmstationError } from '../../errors.js';
 import { writeRenderTree } from '../../render/write.js';
 import { loadCluster } from '../cluster-file.js';
+import { powerImageFor } from '../power-image.js';
 import { writeLine, type CliIo } from '../io.js';
 import { withClusterFile, type ClusterFlags } from '../options.js';
 
@@ -23,7 +24,8 @@ export function registerRender(program: Command, io: CliIo): void {
           exitCode: ExitCode.usage,
         });
       const { cluster } = await loadCluster(io, flags);
-      const artifacts = renderCluster(cluster, only);
+      const image = await powerImageFor(cluster, io.env);
+      const artifacts = renderCluster(cluster, only, { powerImage: image.reference });
       const written = await writeRenderTree(io.cwd, flags.out, artifacts);
       writeLine(io.stdout, `rendered ${artifacts.length} files to ${written}`);
     });

@@ -1,6 +1,7 @@
 // The power record lives in Node annotations, so a restarted controller (or another replica)
 // resumes where the last one stopped. Parse and format are exact inverses (tested).
-import { POWER_STATES, type NodePowerRecord, type PowerState, type WakeRequest, type WakeSource, WAKE_SOURCES } from '../core/types.js';
+import type { PowerRecord } from '../core/lifecycle.js';
+import { POWER_STATES, type PowerState, type SleepRequest, type WakeRequest, type WakeSource, WAKE_SOURCES } from '../core/types.js';
 
 export const POWER_ANNOTATIONS = {
   state: 'vmstation.io/power-state',
@@ -18,9 +19,8 @@ export const POWER_ANNOTATIONS = {
   request: 'vmstation.io/power-request',
 } as const;
 
-export interface PowerAnnotations extends NodePowerRecord {
-  cordonedByPowerManager: boolean;
-  wakeTriggeredAt?: number | undefined;
+/** The record the executors write (lifecycle.ts), plus the kWh saved so far. */
+export interface PowerAnnotations extends PowerRecord {
   energySavedKwh: number;
 }
 
@@ -95,10 +95,30 @@ export function parsePowerRequest(annotations: Readonly<Record<string, string>> 
   }
 }
 
+/**
+ * What is wrong with the power manager's annotations on a Node (someone edited them by hand, or an
+ * older version wrote them): each is read conservatively by the parsers above, and reported.
+ */
+export function powerAnnotationProblems(annotations: Readonly<Record<string, string>> | undefined): string[] {
+  const a = annotations ?? {};
+  const out: string[] = [];
+  const state = a[POWER_ANNOTATIONS.state];
+  if (state !== undefined && !isPowerState(state)) out.push(`${POWER_ANNOTATIONS.state} "${state}" is not a power state (${POWER_STATES.join(', ')}); read as a node not managed yet`);
+  const since = a[POWER_ANNOTATIONS.since];
+  if (isPowerState(state) && since !== undefined && time(since) === undefined) out.push(`${POWER_ANNOTATIONS.since} "${since}" is not a time; read as the moment the controller first saw the node`);
+  const raw = a[POWER_ANNOTATIONS.request];
+  if (raw && !parsePowerRequest(a)) out.push(`${POWER_ANNOTATIONS.request} is not a request ({"action":"wake"|"sleep","source":...,"at":...,"reason":...}); ignored: ${raw.length > 120 ? `${raw.slice(0, 117)}...` : raw}`);
+  return out;
+}
+
 export function formatPowerRequest(r: PowerRequest): string {
   return JSON.stringify({ action: r.action, source: r.source, at: new Date(r.at).toISOString(), reason: r.reason });
 }
 
 export function toWakeRequest(node: string, r: PowerRequest): WakeRequest | undefined {
   return r.action === 'wake' ? { node, source: r.source, at: r.at, reason: r.reason } : undefined;
+}
+
+export function toSleepRequest(node: string, r: PowerRequest): SleepRequest | undefined {
+  return r.action === 'sleep' ? { node, source: r.source, at: r.at, reason: r.reason } : undefined;
 }

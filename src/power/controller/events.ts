@@ -16,6 +16,8 @@ export const EVENT_REASONS = {
   sleepAborted: 'PowerSleepAborted',
   sleepRefused: 'PowerSleepRefused',
   uncordoned: 'PowerUncordoned',
+  /** An input the controller cannot use and leaves out (a window, an annotation, an object). */
+  badInput: 'PowerInputInvalid',
 } as const;
 
 export function nodeEvent(opts: { node: V1Node | { metadata: { name: string; uid?: string } }; type: EventType; reason: string; message: string; now: number; instance: string; seq: number }): CoreV1Event {

@@ -3,6 +3,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { POWER_STATES, type PowerState } from '../core/types.js';
 
+/** Where a failure can be contained without stopping the process (`vmstation_internal_errors_total{component}`). */
+export const INTERNAL_ERROR_COMPONENTS = ['api', 'gateway', 'informer'] as const;
+export type InternalErrorComponent = (typeof INTERNAL_ERROR_COMPONENTS)[number];
+
 export const WAKE_LATENCY_BUCKETS = [5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600];
 
 export class PowerMetrics {
@@ -13,11 +17,15 @@ export class PowerMetrics {
   readonly failures = new Counter({ name: 'vmstation_power_failures_total', help: 'Failed power operations by kind (wake, sleep, suspend, evict, api).', labelNames: ['node', 'kind'], registers: [this.registry] });
   readonly energySaved = new Counter({ name: 'vmstation_energy_saved_kwh_total', help: 'Energy saved by sleeping, from the configured awake and asleep watts.', labelNames: ['node'], registers: [this.registry] });
   readonly reconcile = new Histogram({ name: 'vmstation_power_reconcile_seconds', help: 'Time of one observe + decide + dispatch round.', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
-  readonly gatewayConnections = new Counter({ name: 'vmstation_gateway_connections_total', help: 'Connections through the wake gateway by outcome: direct (node was up), woken (waited for a wake), timeout, client-gone.', labelNames: ['app', 'outcome'], registers: [this.registry] });
+  readonly gatewayConnections = new Counter({ name: 'vmstation_gateway_connections_total', help: 'Connections through the wake gateway by outcome: direct (node was up), woken (waited for a wake), timeout, client-gone, overflow (sent more than the wait buffer and stayed), refused (connection cap).', labelNames: ['app', 'outcome'], registers: [this.registry] });
   readonly gatewayWait = new Histogram({ name: 'vmstation_gateway_wait_seconds', help: 'How long a connection through the wake gateway waited for its node and app.', labelNames: ['app'], buckets: WAKE_LATENCY_BUCKETS, registers: [this.registry] });
+  readonly badInputs = new Gauge({ name: 'vmstation_power_bad_inputs', help: 'Inputs the power manager leaves out because it cannot use them, by kind (window, node, pod); the log and the Nodes\' PowerInputInvalid Events say which.', labelNames: ['kind'], registers: [this.registry] });
+  readonly internalErrors = new Counter({ name: 'vmstation_internal_errors_total', help: 'Failures contained inside the power manager by component (api: an HTTP request handler, gateway: a wake gateway connection or listener, informer: a watch callback); each is logged at error level and the process keeps running.', labelNames: ['component'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'vmstation_power_leader', help: '1 while this replica holds the leader Lease.', registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
+    // Present from the start at 0, so an alert can use increase() from the first scrape.
+    for (const component of INTERNAL_ERROR_COMPONENTS) this.internalErrors.inc({ component }, 0);
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'vmstation_power_manager_' });
   }
 
@@ -28,6 +36,11 @@ export class PowerMetrics {
   /** Starts the energy counter of a node at the value recorded in its annotations. */
   seedEnergy(node: string, kwh: number): void {
     if (kwh > 0) this.energySaved.inc({ node }, kwh);
+  }
+
+  /** Counts one contained failure (the caller has logged it). */
+  internalError(component: InternalErrorComponent): void {
+    this.internalErrors.inc({ component });
   }
 
   text(): Promise<string> {

@@ -16,6 +16,7 @@ import { PowerController, type ActivitySource, type ControllerTuning } from './c
 import { jsonLogger, type LogLevel, type Logger } from './log.js';
 import { PowerMetrics } from './metrics.js';
 import { prometheusActivity } from './prometheus-activity.js';
+import { errorMessage } from '../../errors.js';
 
 export interface RunControllerOptions {
   cluster: Cluster;
@@ -37,7 +38,7 @@ export interface RunControllerOptions {
   rateLimit?: RateLimit;
   defaultMetrics?: boolean;
   /** Wake gateway timings (tests); it listens on the API's host. */
-  gateway?: Pick<GatewayDeps, 'retryMs' | 'connectTimeoutMs' | 'requestEveryMs' | 'waitMs'>;
+  gateway?: Pick<GatewayDeps, 'retryMs' | 'connectTimeoutMs' | 'requestEveryMs' | 'waitMs' | 'limits'>;
 }
 
 export interface RunningController {
@@ -58,10 +59,17 @@ export async function runController(opts: RunControllerOptions): Promise<Running
   const clock = opts.clock ?? systemClock;
   const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
   const log = opts.log ?? jsonLogger(opts.logStream ?? process.stderr, { now: () => clock.now(), level: opts.logLevel ?? 'info', base: { component: 'vmstation-power-manager', identity } });
-  const kube = new KubeClient(opts.kube);
+  const metrics = new PowerMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  // A failure inside an informer callback, a request handler or a gateway connection is contained
+  // where it happens; here it is logged and counted, and the process goes on.
+  const kube = new KubeClient(opts.kube, {
+    onInformerCallbackError: (err, where) => {
+      log.error('informer callback failed', { informer: where.path, event: where.verb, error: errorMessage(err) });
+      metrics.internalError('informer');
+    },
+  });
   if (!opts.drivers && !opts.driverOptions) throw new Error('runController needs drivers or driverOptions');
   const drivers = opts.drivers ?? createDrivers(opts.cluster, opts.driverOptions as DriverOptions);
-  const metrics = new PowerMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
   const activity = opts.activity ?? (opts.prometheusUrl ? prometheusActivity(opts.cluster, opts.prometheusUrl) : undefined);
   const controller = new PowerController({
     cluster: opts.cluster,
@@ -85,6 +93,7 @@ export async function runController(opts: RunControllerOptions): Promise<Running
     healthy: () => controller.isSynced(),
     log,
     now: () => clock.now(),
+    onInternalError: () => metrics.internalError('api'),
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
   });
   const { host, port } = parseListen(opts.listen ?? '0.0.0.0:8080');
@@ -106,6 +115,7 @@ export async function runController(opts: RunControllerOptions): Promise<Running
       metrics.gatewayConnections.inc({ app, outcome });
       if (outcome === 'woken') metrics.gatewayWait.observe({ app }, seconds);
     },
+    onInternalError: () => metrics.internalError('gateway'),
     waitMs: () => waitMs,
     ...opts.gateway,
   });

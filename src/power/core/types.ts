@@ -161,6 +161,14 @@ export interface WakeRequest {
   reason: string;
 }
 
+/** A person asking for a node to sleep (CLI, HTTP API): decide() checks it like any sleep, except that it may override autoSleep: false. */
+export interface SleepRequest {
+  node: string;
+  source: WakeSource;
+  at: Millis;
+  reason: string;
+}
+
 export type TransitionKind = 'sleep' | 'wake';
 
 /** A transition the executor is carrying out right now (its work queue holds it). */
@@ -176,8 +184,10 @@ export interface Observed {
   pdbs: ObservedPdb[];
   /** Per node name; a node missing here has no activity data. */
   activity: Record<string, NodeActivity>;
-  /** Pending wake requests (manual, API, preflight); the controller drops them once the node is awake. */
+  /** Pending wake requests (manual, API, preflight, gateway); decide() says when each is done. */
   wakeRequests: WakeRequest[];
+  /** Pending sleep requests (manual, API); decide() accepts or refuses each, with the reason. */
+  sleepRequests: SleepRequest[];
   inFlight: InFlightTransition[];
 }
 
@@ -265,6 +275,31 @@ export interface Skipped {
   reason: string;
 }
 
+/**
+ * What becomes of a pending request this round. `done`: carried out by an action of this decision,
+ * or already true (a wake request for a node awake and Ready); `refused`: it will not be carried
+ * out, and why (the node also gets a skip with that reason). Both clear the request. A request not
+ * listed stays pending (waiting for a transition slot or for a transition in progress).
+ */
+export interface RequestOutcome {
+  node: string;
+  action: 'wake' | 'sleep';
+  outcome: 'done' | 'refused';
+  reason: string;
+}
+
+/**
+ * An input decide() could not use (a window whose cron cannot be evaluated, a node it could not
+ * evaluate). It is left out, the rest of the decision stands, and the controller reports it.
+ */
+export interface InputProblem {
+  /** What is wrong, e.g. "spec.power.quietHours[0]" or "node homelab". */
+  subject: string;
+  /** The node concerned, when there is one (its Events carry the report). */
+  node?: string | undefined;
+  message: string;
+}
+
 export interface Decision {
   actions: Action[];
   /** Nodes considered and left alone, each with why. */
@@ -274,4 +309,8 @@ export interface Decision {
    * time is measured under its own observation.
    */
   active: Skipped[];
+  /** Requests done or refused this round (the executor clears them; a refusal gets a Warning Event). */
+  requests: RequestOutcome[];
+  /** Inputs left out because they could not be used; the rest of the decision stands. */
+  problems: InputProblem[];
 }

@@ -5,7 +5,7 @@
 // tens of thousands of times, so occurrences are computed once per (expression, zone) over a
 // span around the asked instant and looked up by binary search. The cache only memoizes a pure
 // function: results do not depend on the order of calls.
-import { CronExpressionParser } from 'cron-parser';
+import { cronOccurrences, cronProblem, isTimeZone } from '../../config/cron.js';
 import type { Millis, PolicyWindow } from './types.js';
 
 const DAY = 86_400_000;
@@ -30,20 +30,7 @@ const cache = new Map<string, Series>();
 const MAX_CACHE = 256;
 
 function computeSeries(expr: string, tz: string, from: Millis, to: Millis): Series {
-  const starts: Millis[] = [];
-  let it;
-  try {
-    it = CronExpressionParser.parse(expr, { currentDate: new Date(from - 1), endDate: new Date(to), tz });
-  } catch (err) {
-    throw new Error(`cron ${JSON.stringify(expr)} in ${tz}: ${(err as Error).message}`);
-  }
-  for (;;) {
-    if (!it.hasNext()) break;
-    const t = it.next().getTime();
-    if (t >= to) break;
-    starts.push(t);
-  }
-  return { from, to, starts };
+  return { from, to, starts: cronOccurrences(expr, tz, from, to) };
 }
 
 /** Occurrences of `expr` covering [at - back, at + ahead), from the cache when it covers them. */
@@ -78,11 +65,8 @@ function lastAtOrBefore(starts: readonly Millis[], t: Millis): number {
 /** Throws a WindowError when the window's cron expression or the time zone cannot be used. */
 export function checkWindow(window: PolicyWindow, timezone: string): void {
   if (window.start.trim().split(/\s+/).length !== 5) throw new WindowError(window, `window start "${window.start}" is not a 5-field cron expression (minute hour day month weekday)`);
-  try {
-    computeSeries(window.start, timezone, 0, DAY * 8);
-  } catch (err) {
-    throw new WindowError(window, (err as Error).message);
-  }
+  const problem = isTimeZone(timezone) ? cronProblem(window.start, timezone) : `"${timezone}" is not a time zone`;
+  if (problem) throw new WindowError(window, `cron "${window.start}" in ${timezone}: ${problem}`);
 }
 
 export interface OpenWindow {
@@ -115,6 +99,65 @@ export function firstOpen(windows: readonly PolicyWindow[], timezone: string, no
     if (open) return open;
   }
   return undefined;
+}
+
+/**
+ * The policy's windows at one instant, for one decide() round. Each window is evaluated at most
+ * once per question; a window that cannot be evaluated (a cron expression the validator should
+ * have refused, an unknown time zone) never opens, is reported once through `onProblem`, and the
+ * other windows still count.
+ */
+export class WindowsAt {
+  private readonly broken = new Set<PolicyWindow>();
+  private keep: { open: OpenWindow | undefined } | undefined;
+  private quiet: { open: OpenWindow | undefined } | undefined;
+
+  constructor(
+    private readonly policy: { keepAwake: readonly PolicyWindow[]; quietHours: readonly PolicyWindow[]; timezone: string },
+    private readonly now: Millis,
+    private readonly onProblem: (subject: string, message: string) => void,
+  ) {}
+
+  private evaluate<T>(list: 'keepAwake' | 'quietHours', index: number, run: (w: PolicyWindow) => T): T | undefined {
+    const w = this.policy[list][index] as PolicyWindow;
+    if (this.broken.has(w)) return undefined;
+    try {
+      return run(w);
+    } catch (err) {
+      this.broken.add(w);
+      this.onProblem(`spec.power.${list}[${index}]`, `window ${describeWindow(w)} cannot be evaluated, so it never opens: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+
+  private firstOpen(list: 'keepAwake' | 'quietHours'): OpenWindow | undefined {
+    for (let i = 0; i < this.policy[list].length; i++) {
+      const open = this.evaluate(list, i, (w) => openWindowAt(w, this.policy.timezone, this.now));
+      if (open) return open;
+    }
+    return undefined;
+  }
+
+  /** The keep-awake window open now, if any. */
+  keepAwakeOpen(): OpenWindow | undefined {
+    this.keep ??= { open: this.firstOpen('keepAwake') };
+    return this.keep.open;
+  }
+
+  /** The quiet-hours window open now, if any. */
+  quietOpen(): OpenWindow | undefined {
+    this.quiet ??= { open: this.firstOpen('quietHours') };
+    return this.quiet.open;
+  }
+
+  /** The first keep-awake window (in the configured order) opening within `withinMs`, and when. */
+  keepAwakeOpeningWithin(withinMs: Millis): { window: PolicyWindow; at: Millis } | undefined {
+    for (let i = 0; i < this.policy.keepAwake.length; i++) {
+      const at = this.evaluate('keepAwake', i, (w) => nextOpeningWithin(w, this.policy.timezone, this.now, withinMs));
+      if (at !== undefined) return { window: this.policy.keepAwake[i] as PolicyWindow, at };
+    }
+    return undefined;
+  }
 }
 
 export function describeWindow(w: PolicyWindow): string {

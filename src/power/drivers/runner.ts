@@ -9,6 +9,8 @@ export interface RunOptions {
   /** Extra environment (merged over the runner's base environment). Secrets go here, never in argv. */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Working folder of the command (default: this process's). */
+  cwd?: string;
 }
 
 export interface RunResult {
@@ -48,7 +50,7 @@ export function createRunner(deps: RunnerDeps = {}): Runner {
         if (timer) clearTimeout(timer);
         resolve({ command, args, exitCode, signal, timedOut, stdout, stderr: stderr + extraErr, durationMs: now() - started });
       };
-      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...baseEnv, ...opts.env } });
+      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...baseEnv, ...opts.env }, ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
       const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');

@@ -4,12 +4,17 @@
 // requested (source "gateway"), and the bytes flow as soon as the app answers, so a user who opens
 // the media server on a sleeping node waits for the boot instead of getting "connection refused".
 // TCP, not HTTP: it works for browsers, TV apps and anything else the app speaks.
+//
+// Its memory is bounded whatever clients do: a held connection keeps at most the wait buffer (see
+// held-client.ts), and connections beyond the caps per app and in all are refused with a TCP reset.
+// A failure in one connection or listener is logged and counted (onInternalError), never thrown.
 import net from 'node:net';
 import type { Cluster } from '../../config/model.js';
 import { gatewayPortOf } from '../../config/model.js';
 import type { Logger } from '../controller/log.js';
 import { tcpConnect } from '../drivers/probe.js';
 import { errorMessage } from '../../errors.js';
+import { HeldClient, type HoldLimits } from './held-client.js';
 
 export interface GatewayRoute {
   app: string;
@@ -30,7 +35,46 @@ export function gatewayRoutes(cluster: Cluster): GatewayRoute[] {
   return routes;
 }
 
-export type GatewayOutcome = 'direct' | 'woken' | 'timeout' | 'client-gone';
+/**
+ * direct: the app answered at once; woken: it answered after a wait; timeout: it never did;
+ * client-gone: the client left while waiting; overflow: the client sent more than the wait buffer
+ * and was still there after the grace period (cut); refused: over a connection cap (reset).
+ */
+export type GatewayOutcome = 'direct' | 'woken' | 'timeout' | 'client-gone' | 'overflow' | 'refused';
+
+export interface GatewayLimits extends HoldLimits {
+  maxConnectionsPerApp: number;
+  maxConnections: number;
+  /** A connection that has sent nothing asks for a wake only after this long (see WAKE_AFTER_SILENT_MS). */
+  wakeAfterSilentMs: number;
+}
+
+/**
+ * A port scanner that completes the handshake (nmap -sT, masscan with banners) closes within
+ * milliseconds without sending anything, and must not wake a node. A real client either sends at
+ * once (HTTP, TLS: a wake is asked for on the first byte) or, in protocols where the server
+ * speaks first (SSH, SMTP, VNC), waits for the greeting: it is still there after 2 s, a delay
+ * small next to any boot (suspend-to-RAM resumes in about 5 s).
+ */
+export const WAKE_AFTER_SILENT_MS = 2_000;
+
+/**
+ * The defaults (docs/power.md, "Wake gateway"). With them the gateway holds at most
+ * maxConnections x (64 KiB kept + the read that crossed it + a paused socket's read-ahead), about
+ * 96 MiB, plus the read buffers it drops while reading overflowed clients to their end until V8
+ * collects them (about 64 MiB): under 160 MiB next to a 512Mi pod limit. A browser's request (a
+ * few KiB) and uploads to a node that answers within the 10 s grace (suspend-to-RAM resumes in about
+ * 5 s) are forwarded intact.
+ */
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
+  waitBufferBytes: 64 * 1024,
+  pausedGraceMs: 10_000,
+  drainIdleMs: 5_000,
+  drainMaxMs: 60_000,
+  maxConnectionsPerApp: 256,
+  maxConnections: 512,
+  wakeAfterSilentMs: WAKE_AFTER_SILENT_MS,
+};
 
 export interface GatewayDeps {
   /** Whether the controller sees the node awake and Ready (a connection is tried either way). */
@@ -39,6 +83,8 @@ export interface GatewayDeps {
   requestWake(node: string, reason: string): Promise<void>;
   log: Logger;
   onConnection?: (app: string, outcome: GatewayOutcome, waitedSeconds: number) => void;
+  /** A connection or a listener failed unexpectedly (logged already): the internal-errors metric. */
+  onInternalError?: (err: unknown) => void;
   /** How long a connection may wait for its node and app (default 5 min). */
   waitMs?: (route: GatewayRoute) => number;
   /** Between connection attempts while waiting (default 1 s). */
@@ -47,21 +93,31 @@ export interface GatewayDeps {
   connectTimeoutMs?: number;
   /** A wake is asked for at most this often per node (default 30 s). */
   requestEveryMs?: number;
+  limits?: Partial<GatewayLimits>;
   now?: () => number;
 }
+
+/** Refusals are logged at most this often per app (each one is counted in the metric). */
+const REFUSAL_LOG_EVERY_MS = 60_000;
 
 export class WakeGateway {
   private readonly servers = new Map<string, net.Server>();
   private readonly sockets = new Set<net.Socket>();
+  private readonly held = new Set<HeldClient>();
   private readonly lastRequest = new Map<string, number>();
+  private readonly openPerApp = new Map<string, number>();
+  private openTotal = 0;
+  private readonly refusals = new Map<string, { loggedAt: number; since: number }>();
   private closed = false;
   private readonly now: () => number;
+  readonly limits: GatewayLimits;
 
   constructor(
     readonly routes: readonly GatewayRoute[],
     private readonly deps: GatewayDeps,
   ) {
     this.now = deps.now ?? Date.now;
+    this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...deps.limits };
   }
 
   /** Listens on every route's port (on `host`); a port in use is logged and retried every 15 s. */
@@ -70,23 +126,27 @@ export class WakeGateway {
   }
 
   private listen(route: GatewayRoute, host: string): Promise<void> {
-    const server = net.createServer((socket) => void this.handle(route, socket));
+    const server = net.createServer((socket) => this.accept(route, socket));
     return new Promise((resolve) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
+      const onListenError = (err: NodeJS.ErrnoException) => {
         this.deps.log.error('wake gateway cannot listen; retrying in 15 s', { app: route.app, port: route.listenPort, error: err.message });
         const retry = setTimeout(() => {
           if (!this.closed) void this.listen(route, host);
         }, 15_000);
         retry.unref();
         resolve();
-      });
+      };
+      server.once('error', onListenError);
       server.listen(route.listenPort, host, () => {
+        server.off('error', onListenError);
+        // Once listening, an error (EMFILE on accept, ...) concerns one connection: log and count it.
+        server.on('error', (err) => this.internalError(route, err));
         if (this.closed) {
           server.close();
           return resolve();
         }
         this.servers.set(route.app, server);
-        this.deps.log.info('wake gateway listening', { app: route.app, node: route.node, listen: `${host}:${this.port(route.app) ?? route.listenPort}`, target: `${route.target.host}:${route.target.port}` });
+        this.deps.log.info('wake gateway listening', { app: route.app, node: route.node, listen: `${host}:${this.port(route.app) ?? route.listenPort}`, target: `${route.target.host}:${route.target.port}`, maxConnections: this.limits.maxConnectionsPerApp });
         resolve();
       });
     });
@@ -98,7 +158,82 @@ export class WakeGateway {
     return a && typeof a === 'object' ? a.port : undefined;
   }
 
+  /** Connections open now, per app and in all (tests, and the caps). */
+  openConnections(app?: string): number {
+    return app === undefined ? this.openTotal : (this.openPerApp.get(app) ?? 0);
+  }
+
+  /** Bytes held now for connections waiting for their app (tests: the wait buffer's cap). */
+  heldBytes(): number {
+    let total = 0;
+    for (const h of this.held) total += h.heldBytes;
+    return total;
+  }
+
+  private internalError(route: GatewayRoute, err: unknown): void {
+    try {
+      this.deps.log.error('wake gateway: connection failed', { app: route.app, error: errorMessage(err) });
+      this.deps.onInternalError?.(err);
+    } catch {
+      // Best effort: the gateway must outlive its own reporting.
+    }
+  }
+
+  /** Reports an outcome; a failing reporter (metrics) is an internal error, not the connection's. */
+  private report(route: GatewayRoute, outcome: GatewayOutcome, seconds: number): void {
+    try {
+      this.deps.onConnection?.(route.app, outcome, seconds);
+    } catch (err) {
+      this.internalError(route, err);
+    }
+  }
+
+  private accept(route: GatewayRoute, socket: net.Socket): void {
+    try {
+      socket.on('error', () => undefined);
+      const open = this.openPerApp.get(route.app) ?? 0;
+      if (this.closed || open >= this.limits.maxConnectionsPerApp || this.openTotal >= this.limits.maxConnections) return this.refuse(route, socket);
+      this.openPerApp.set(route.app, open + 1);
+      this.openTotal += 1;
+      this.sockets.add(socket);
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.openPerApp.set(route.app, (this.openPerApp.get(route.app) ?? 1) - 1);
+        this.openTotal -= 1;
+      });
+      this.handle(route, socket).catch((err: unknown) => {
+        socket.destroy();
+        this.internalError(route, err);
+      });
+    } catch (err) {
+      socket.destroy();
+      this.internalError(route, err);
+    }
+  }
+
+  /** Over a cap: the client gets a TCP reset at once ("connection reset by peer"), not a hang. */
+  private refuse(route: GatewayRoute, socket: net.Socket): void {
+    socket.resetAndDestroy();
+    this.report(route, 'refused', 0);
+    const r = this.refusals.get(route.app) ?? { loggedAt: -Infinity, since: 0 };
+    r.since += 1;
+    if (this.now() - r.loggedAt >= REFUSAL_LOG_EVERY_MS) {
+      this.deps.log.warn('wake gateway: connection refused (reset), too many open', {
+        app: route.app,
+        refusedSinceLastLog: r.since,
+        openForApp: this.openPerApp.get(route.app) ?? 0,
+        open: this.openTotal,
+        maxConnectionsPerApp: this.limits.maxConnectionsPerApp,
+        maxConnections: this.limits.maxConnections,
+      });
+      r.loggedAt = this.now();
+      r.since = 0;
+    }
+    this.refusals.set(route.app, r);
+  }
+
   private maybeRequestWake(route: GatewayRoute): void {
+    if (this.deps.nodeAwake(route.node)) return;
     const last = this.lastRequest.get(route.node) ?? -Infinity;
     if (this.now() - last < (this.deps.requestEveryMs ?? 30_000)) return;
     this.lastRequest.set(route.node, this.now());
@@ -110,46 +245,47 @@ export class WakeGateway {
   }
 
   private async handle(route: GatewayRoute, client: net.Socket): Promise<void> {
-    this.sockets.add(client);
-    // Read (and keep) what the client sends while it waits, so a client that gives up is noticed;
-    // past 1 MiB stop reading and let TCP push back.
-    const buffered: Buffer[] = [];
-    let bufferedBytes = 0;
-    const onData = (d: Buffer) => {
-      buffered.push(d);
-      bufferedBytes += d.length;
-      if (bufferedBytes > 1 << 20) client.pause();
+    // A wake is asked for once the client sends something or stays (a port scan does neither).
+    let wants = false;
+    const wantWake = () => {
+      if (wants) return;
+      wants = true;
+      this.maybeRequestWake(route);
     };
-    client.on('data', onData);
-    let gone = false;
-    client.on('error', () => undefined);
-    client.once('close', () => {
-      gone = true;
-      this.sockets.delete(client);
-    });
+    const held = new HeldClient(client, this.limits, wantWake);
+    this.held.add(held);
+    const silent = setTimeout(wantWake, this.limits.wakeAfterSilentMs);
     const started = this.now();
     const deadline = started + (this.deps.waitMs?.(route) ?? 300_000);
     let waited = false;
     let upstream: net.Socket | undefined;
-    for (;;) {
-      if (!this.deps.nodeAwake(route.node)) this.maybeRequestWake(route);
-      upstream = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
-      if (upstream || gone || this.closed) break;
-      waited = true;
-      if (this.now() >= deadline) break;
-      await new Promise((r) => setTimeout(r, this.deps.retryMs ?? 1_000));
-      if (gone || this.closed) break;
+    try {
+      for (;;) {
+        if (wants) this.maybeRequestWake(route);
+        upstream = await tcpConnect(route.target.host, route.target.port, this.deps.connectTimeoutMs ?? 2_000);
+        if (upstream || held.done || this.closed) break;
+        waited = true;
+        if (this.now() >= deadline) break;
+        await held.waitOrEnd(this.deps.retryMs ?? 1_000);
+        if (held.done || this.closed) break;
+      }
+    } finally {
+      clearTimeout(silent);
+      this.held.delete(held);
     }
     const seconds = (this.now() - started) / 1000;
-    if (!upstream || gone || this.closed) {
-      upstream?.destroy();
-      client.destroy();
-      const outcome: GatewayOutcome = gone ? 'client-gone' : 'timeout';
-      if (outcome === 'timeout') this.deps.log.warn('wake gateway: the app did not answer in time; connection closed', { app: route.app, node: route.node, waitedSeconds: seconds });
-      this.deps.onConnection?.(route.app, outcome, seconds);
-      return;
+    if (upstream && held.forwardable && !this.closed) return this.forward(route, client, upstream, held.release(), waited, seconds);
+    upstream?.destroy();
+    if (!held.done) {
+      if (upstream && !this.closed) held.cut(); // the app answered, but what the client sent was dropped
+      else client.destroy();
     }
-    const up = upstream;
+    const outcome: GatewayOutcome = held.done ? await held.ended : 'timeout';
+    if (outcome === 'timeout') this.deps.log.warn('wake gateway: the app did not answer in time; connection closed', { app: route.app, node: route.node, waitedSeconds: seconds });
+    this.report(route, outcome, seconds);
+  }
+
+  private forward(route: GatewayRoute, client: net.Socket, up: net.Socket, first: Buffer[], waited: boolean, seconds: number): void {
     this.sockets.add(up);
     up.once('close', () => {
       this.sockets.delete(up);
@@ -157,13 +293,12 @@ export class WakeGateway {
     });
     up.on('error', () => client.destroy());
     client.once('close', () => up.destroy());
-    client.off('data', onData);
-    for (const chunk of buffered) up.write(chunk);
+    for (const chunk of first) up.write(chunk);
     client.pipe(up);
     up.pipe(client);
     client.resume();
     if (waited) this.deps.log.info('wake gateway: connection forwarded after waiting', { app: route.app, node: route.node, waitedSeconds: seconds });
-    this.deps.onConnection?.(route.app, waited ? 'woken' : 'direct', seconds);
+    this.report(route, waited ? 'woken' : 'direct', seconds);
   }
 
   async close(): Promise<void> {

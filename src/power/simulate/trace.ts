@@ -4,6 +4,8 @@
 //   {"t":ISO,"kind":"pod-stop","pod":"ns/name"}
 //   {"t":ISO,"kind":"request","app":"jellyfin","seconds":600}               users of an app needing its node
 //   {"t":ISO,"kind":"wake-fails","node":"node","count":2}                   (test aid) the next N wake attempts do nothing
+//   {"t":ISO,"kind":"wake-request","node":"node"}                           a person asks for a wake (vmstation power wake)
+//   {"t":ISO,"kind":"sleep-request","node":"node"}                          a person asks for a sleep (vmstation power sleep)
 // Blank lines and lines starting with # are ignored. Events must be in time order.
 
 export interface TraceHeader {
@@ -17,7 +19,8 @@ export type TraceEvent =
   | { line: number; t: number; kind: 'pod-start'; pod: string; node: string }
   | { line: number; t: number; kind: 'pod-stop'; pod: string }
   | { line: number; t: number; kind: 'request'; app: string; seconds: number }
-  | { line: number; t: number; kind: 'wake-fails'; node: string; count: number };
+  | { line: number; t: number; kind: 'wake-fails'; node: string; count: number }
+  | { line: number; t: number; kind: 'wake-request' | 'sleep-request'; node: string };
 
 export interface Trace {
   header: TraceHeader;
@@ -76,83 +79,106 @@ function node(obj: Json, key: string, line: number, ctx: TraceContext): string {
 
 const podPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
+/** Reads the header line (the first line). */
+function parseHeader(o: Json, line: number, ctx: TraceContext): TraceHeader {
+  if (o.kind !== 'header') throw new TraceError(line, 'the first line must be the header: {"kind":"header","start":...,"end":...,"bootSeconds":{...}}');
+  knownKeys(o, ['kind', 'start', 'end', 'bootSeconds'], line);
+  const start = time(o, 'start', line);
+  const end = time(o, 'end', line);
+  if (end <= start) throw new TraceError(line, '"end" must be after "start"');
+  const boot: Record<string, number> = {};
+  const b = o.bootSeconds ?? {};
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new TraceError(line, '"bootSeconds" must be an object of node name to seconds');
+  for (const [n, s] of Object.entries(b as Json)) {
+    if (!ctx.nodes.has(n)) throw new TraceError(line, `bootSeconds names node "${n}", which is not in the cluster file`);
+    if (typeof s !== 'number' || !(s > 0)) throw new TraceError(line, `bootSeconds.${n} must be a positive number`);
+    boot[n] = s;
+  }
+  return { start, end, bootSeconds: boot };
+}
+
+interface ParseState {
+  ctx: TraceContext;
+  /** Pods started and not stopped yet, with the line that started them. */
+  running: Map<string, number>;
+}
+
+type EventParser = (o: Json, line: number, t: number, st: ParseState) => TraceEvent;
+
+/** One parser per event kind. */
+const EVENT_PARSERS: Record<string, EventParser> = {
+  'pod-start': (o, line, t, st) => {
+    knownKeys(o, ['t', 'kind', 'pod', 'node'], line);
+    const pod = str(o, 'pod', line);
+    if (!podPattern.test(pod)) throw new TraceError(line, `"pod" must be "<namespace>/<name>" in lower case, got ${JSON.stringify(pod)}`);
+    if (st.running.has(pod)) throw new TraceError(line, `pod ${pod} already started on line ${st.running.get(pod)} and has not stopped`);
+    st.running.set(pod, line);
+    return { line, t, kind: 'pod-start', pod, node: node(o, 'node', line, st.ctx) };
+  },
+  'pod-stop': (o, line, t, st) => {
+    knownKeys(o, ['t', 'kind', 'pod'], line);
+    const pod = str(o, 'pod', line);
+    if (!st.running.has(pod)) throw new TraceError(line, `pod ${pod} stops but never started`);
+    st.running.delete(pod);
+    return { line, t, kind: 'pod-stop', pod };
+  },
+  request: (o, line, t, st) => {
+    knownKeys(o, ['t', 'kind', 'app', 'seconds'], line);
+    const app = str(o, 'app', line);
+    const known = st.ctx.apps.get(app);
+    if (!known) throw new TraceError(line, `app "${app}" is not in spec.apps (apps: ${[...st.ctx.apps.keys()].sort().join(', ') || 'none'})`);
+    if (!known.node) throw new TraceError(line, `app "${app}" has no node in spec.apps, so no node serves its requests`);
+    return { line, t, kind: 'request', app, seconds: positive(o, 'seconds', line, false) };
+  },
+  'wake-fails': (o, line, t, st) => {
+    knownKeys(o, ['t', 'kind', 'node', 'count'], line);
+    return { line, t, kind: 'wake-fails', node: node(o, 'node', line, st.ctx), count: positive(o, 'count', line, true) };
+  },
+  'wake-request': (o, line, t, st) => {
+    knownKeys(o, ['t', 'kind', 'node'], line);
+    return { line, t, kind: 'wake-request', node: node(o, 'node', line, st.ctx) };
+  },
+  'sleep-request': (o, line, t, st) => {
+    knownKeys(o, ['t', 'kind', 'node'], line);
+    return { line, t, kind: 'sleep-request', node: node(o, 'node', line, st.ctx) };
+  },
+};
+
+function parseLine(raw: string, line: number): Json {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(raw);
+  } catch (err) {
+    throw new TraceError(line, `not valid JSON: ${(err as Error).message}`);
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new TraceError(line, 'each line must be a JSON object');
+  return obj as Json;
+}
+
 export function parseTrace(text: string, ctx: TraceContext): Trace {
   let header: TraceHeader | undefined;
   const events: TraceEvent[] = [];
-  const running = new Map<string, number>();
+  const st: ParseState = { ctx, running: new Map() };
   let last = -Infinity;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = i + 1;
     const raw = (lines[i] as string).trim();
     if (raw === '' || raw.startsWith('#')) continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (err) {
-      throw new TraceError(line, `not valid JSON: ${(err as Error).message}`);
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new TraceError(line, 'each line must be a JSON object');
-    const o = obj as Json;
-    const kind = o.kind;
+    const o = parseLine(raw, line);
     if (!header) {
-      if (kind !== 'header') throw new TraceError(line, 'the first line must be the header: {"kind":"header","start":...,"end":...,"bootSeconds":{...}}');
-      knownKeys(o, ['kind', 'start', 'end', 'bootSeconds'], line);
-      const start = time(o, 'start', line);
-      const end = time(o, 'end', line);
-      if (end <= start) throw new TraceError(line, '"end" must be after "start"');
-      const boot: Record<string, number> = {};
-      const b = o.bootSeconds ?? {};
-      if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new TraceError(line, '"bootSeconds" must be an object of node name to seconds');
-      for (const [n, s] of Object.entries(b as Json)) {
-        if (!ctx.nodes.has(n)) throw new TraceError(line, `bootSeconds names node "${n}", which is not in the cluster file`);
-        if (typeof s !== 'number' || !(s > 0)) throw new TraceError(line, `bootSeconds.${n} must be a positive number`);
-        boot[n] = s;
-      }
-      header = { start, end, bootSeconds: boot };
-      last = start;
+      header = parseHeader(o, line, ctx);
+      last = header.start;
       continue;
     }
-    if (kind === 'header') throw new TraceError(line, 'only the first line may be a header');
+    if (o.kind === 'header') throw new TraceError(line, 'only the first line may be a header');
     const t = time(o, 't', line);
     if (t < header.start || t > header.end) throw new TraceError(line, `"t" ${new Date(t).toISOString()} is outside the trace (${new Date(header.start).toISOString()} .. ${new Date(header.end).toISOString()})`);
     if (t < last) throw new TraceError(line, `events must be in time order: ${new Date(t).toISOString()} comes after ${new Date(last).toISOString()}`);
     last = t;
-    switch (kind) {
-      case 'pod-start': {
-        knownKeys(o, ['t', 'kind', 'pod', 'node'], line);
-        const pod = str(o, 'pod', line);
-        if (!podPattern.test(pod)) throw new TraceError(line, `"pod" must be "<namespace>/<name>" in lower case, got ${JSON.stringify(pod)}`);
-        if (running.has(pod)) throw new TraceError(line, `pod ${pod} already started on line ${running.get(pod)} and has not stopped`);
-        running.set(pod, line);
-        events.push({ line, t, kind, pod, node: node(o, 'node', line, ctx) });
-        break;
-      }
-      case 'pod-stop': {
-        knownKeys(o, ['t', 'kind', 'pod'], line);
-        const pod = str(o, 'pod', line);
-        if (!running.has(pod)) throw new TraceError(line, `pod ${pod} stops but never started`);
-        running.delete(pod);
-        events.push({ line, t, kind, pod });
-        break;
-      }
-      case 'request': {
-        knownKeys(o, ['t', 'kind', 'app', 'seconds'], line);
-        const app = str(o, 'app', line);
-        const known = ctx.apps.get(app);
-        if (!known) throw new TraceError(line, `app "${app}" is not in spec.apps (apps: ${[...ctx.apps.keys()].sort().join(', ') || 'none'})`);
-        if (!known.node) throw new TraceError(line, `app "${app}" has no node in spec.apps, so no node serves its requests`);
-        events.push({ line, t, kind, app, seconds: positive(o, 'seconds', line, false) });
-        break;
-      }
-      case 'wake-fails': {
-        knownKeys(o, ['t', 'kind', 'node', 'count'], line);
-        events.push({ line, t, kind, node: node(o, 'node', line, ctx), count: positive(o, 'count', line, true) });
-        break;
-      }
-      default:
-        throw new TraceError(line, `unknown kind ${JSON.stringify(kind)} (expected pod-start, pod-stop, request or wake-fails)`);
-    }
+    const parse = typeof o.kind === 'string' && Object.hasOwn(EVENT_PARSERS, o.kind) ? EVENT_PARSERS[o.kind] : undefined;
+    if (!parse) throw new TraceError(line, `unknown kind ${JSON.stringify(o.kind)} (expected ${Object.keys(EVENT_PARSERS).join(', ')})`);
+    events.push(parse(o, line, t, st));
   }
   if (!header) throw new TraceError(1, 'empty trace: the first line must be the header');
   return { header, events };

@@ -7,7 +7,7 @@ import { userError } from '../../errors.js';
 import type { Artifact } from '../artifact.js';
 import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
-import { checksum, configMap, image, kube, meta, restricted, service, serviceAccount } from './kube.js';
+import { checksum, configMap, image, kube, meta, restricted, service, serviceAccount, volumeOwnerInit } from './kube.js';
 import { ALERTMANAGER_SECRET_DIR, alertmanagerSecretKeys, monitoringNode, NAMES, PORTS } from './names.js';
 
 type Receiver = Cluster['spec']['monitoring']['alertmanager']['receivers'][number];
@@ -121,15 +121,7 @@ function statefulSet(cluster: Cluster, config: string): KubeObject {
           nodeSelector: placement.nodeSelector,
           tolerations: placement.tolerations,
           securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
-          initContainers: [
-            {
-              name: 'volume-owner',
-              image: image('busybox'),
-              command: ['chown', `${UID}:${UID}`, '/alertmanager'],
-              securityContext: { ...restricted(['CHOWN']), runAsUser: 0, runAsNonRoot: false },
-              volumeMounts: [{ name: 'data', mountPath: '/alertmanager' }],
-            },
-          ],
+          initContainers: [volumeOwnerInit(UID, '/alertmanager')],
           containers: [
             {
               name,

@@ -36,6 +36,12 @@ function deployment(cluster: Cluster, name: string, component: string, annotatio
 /** User-Agent of every HTTP probe, so a wake-on-request gateway can tell probes from users. */
 export const PROBE_USER_AGENT = 'vmstation-blackbox-probe';
 
+/** The blackbox module that speaks TLS (to the API server), and where the cluster CA is mounted for it. */
+export const TLS_MODULE = 'tls_connect';
+export const KUBE_CA_DIR = '/etc/kube-ca';
+/** The ConfigMap Kubernetes publishes in every namespace with the cluster CA (kube-root-ca.crt). */
+const KUBE_ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
+
 export function blackboxConfig(cluster: Cluster): Record<string, unknown> {
   return {
     modules: {
@@ -53,6 +59,10 @@ export function blackboxConfig(cluster: Cluster): Record<string, unknown> {
         },
       },
       tcp_connect: { prober: 'tcp', timeout: '5s', tcp: { preferred_ip_protocol: 'ip4' } },
+      // TLS to the API server, verified with the cluster CA, so the probe also reports when its
+      // serving certificate expires (probe_ssl_earliest_cert_expiry is set only for a TLS
+      // connection: prometheus/blackbox_exporter@v0.28.0:prober/query_response.go).
+      [TLS_MODULE]: { prober: 'tcp', timeout: '5s', tcp: { preferred_ip_protocol: 'ip4', tls: true, tls_config: { ca_file: `${KUBE_CA_DIR}/ca.crt` } } },
     },
   };
 }
@@ -75,10 +85,16 @@ export function renderBlackbox(cluster: Cluster): Artifact[] {
           readinessProbe: { httpGet: { path: '/-/healthy', port: 'http' } },
           resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
           securityContext: restricted(),
-          volumeMounts: [{ name: 'config', mountPath: '/etc/blackbox', readOnly: true }],
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/blackbox', readOnly: true },
+            { name: 'kube-ca', mountPath: KUBE_CA_DIR, readOnly: true },
+          ],
         },
       ],
-      volumes: [{ name: 'config', configMap: { name: `${name}-config` } }],
+      volumes: [
+        { name: 'config', configMap: { name: `${name}-config` } },
+        { name: 'kube-ca', configMap: { name: KUBE_ROOT_CA_CONFIGMAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+      ],
     }),
     service(cluster, name, 'probes', [{ name: 'http', port: PORTS.blackbox }]),
   ];
@@ -234,6 +250,9 @@ export function renderKubeStateMetrics(cluster: Cluster): Artifact[] {
 
 // ---- IPMI exporter (remote mode) --------------------------------------------------------------
 
+/** os.TempDir() and $HOME of the IPMI exporter: its root filesystem is read-only. */
+export const IPMI_WRITABLE_DIR = '/tmp';
+
 /** Placeholder the init container replaces with the content of a file from the Secret. */
 export const FILE_PLACEHOLDER = '@file:';
 
@@ -299,6 +318,7 @@ export function renderIpmiExporter(cluster: Cluster): Artifact[] {
           name: 'fill-credentials',
           image: image('busybox'),
           command: ['awk', '-v', 'out=/etc/ipmi-exporter/config/ipmi.yml', '-f', '/etc/ipmi-exporter/template/fill-credentials.awk', '/etc/ipmi-exporter/template/ipmi.yml'],
+          resources: { requests: { cpu: '10m', memory: '8Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
           securityContext: restricted(),
           volumeMounts: [
             { name: 'template', mountPath: '/etc/ipmi-exporter/template', readOnly: true },
@@ -312,15 +332,23 @@ export function renderIpmiExporter(cluster: Cluster): Artifact[] {
           name,
           image: image('ipmiExporter'),
           args: ['--config.file=/etc/ipmi-exporter/config/ipmi.yml', `--web.listen-address=:${PORTS.ipmiExporter}`],
+          // Remote scrapes hand FreeIPMI its credentials through a FIFO in os.TempDir(), and
+          // ipmi-sensors keeps its SDR cache under $HOME/.freeipmi: both need a writable folder
+          // (prometheus-community/ipmi_exporter@v1.10.1:freeipmi/freeipmi.go, collector_ipmi.go).
+          env: [{ name: 'HOME', value: IPMI_WRITABLE_DIR }],
           ports: [{ name: 'http', containerPort: PORTS.ipmiExporter, protocol: 'TCP' }],
           readinessProbe: { httpGet: { path: '/metrics', port: 'http' } },
           resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '128Mi' } },
           securityContext: restricted(),
-          volumeMounts: [{ name: 'config', mountPath: '/etc/ipmi-exporter/config', readOnly: true }],
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/ipmi-exporter/config', readOnly: true },
+            { name: 'tmp', mountPath: IPMI_WRITABLE_DIR },
+          ],
         },
       ],
       volumes: [
         { name: 'template', configMap: { name: `${name}-config` } },
+        { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
         // Created at apply time from the vault (keys: the BMC user and password secret names).
         { name: 'credentials', secret: { secretName: NAMES.ipmiSecret, defaultMode: 0o440 } },
         { name: 'config', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },

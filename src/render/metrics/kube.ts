@@ -39,6 +39,21 @@ export function checksum(...parts: string[]): string {
   return h.digest('hex');
 }
 
+/**
+ * Init container that hands a data volume to the image's user: local-path and hostPath volumes
+ * ignore fsGroup. Bounded like every other container (issue #17: it had no limits).
+ */
+export function volumeOwnerInit(uid: number, mountPath: string, volume = 'data'): IContainer {
+  return {
+    name: 'volume-owner',
+    image: image('busybox'),
+    command: ['chown', `${uid}:${uid}`, mountPath],
+    resources: { requests: { cpu: '10m', memory: '8Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+    securityContext: { ...restricted(['CHOWN']), runAsUser: 0, runAsNonRoot: false },
+    volumeMounts: [{ name: volume, mountPath }],
+  };
+}
+
 /** Container hardening shared by every container we run (overridden where a capability is needed). */
 export function restricted(addCapabilities: string[] = []): { allowPrivilegeEscalation: boolean; readOnlyRootFilesystem: boolean; capabilities: { drop: string[]; add?: string[] } } {
   return {

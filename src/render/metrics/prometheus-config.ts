@@ -4,10 +4,20 @@
 import type { Cluster } from '../../config/model.js';
 import { durationSeconds } from '../../config/duration.js';
 import { POWER_MANAGER } from '../k8s/common.js';
+import { TLS_MODULE } from './exporters.js';
 import { bmcNodes, clusterDnsAddress, JOBS, monitoringNode, NAMES, PORTS, roleLabel, serviceHost } from './names.js';
 
 type Relabel = Record<string, unknown>;
 type ScrapeConfig = Record<string, unknown> & { job_name: string };
+
+/**
+ * Service endpoints are discovered through EndpointSlices: the v1 Endpoints API is deprecated
+ * from Kubernetes 1.33 (prometheus/prometheus@v3.11.2:docs/configuration/configuration.md,
+ * kubernetes_sd_config, role endpoints).
+ */
+export const ENDPOINTS_ROLE = 'endpointslice';
+/** Prefix of the endpointslice role's own meta labels. */
+const SLICE = '__meta_kubernetes_endpointslice';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const inClusterAuth = {
@@ -88,8 +98,8 @@ function kubernetesJobs(cluster: Cluster): ScrapeConfig[] {
       scheme: 'https',
       tls_config: tls,
       ...inClusterAuth,
-      kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: ['default'] } }],
-      relabel_configs: [keep(['__meta_kubernetes_namespace', '__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], 'default;kubernetes;https')],
+      kubernetes_sd_configs: [{ role: ENDPOINTS_ROLE, namespaces: { names: ['default'] } }],
+      relabel_configs: [keep(['__meta_kubernetes_namespace', '__meta_kubernetes_service_name', `${SLICE}_port_name`], 'default;kubernetes;https')],
     },
     {
       job_name: JOBS.kubelet,
@@ -112,26 +122,40 @@ function kubernetesJobs(cluster: Cluster): ScrapeConfig[] {
       job_name: JOBS.kubeStateMetrics,
       // Its series carry the namespace, pod and node they describe: keep those, not the target's.
       honor_labels: true,
-      kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: [ns] } }],
-      relabel_configs: [keep(['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], `${NAMES.kubeStateMetrics};http-metrics`)],
+      kubernetes_sd_configs: [{ role: ENDPOINTS_ROLE, namespaces: { names: [ns] } }],
+      // Both ports: the object metrics, and its own telemetry (kube_state_metrics_list_total and the
+      // other self metrics live only on the telemetry port:
+      // kubernetes/kube-state-metrics@v2.18.0:pkg/app/server.go, ksmMetricsRegistry).
+      relabel_configs: [keep(['__meta_kubernetes_service_name', `${SLICE}_port_name`], `${NAMES.kubeStateMetrics};(http-metrics|telemetry)`)],
     },
     {
       job_name: JOBS.coredns,
-      kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: ['kube-system'] } }],
+      kubernetes_sd_configs: [{ role: ENDPOINTS_ROLE, namespaces: { names: ['kube-system'] } }],
       relabel_configs: [
-        // Kubespray names the Service coredns, kubeadm kube-dns, RKE2 rke2-coredns-rke2-coredns.
-        keep(['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], '(coredns|kube-dns|rke2-coredns-rke2-coredns);metrics'),
-        copy('__meta_kubernetes_endpoint_node_name', 'node'),
+        // Kubespray names the Service coredns and kubeadm kube-dns, both with a port `metrics`
+        // (kubernetes-sigs/kubespray@v2.31.0:roles/kubernetes-apps/ansible/templates/coredns-svc.yml.j2).
+        // RKE2's rke2-coredns-rke2-coredns lists only the DNS ports (udp-53, tcp-53) and announces
+        // the metrics port in its prometheus.io/port annotation (rancher/rke2-charts:
+        // packages/rke2-coredns values): take one TCP port of it and point it at the annotated port.
+        keep(['__meta_kubernetes_service_name', `${SLICE}_port_name`], '(coredns|kube-dns);metrics|rke2-coredns-rke2-coredns;tcp-53'),
+        {
+          source_labels: ['__address__', '__meta_kubernetes_service_annotation_prometheus_io_port'],
+          regex: '(.+?)(?::\\d+)?;(\\d+)',
+          replacement: '$1:$2',
+          target_label: '__address__',
+        },
+        copy(`${SLICE}_endpoint_node_name`, 'node'),
         copy('__meta_kubernetes_pod_name', 'pod'),
       ],
     },
     {
       job_name: JOBS.serviceEndpoints,
-      kubernetes_sd_configs: [{ role: 'endpoints' }],
+      kubernetes_sd_configs: [{ role: ENDPOINTS_ROLE }],
       relabel_configs: [
         keep(['__meta_kubernetes_service_annotation_prometheus_io_scrape'], 'true'),
-        // CoreDNS has its own job; do not scrape it twice.
+        // CoreDNS and the power manager have their own jobs; do not scrape them twice.
         { source_labels: ['__meta_kubernetes_namespace', '__meta_kubernetes_service_name'], regex: 'kube-system;(coredns|kube-dns|rke2-coredns-rke2-coredns)', action: 'drop' },
+        { source_labels: ['__meta_kubernetes_service_name'], regex: POWER_MANAGER.name, action: 'drop' },
         { source_labels: ['__meta_kubernetes_service_annotation_prometheus_io_scheme'], regex: '(https?)', target_label: '__scheme__' },
         { source_labels: ['__meta_kubernetes_service_annotation_prometheus_io_path'], regex: '(.+)', target_label: '__metrics_path__' },
         {
@@ -143,7 +167,7 @@ function kubernetesJobs(cluster: Cluster): ScrapeConfig[] {
         copy('__meta_kubernetes_namespace', 'namespace'),
         copy('__meta_kubernetes_service_name', 'service'),
         copy('__meta_kubernetes_pod_name', 'pod'),
-        copy('__meta_kubernetes_endpoint_node_name', 'node'),
+        copy(`${SLICE}_endpoint_node_name`, 'node'),
         copy('__meta_kubernetes_service_label_app_kubernetes_io_name', 'app'),
       ],
     },
@@ -174,13 +198,13 @@ function powerManagerJob(cluster: Cluster): ScrapeConfig {
   return {
     job_name: JOBS.powerManager,
     metrics_path: POWER_MANAGER.metricsPath,
-    kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: [cluster.spec.power.controller.namespace] } }],
+    kubernetes_sd_configs: [{ role: ENDPOINTS_ROLE, namespaces: { names: [cluster.spec.power.controller.namespace] } }],
     relabel_configs: [
       keep(['__meta_kubernetes_service_name', '__address__'], `${POWER_MANAGER.name};.+:${POWER_MANAGER.port}`),
       copy('__meta_kubernetes_namespace', 'namespace'),
       copy('__meta_kubernetes_pod_name', 'pod'),
       // The series are about nodes (label `node`); the manager's own pod placement goes elsewhere.
-      copy('__meta_kubernetes_endpoint_node_name', 'manager_node'),
+      copy(`${SLICE}_endpoint_node_name`, 'manager_node'),
     ],
   };
 }
@@ -197,7 +221,8 @@ function probeJobs(cluster: Cluster): ScrapeConfig[] {
   const { syslog } = cluster.spec.infrastructure;
   const tcp: ProbeTarget[] = cluster.spec.nodes
     .filter((n) => n.roles.includes('control-plane'))
-    .map((n) => ({ target: `${n.address}:6443`, labels: { service: 'kube-apiserver', node: n.name } }));
+    // Over TLS (module chosen per target), so its certificate expiry is measured too.
+    .map((n) => ({ target: `${n.address}:6443`, labels: { service: 'kube-apiserver', node: n.name, __param_module: TLS_MODULE } }));
   if (syslog.enabled) {
     const server = cluster.spec.nodes.find((n) => n.name === syslog.server);
     if (server) tcp.push({ target: `${server.address}:${syslog.port}`, labels: { service: 'syslog', node: server.name } });

@@ -6,7 +6,7 @@ import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
-import { checksum, clusterRbac, configMap, image, kube, meta, prometheusSize, restricted, service, serviceAccount } from './kube.js';
+import { checksum, clusterRbac, configMap, image, kube, meta, prometheusSize, restricted, service, serviceAccount, volumeOwnerInit } from './kube.js';
 import { monitoringNode, NAMES, PORTS } from './names.js';
 import { prometheusConfig } from './prometheus-config.js';
 import { ruleFile, type RuleGroup } from './rules/index.js';
@@ -48,8 +48,9 @@ export function prometheusArgs(cluster: Cluster): string[] {
 
 function rbac(cluster: Cluster): KubeObject[] {
   return clusterRbac(cluster, NAMES.prometheus, 'metrics', [
-    // Service discovery (roles endpoints, node, pod) and kubelet/cAdvisor scrapes.
-    { apiGroups: [''], resources: ['nodes', 'services', 'endpoints', 'pods'], verbs: ['get', 'list', 'watch'] },
+    // Service discovery (roles endpointslice, node, pod) and kubelet/cAdvisor scrapes.
+    { apiGroups: [''], resources: ['nodes', 'services', 'pods'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] },
     // The API server's own /metrics.
     { nonResourceURLs: ['/metrics'], verbs: ['get'] },
@@ -85,16 +86,8 @@ function statefulSet(cluster: Cluster, files: PrometheusFiles): KubeObject {
             fsGroupChangePolicy: 'OnRootMismatch',
             seccompProfile: { type: 'RuntimeDefault' },
           },
-          initContainers: [
-            {
-              // local-path and hostPath volumes ignore fsGroup: hand the data directory to Prometheus' user.
-              name: 'volume-owner',
-              image: image('busybox'),
-              command: ['chown', `${UID}:${UID}`, DATA_DIR],
-              securityContext: { ...restricted(['CHOWN']), runAsUser: 0, runAsNonRoot: false },
-              volumeMounts: [{ name: 'data', mountPath: DATA_DIR }],
-            },
-          ],
+          // local-path and hostPath volumes ignore fsGroup: hand the data directory to Prometheus' user.
+          initContainers: [volumeOwnerInit(UID, DATA_DIR)],
           containers: [
             {
               name,

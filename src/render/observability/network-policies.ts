@@ -50,7 +50,8 @@ export function networkPolicyObjects(cluster: Cluster, shipper: ShipperKind): Ku
   const needs: IngressNeed[] = [
     // NodePorts (browsers on the LAN), probes by the blackbox exporter, and the datasource reads.
     { app: COMPONENTS.grafana.name, port: COMPONENTS.grafana.port, from: [lan, blackbox, prometheus] },
-    { app: COMPONENTS.prometheus.name, port: COMPONENTS.prometheus.port, from: [lan, grafana, blackbox] },
+    // Prometheus also scrapes itself through its Service (job `prometheus`).
+    { app: COMPONENTS.prometheus.name, port: COMPONENTS.prometheus.port, from: [lan, grafana, blackbox, prometheus] },
     { app: COMPONENTS.alertmanager.name, port: COMPONENTS.alertmanager.port, from: [lan, prometheus, grafana, blackbox] },
     // Pushes from the shipper on every node, reads by Grafana, scrapes and probes.
     { app: COMPONENTS.loki.name, port: COMPONENTS.loki.port, from: [lan, pods(shipperName), grafana, prometheus, blackbox] },

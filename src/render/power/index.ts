@@ -17,7 +17,7 @@ import { stringify } from 'yaml';
 import { gatewayPortOf, type Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { CONTROL_PLANE_TOLERATIONS, controlPlaneNodeAffinity, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
-import type { Renderer } from '../registry.js';
+import type { RenderContext, Renderer } from '../registry.js';
 
 /** Names of the Secrets `vmstation deploy` creates from the vault for the power manager. */
 export const POWER_SECRETS = {
@@ -33,6 +33,9 @@ export const POWER_CLUSTER_CONFIGMAP = `${POWER_MANAGER.name}-cluster`;
 export const POWER_LEASE = POWER_MANAGER.name;
 /** Node events live in `default`, where `kubectl describe node` finds them. */
 export const NODE_EVENTS_NAMESPACE = 'default';
+
+/** The role label every supported distribution puts on control-plane nodes (its value differs). */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 
 const MOUNTS = {
   cluster: '/etc/vmstation/cluster',
@@ -63,7 +66,7 @@ export function clusterFileForController(cluster: Cluster): string {
   return stringify(cluster, { lineWidth: 0, aliasDuplicateObjects: false, sortMapEntries: true });
 }
 
-export function powerObjects(cluster: Cluster): KubeObject[] {
+export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation): KubeObject[] {
   const ns = cluster.spec.power.controller.namespace;
   const name = POWER_MANAGER.name;
   const labels = standardLabels(name, 'power-manager');
@@ -183,7 +186,10 @@ export function powerObjects(cluster: Cluster): KubeObject[] {
             containers: [
               {
                 name: 'controller',
-                image: IMAGES.vmstation,
+                // Pinned by digest when side-loaded (src/image/reference.ts): present on the node,
+                // never pulled; a configured reference is pulled once.
+                image,
+                imagePullPolicy: 'IfNotPresent',
                 command: ['vmstation'],
                 args,
                 env: [
@@ -255,8 +261,8 @@ export function powerSecretSources(cluster: Cluster): Record<string, string[]> {
 
 export const powerRenderer: Renderer = {
   name: 'power',
-  render(cluster: Cluster): Artifact[] {
+  render(cluster: Cluster, context?: RenderContext): Artifact[] {
     if (!cluster.spec.power.enabled) return [];
-    return [{ path: 'manifests/power-manager.yaml', component: 'power-manager', checker: 'kubernetes-schema', content: toYamlDocuments(powerObjects(cluster)) }];
+    return [{ path: 'manifests/power-manager.yaml', component: 'power-manager', checker: 'kubernetes-schema', content: toYamlDocuments(powerObjects(cluster, context?.powerImage)) }];
   },
 };

@@ -122,7 +122,7 @@ beforeAll(async () => {
     'vmstation-power-manager': [
       {
         targets: [`${MON}:8080`],
-        labels: { __meta_kubernetes_service_name: 'vmstation-power-manager', __meta_kubernetes_namespace: 'vmstation-system', __meta_kubernetes_pod_name: 'vmstation-power-manager-0', __meta_kubernetes_endpoint_node_name: 'mon' },
+        labels: { __meta_kubernetes_service_name: 'vmstation-power-manager', __meta_kubernetes_namespace: 'vmstation-system', __meta_kubernetes_pod_name: 'vmstation-power-manager-0', __meta_kubernetes_endpointslice_endpoint_node_name: 'mon' },
       },
     ],
   });

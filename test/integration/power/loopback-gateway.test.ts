@@ -1,7 +1,7 @@
 // The wake gateway end to end on the loopback lab: jellyfin (wakeOnRequest) lives on
 // storagenodet3500; the node sleeps; jellyfin's pending pod alone does not wake it; a user's TCP
-// connection to the gateway does (real magic packet, SSH, Ready, uncordon, pod bound), and the
-// bytes the user sent while waiting reach the app once it listens.
+// connection to the gateway does (real magic packet, SSH, Ready, uncordon, pod bound), a port scan
+// does not, and the bytes the user sent while waiting reach the app once it listens.
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requestPower } from '../../../src/power/api/requests.js';
@@ -42,7 +42,14 @@ describe('wake gateway on the loopback lab', () => {
 
     // jellyfin's pod waits for its node; being an app that wakes on request, it does not wake it.
     lab.standin.create(testPod('jellyfin-0', { nodeSelector: { 'vmstation.io/storage': 'true' }, labels: { 'app.kubernetes.io/name': 'jellyfin' } }));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Nor does a port scan of the gateway: connections closed without a byte (issue #17).
+    for (let i = 0; i < 20; i++) {
+      const scan = net.connect(gatewayPort, '127.0.0.1');
+      scan.on('error', () => undefined);
+      await new Promise((r) => scan.once('connect', r));
+      scan.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 2500)); // past WAKE_AFTER_SILENT_MS
     expect((await powerOf(kube, 'storagenodet3500')).state).toBe('asleep');
     expect(lab.host('storagenodet3500').packets).toHaveLength(0);
 
@@ -76,6 +83,7 @@ describe('wake gateway on the loopback lab', () => {
     expect(waking?.message).toContain('gateway');
     const metrics = await (await fetch(`${ctl.url}/metrics`)).text();
     expect(metrics).toContain('vmstation_gateway_connections_total{app="jellyfin",outcome="woken"} 1');
+    expect(metrics).toContain('vmstation_gateway_connections_total{app="jellyfin",outcome="client-gone"} 20');
     expect(metrics).toMatch(/vmstation_gateway_wait_seconds_count\{app="jellyfin"\} 1/);
   });
 });

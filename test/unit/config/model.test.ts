@@ -102,6 +102,18 @@ describe('valid fixtures', () => {
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'no-watts' }));
   });
 
+  it('warns (not errors) that Promtail is end-of-life, where the file chose it, and points to Alloy', () => {
+    // grafana/loki@v3.6.10:docs/sources/send-data/promtail/_index.md (EOL 2026-03-02).
+    const text = example.replace('    logShipper: alloy\n', '    logShipper: promtail\n');
+    const { problems, cluster } = validateText({ file: 'x.yaml', text });
+    expect(cluster?.spec.monitoring.logShipper).toBe('promtail');
+    const eol = problems.find((p) => p.code === 'promtail-eol');
+    expect(eol).toMatchObject({ severity: 'warning', line: expect.any(Number) });
+    expect(eol!.message).toContain('2026-03-02');
+    expect(eol!.hint).toContain('logShipper: alloy');
+    expect(validateText({ file: 'x.yaml', text: example }).problems.some((p) => p.code === 'promtail-eol')).toBe(false);
+  });
+
   it('warns (not errors) about a second power manager replica with only one control-plane node', () => {
     const text = example.replace(/^ {2}power:\n/m, '  power:\n    controller: { replicas: 2 }\n');
     const { problems, cluster } = validateText({ file: 'x.yaml', text });
@@ -127,7 +139,34 @@ describe('cron windows', async () => {
     ['0 18 * *', /has 4 field/],
     ['0 18 * * fri-xyz', /day of week "xyz"/],
     ['*/x * * * *', /step must be a number/],
+    // Accepted by the hand-written check this replaced, then thrown on by the controller.
+    ['0 0 31 2 *', /never fires/],
+    ['0 0 30 2 *', /never fires/],
+    ['*/0 * * * *', /minute "\*\/0": a step of 0 never repeats/],
+    ['5-1 * * * *', /minute "5-1": the range 5-1 runs backwards/],
+    ['0 0 * * 7-1', /day of week "7-1": the range 7-1 runs backwards/],
+    ['H 22 * * *', /minute "H": hashed values/],
+    ['0 0 1 1 * *', /has 6 field/],
+    ['@daily', /has 1 field/],
   ])('%s is not', (expr, why) => {
     expect(cronProblem(expr)).toMatch(why);
+  });
+
+  it('fires rarely but fires: 29 February, the fifth Monday of February', () => {
+    expect(cronProblem('0 0 29 2 *')).toBeUndefined();
+    expect(cronProblem('0 0 * 2 1#5')).toBeUndefined();
+  });
+
+  it('is the implementation the power core evaluates: what it refuses, the windows refuse too', async () => {
+    const { cronOccurrences, CronError } = await import('../../../src/config/cron.js');
+    const { checkWindow, WindowError } = await import('../../../src/power/core/windows.js');
+    const from = Date.parse('2026-03-02T00:00:00Z');
+    for (const bad of ['0 0 31 2 *', '*/0 * * * *', '5-1 * * * *', 'H 22 * * *']) {
+      expect(() => cronOccurrences(bad, 'UTC', from, from + 86_400_000)).toThrow(CronError);
+      expect(() => checkWindow({ start: bad, durationSeconds: 60 }, 'UTC')).toThrow(WindowError);
+    }
+    // Europe/Berlin: 18:00 local is 17:00 UTC in winter.
+    expect(cronOccurrences('0 18 * * *', 'Europe/Berlin', from, from + 2 * 86_400_000).map((t) => new Date(t).toISOString())).toEqual(['2026-03-02T17:00:00.000Z', '2026-03-03T17:00:00.000Z']);
+    expect(() => cronOccurrences('0 18 * * *', 'Mars/Olympus', from, from + 86_400_000)).toThrow(/not a time zone/);
   });
 });

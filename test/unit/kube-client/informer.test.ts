@@ -139,6 +139,61 @@ describe('ListWatchInformer (vmstation) next to client-node ListWatch', () => {
   });
 });
 
+// Issue #17: an informer callback that threw, or an event slim() could not take, was thrown from
+// the watch stream's 'data' handler and stopped the whole power manager.
+describe('ListWatchInformer contains failures', () => {
+  it('runs the other callbacks, keeps its cache and reports a callback that throws', async () => {
+    const reported: string[] = [];
+    const inf = new ListWatchInformer<V1Pod>({
+      rest: new KubeRest(loadConnection({ kubeconfig: t.kubeconfig })),
+      path: '/api/v1/namespaces/default/pods',
+      slim: slimPod,
+      watchTimeoutSeconds: () => 30,
+      onCallbackError: (err, where) => reported.push(`${where.verb} ${where.path}: ${(err as Error).message}`),
+    });
+    stops.push(() => inf.stop());
+    const seen: string[] = [];
+    inf.on('add', (p) => {
+      if (p.metadata?.name === 'boom') throw new Error('callback bug');
+    });
+    inf.on('change', (p) => seen.push(p.metadata?.name ?? ''));
+    await core.createNamespacedPod({ namespace: 'default', body: pod('listed') });
+    await inf.start();
+    await core.createNamespacedPod({ namespace: 'default', body: pod('boom') });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('after') });
+    await waitFor('the pod after the failing callback', () => Promise.resolve(seen.includes('after')));
+    expect([...new Set(seen)]).toEqual(['listed', 'boom', 'after']);
+    expect(inf.list().map((p) => p.metadata?.name).sort()).toEqual(['after', 'boom', 'listed']);
+    expect(reported).toEqual(['add /api/v1/namespaces/default/pods: callback bug']);
+  });
+
+  it('ends the watch with an error (the owner restarts it) when an event cannot be applied, and recovers', async () => {
+    const inf = new ListWatchInformer<V1Pod>({
+      rest: new KubeRest(loadConnection({ kubeconfig: t.kubeconfig })),
+      path: '/api/v1/namespaces/default/pods',
+      slim: (p) => {
+        if (p.metadata?.name === 'poison') throw new Error('cannot slim this object');
+        return slimPod(p);
+      },
+      watchTimeoutSeconds: () => 30,
+    });
+    const events: string[] = [];
+    inf.on('change', (p) => events.push(p.metadata?.name ?? ''));
+    const errors: string[] = [];
+    let stopped = false;
+    stops.push(() => Promise.resolve(void (stopped = true)), () => inf.stop());
+    keepInformerRunning(inf, { delay: () => 50, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), isStopped: () => stopped, onError: (err) => errors.push((err as Error).message) });
+    await inf.start();
+    await core.createNamespacedPod({ namespace: 'default', body: pod('poison') });
+    await waitFor('the watch error', () => Promise.resolve(errors.length > 0));
+    expect(errors[0]).toBe('watch /api/v1/namespaces/default/pods: an event could not be applied: cannot slim this object');
+    await core.deleteNamespacedPod({ name: 'poison', namespace: 'default', gracePeriodSeconds: 0 });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('healthy') });
+    await waitFor('the informer back on its feet', () => Promise.resolve(events.includes('healthy')));
+    expect(inf.list().map((p) => p.metadata?.name)).toEqual(['healthy']);
+  });
+});
+
 describe('KubeClient', () => {
   it('turns 404 into undefined or "gone", and keeps the Status message of other errors', async () => {
     const kube = new KubeClient({ kubeconfig: t.kubeconfig });

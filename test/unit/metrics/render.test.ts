@@ -141,13 +141,21 @@ describe('metrics renderer', () => {
   });
 
   it('uses Kubernetes discovery only as documented (promtool here lacks it): roles, namespaces, meta labels', () => {
-    // Meta labels per role, from Prometheus' kubernetes_sd_config documentation.
+    // Meta labels per role, from Prometheus' kubernetes_sd_config documentation
+    // (prometheus/prometheus@v3.11.2:docs/configuration/configuration.md; the endpointslice role
+    // also attaches the service's and the pod's labels).
     const service = /^__meta_kubernetes_service_(name|cluster_ip|external_name|type|port_name|port_number|port_protocol|(label|labelpresent|annotation|annotationpresent)_\w+)$/;
     const pod = /^__meta_kubernetes_pod_(name|ip|ready|phase|node_name|host_ip|uid|controller_kind|controller_name|container_(init|name|id|image|port_name|port_number|port_protocol)|(label|labelpresent|annotation|annotationpresent)_\w+)$/;
     const metaByRole: Record<string, RegExp[]> = {
       node: [/^__meta_kubernetes_node_(name|provider_id|(label|labelpresent|annotation|annotationpresent|address)_\w+)$/],
       pod: [/^__meta_kubernetes_namespace$/, pod],
-      endpoints: [/^__meta_kubernetes_namespace$/, /^__meta_kubernetes_endpoints_(name|(label|labelpresent|annotation|annotationpresent)_\w+)$/, /^__meta_kubernetes_endpoint_(hostname|node_name|ready|port_name|port_protocol|address_target_kind|address_target_name)$/, service, pod],
+      endpointslice: [
+        /^__meta_kubernetes_namespace$/,
+        /^__meta_kubernetes_endpointslice_(name|(label|labelpresent|annotation|annotationpresent)_\w+|address_target_kind|address_target_name|address_type|endpoint_conditions_(ready|serving|terminating)|endpoint_topology_\w+|endpoint_topology_present_\w+|endpoint_hostname|endpoint_node_name|endpoint_zone|port|port_name|port_protocol)$/,
+        service,
+        pod,
+      ],
+      // No `endpoints`: the v1 Endpoints API is deprecated from Kubernetes 1.33 (same doc); a job using it fails here.
     };
     for (const cluster of [example, full]) {
       const config = parse(artifactText(renderMetrics(cluster), 'configs/prometheus/prometheus.yml')) as { scrape_configs: Array<{ job_name: string; kubernetes_sd_configs?: Array<Record<string, unknown>>; relabel_configs?: Array<{ source_labels?: string[] }> }> };

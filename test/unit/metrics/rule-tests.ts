@@ -245,14 +245,14 @@ function cases(): Record<string, Case[]> {
       },
       {
         name: '300 syslog messages per second -> HighSyslogMessageRate',
-        series: [s('loki_source_syslog_entries_total', { job: 'kubernetes-pods', app: 'alloy', node: 'masternode' }, '0+18000x60')],
+        series: [s('loki_source_syslog_entries_total', { job: 'kubernetes-service-endpoints', app: 'alloy', service: 'alloy', node: 'masternode' }, '0+18000x60')],
         alert: 'HighSyslogMessageRate',
         at: '20m',
         expect: [{ labels: { severity: 'warning' }, value: 300 }],
       },
       {
         name: '50 messages per second -> no HighSyslogMessageRate',
-        series: [s('promtail_syslog_target_entries_total', { job: 'kubernetes-pods', app: 'promtail', node: 'masternode' }, '0+3000x60')],
+        series: [s('promtail_syslog_target_entries_total', { job: 'kubernetes-service-endpoints', app: 'promtail', service: 'promtail', node: 'masternode' }, '0+3000x60')],
         alert: 'HighSyslogMessageRate',
         at: '20m',
         expect: [],
@@ -266,17 +266,17 @@ function cases(): Record<string, Case[]> {
       },
       {
         name: 'node asleep -> no LogShipperDown',
-        series: [s('up', { job: 'kubernetes-pods', app: 'alloy', namespace: 'monitoring', pod: 'alloy-x', instance: '10.233.65.3:12345', ...NODE }, '0x60'), ...asleep()],
+        series: [s('up', { job: 'kubernetes-service-endpoints', app: 'alloy', service: 'alloy', namespace: 'monitoring', pod: 'alloy-x', instance: '10.233.65.3:12345', ...NODE }, '0x60'), ...asleep()],
         alert: 'LogShipperDown',
         at: '20m',
         expect: [],
       },
       {
         name: 'same log shipper down while awake -> LogShipperDown',
-        series: [s('up', { job: 'kubernetes-pods', app: 'alloy', namespace: 'monitoring', pod: 'alloy-x', instance: '10.233.65.3:12345', ...NODE }, '0x60'), ...awake()],
+        series: [s('up', { job: 'kubernetes-service-endpoints', app: 'alloy', service: 'alloy', namespace: 'monitoring', pod: 'alloy-x', instance: '10.233.65.3:12345', ...NODE }, '0x60'), ...awake()],
         alert: 'LogShipperDown',
         at: '20m',
-        expect: [{ labels: { job: 'kubernetes-pods', app: 'alloy', namespace: 'monitoring', pod: 'alloy-x', instance: '10.233.65.3:12345', ...NODE, severity: 'warning' } }],
+        expect: [{ labels: { job: 'kubernetes-service-endpoints', app: 'alloy', service: 'alloy', namespace: 'monitoring', pod: 'alloy-x', instance: '10.233.65.3:12345', ...NODE, severity: 'warning' } }],
       },
     ],
     power: [

@@ -99,6 +99,8 @@ describe.each(Object.entries(VARIANTS))('NetworkPolicies (%s)', (_name, make) =>
   it('lets Prometheus scrape every exporter and component, and reach Alertmanager', () => {
     const prometheus = { pod: labelsOf('prometheus') };
     const scraped: Array<[string, number]> = [
+      // Prometheus scrapes itself through its Service (job `prometheus` in prometheus.yml).
+      ['prometheus', 9090],
       ['alertmanager', 9093],
       ['grafana', 3000],
       ['loki', 3100],

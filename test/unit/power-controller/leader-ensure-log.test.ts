@@ -3,7 +3,7 @@ import type { V1Lease, V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { validateText } from '../../../src/config/validate.js';
 import { POWER_ANNOTATIONS, parsePowerRequest } from '../../../src/power/controller/annotations.js';
-import { ManualClock } from '../../../src/power/controller/clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import { ensureAwake } from '../../../src/power/controller/ensure-awake.js';
 import { LeaderElector, type LeaseApi } from '../../../src/power/controller/leader.js';
 import { jsonLogger, silentLogger } from '../../../src/power/controller/log.js';

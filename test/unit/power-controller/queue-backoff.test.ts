@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, backoffSequence, WAKE_BACKOFF } from '../../../src/power/controller/backoff.js';
-import { ManualClock } from '../../../src/power/controller/clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import { NodeWorkQueue } from '../../../src/power/controller/queue.js';
 
 describe('capped exponential backoff', () => {

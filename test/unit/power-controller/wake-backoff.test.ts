@@ -6,7 +6,7 @@ import { KubeClient } from '../../../src/adapters/kube/client.js';
 import { validateText } from '../../../src/config/validate.js';
 import { requestPower } from '../../../src/power/api/requests.js';
 import { POWER_ANNOTATIONS } from '../../../src/power/controller/annotations.js';
-import { ManualClock } from '../../../src/power/controller/clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import { DEFAULT_TUNING, PowerController } from '../../../src/power/controller/controller.js';
 import { silentLogger } from '../../../src/power/controller/log.js';
 import type { PowerDrivers } from '../../../src/power/drivers/index.js';
@@ -84,6 +84,6 @@ describe('wake attempts', () => {
     const node = await kube.getNode('w1');
     expect(node?.metadata?.annotations?.[POWER_ANNOTATIONS.reason]).toMatch(/not Ready after 4 wake attempts \(TCP 22 did not answer after wol, then ipmi\)/);
     expect(await ctl.metrics.text()).toContain('vmstation_power_failures_total{node="w1",kind="wake"} 1');
-    await ctl.crash();
+    await ctl.close();
   });
 });

@@ -97,7 +97,7 @@ export function pod(ns: string, name: string, over: Partial<ObservedPod> = {}): 
 }
 
 export function observed(over: Partial<Observed> = {}): Observed {
-  return { nodes: [], pods: [], pdbs: [], activity: {}, wakeRequests: [], inFlight: [], ...over };
+  return { nodes: [], pods: [], pdbs: [], activity: {}, wakeRequests: [], sleepRequests: [], inFlight: [], ...over };
 }
 
 /** The example's three nodes as the controller would see them after a long quiet day. */

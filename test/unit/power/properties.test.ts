@@ -145,6 +145,7 @@ function build(w: World): { obs: Observed; policy: Policy } {
     pdbs: w.pdbAllowed === undefined ? [] : [{ namespace: 'media', name: 'web', selector: { matchLabels: { app: 'web' } }, disruptionsAllowed: w.pdbAllowed }],
     activity: w.activity,
     wakeRequests: [...w.requests],
+    sleepRequests: [],
     inFlight: [...w.inFlight],
   };
   return { obs, policy };
@@ -248,6 +249,43 @@ describe('decide() properties', () => {
         };
         const shuffled: Observed = { ...obs, nodes: shuffle(obs.nodes), pods: shuffle(obs.pods), wakeRequests: shuffle(obs.wakeRequests), inFlight: shuffle(obs.inFlight) };
         expect(decide(shuffled, policy, T0)).toEqual(first);
+      }),
+      runs,
+    );
+  });
+
+  it('a sleep request never sleeps a node protected by any rule but autoSleep, never exceeds the slots, and every refusal is a skip with its reason', () => {
+    const arbWithSleepRequests = arbWorld.chain((w) =>
+      fc.subarray(w.nodes.map((n) => n.name)).map((names) => ({ w, sleepRequests: names.map((node) => ({ node, source: 'manual' as const, at: T0 - 500, reason: 'test' })) })),
+    );
+    fc.assert(
+      fc.property(arbWithSleepRequests, ({ w, sleepRequests }) => {
+        const { obs: base, policy } = build(w);
+        const obs: Observed = { ...base, sleepRequests };
+        const d = decide(obs, policy, T0);
+        const requested = new Set(sleepRequests.map((r) => r.node));
+        for (const a of d.actions) {
+          if (a.kind !== 'sleep') continue;
+          const n = obs.nodes.find((x) => x.name === a.node)!;
+          const why = protectedReason(n, policy, obs);
+          if (requested.has(a.node)) expect([undefined, 'autoSleep false'], `slept ${a.node} on request: ${a.reason}`).toContain(why);
+          else expect(why).toBeUndefined();
+          expect(n.power.state).toBe('awake');
+        }
+        for (const o of d.requests.filter((x) => x.outcome === 'refused')) {
+          expect(requested.has(o.node) || o.action === 'wake').toBe(true);
+          expect(d.skipped.some((s) => s.node === o.node && s.reason.includes(o.reason))).toBe(true);
+          expect(d.actions.some((a) => a.node === o.node && a.kind === 'sleep')).toBe(false);
+        }
+        const acted = d.actions.map((a) => a.node);
+        expect(new Set(acted).size).toBe(acted.length);
+        // Requests share the slots: in flight + mid-transition - freed + started never exceeds the limit.
+        const inFlight = new Set(obs.inFlight.map((t) => t.node));
+        const before = new Set([...inFlight, ...obs.nodes.filter((n) => TRANSITION_STATES.has(n.power.state)).map((n) => n.name)]);
+        const freed = new Set(d.actions.filter((a) => a.kind === 'mark-asleep' || a.kind === 'mark-awake' || a.kind === 'mark-failed' || (a.kind === 'cancel-sleep' && !inFlight.has(a.node))).map((a) => a.node));
+        const starts = d.actions.filter((a) => (a.kind === 'sleep' || a.kind === 'wake' || a.kind === 'retry-wake') && !before.has(a.node)).map((a) => a.node);
+        if (starts.length > 0) expect(new Set([...[...before].filter((n) => !freed.has(n)), ...starts]).size).toBeLessThanOrEqual(policy.maxConcurrentTransitions);
+        expect(decide(structuredClone(obs), policy, T0)).toEqual(d);
       }),
       runs,
     );

@@ -197,3 +197,50 @@ describe('wake requests end when the node is awake', () => {
     expect(r.missedDemands).toBe(0);
   });
 });
+
+describe('requests from people in a trace (decided by decide(), as in the controller)', () => {
+  const cluster = exampleCluster();
+
+  it('a sleep request puts a busy node to sleep at once; a wake request wakes it; a request for the control plane is refused', () => {
+    const text = lines(
+      header(),
+      { t: '2026-03-02T00:05:00Z', kind: 'pod-start', pod: 'batch/job', node: 'homelab' },
+      { t: '2026-03-02T00:10:00Z', kind: 'pod-stop', pod: 'batch/job' },
+      // minAwake and idleAfter would keep homelab awake until 00:40: a person asks at 00:12.
+      { t: '2026-03-02T00:12:00Z', kind: 'sleep-request', node: 'homelab' },
+      { t: '2026-03-02T02:00:00Z', kind: 'wake-request', node: 'homelab' },
+      { t: '2026-03-02T03:00:00Z', kind: 'sleep-request', node: 'masternode' },
+    );
+    const r = simulate(cluster, load(cluster, text), { keepTransitions: true });
+    const homelab = r.transitions!.filter((x) => x.node === 'homelab').map((x) => `${x.t} ${x.action} ${x.reason}`);
+    expect(homelab.slice(0, 3)).toEqual([
+      '2026-03-02T00:12:00.000Z sleep manual request: sleep requested in the trace',
+      '2026-03-02T02:00:00.000Z wake manual wake request: wake requested in the trace',
+      // Back to the policy: idle again 30 min after the wake made it awake (boot 60 s).
+      '2026-03-02T02:31:00.000Z sleep idle 30m (since node became awake) >= idleAfter 30m, no pods outside ignored namespaces, cpu 2%, network 200 B/s',
+    ]);
+    // The control plane is refused (a skip, so no transition), and never sleeps.
+    expect(r.transitions!.filter((x) => x.node === 'masternode')).toEqual([]);
+    expect(r.nodes.find((n) => n.name === 'masternode')).toMatchObject({ sleeps: 0 });
+    expect(r.nodes.find((n) => n.name === 'homelab')).toMatchObject({ sleeps: 2, wakes: 1 });
+  });
+
+  it('a sleep request evicts the running job; the job, Pending again, wakes the node once it is asleep', () => {
+    // The simulator's pods are Jobs pinned to their node: they may be evicted, and then wait for it.
+    const text = lines(
+      header(),
+      { t: '2026-03-02T00:05:00Z', kind: 'pod-start', pod: 'batch/job', node: 'homelab' },
+      { t: '2026-03-02T00:20:00Z', kind: 'sleep-request', node: 'homelab' },
+      { t: '2026-03-02T01:00:00Z', kind: 'pod-stop', pod: 'batch/job' },
+    );
+    const r = simulate(cluster, load(cluster, text), { keepTransitions: true });
+    const homelab = r.transitions!.filter((x) => x.node === 'homelab').map((x) => `${x.t} ${x.action}`);
+    expect(homelab.slice(0, 2)).toEqual(['2026-03-02T00:20:00.000Z sleep', '2026-03-02T00:20:15.000Z wake']);
+    expect(r.missedDemands).toBe(0);
+  });
+
+  it('trace lines for requests name a node of the cluster', () => {
+    expect(() => load(cluster, lines(header(), { t: '2026-03-02T01:00:00Z', kind: 'sleep-request', node: 'nas' }))).toThrow(/node "nas" is not in the cluster file/);
+    expect(() => load(cluster, lines(header(), { t: '2026-03-02T01:00:00Z', kind: 'wake-request', node: 'homelab', source: 'api' }))).toThrow(/unknown field "source"/);
+  });
+});

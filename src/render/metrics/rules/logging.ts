@@ -1,6 +1,7 @@
 // The log path: the central syslog server (TCP probe), the log shipper's syslog receiver, Loki.
-// Log-shipper and Loki metrics come from the annotated-pods job (`app` label from
-// app.kubernetes.io/name); Alloy and Promtail metric names are both covered.
+// Log-shipper and Loki metrics come from the annotated-services job: their Services carry the
+// prometheus.io/scrape annotation (`app` label from the Service's app.kubernetes.io/name); Alloy
+// and Promtail metric names are both covered.
 import type { Cluster } from '../../../config/model.js';
 import { JOBS } from '../names.js';
 import { unlessSleeping, type RuleGroup } from './types.js';
@@ -60,7 +61,7 @@ export function loggingRules(cluster: Cluster): RuleGroup {
     },
     {
       alert: 'LogShipperDown',
-      expr: unlessSleeping(`up{job="${JOBS.pods}",app=~"alloy|promtail"} == 0`),
+      expr: unlessSleeping(`up{job="${JOBS.serviceEndpoints}",app=~"alloy|promtail"} == 0`),
       for: '10m',
       severity: 'warning',
       summary: 'the log shipper on {{ $labels.node }} is down',

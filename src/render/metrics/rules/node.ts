@@ -5,6 +5,13 @@ import type { Cluster } from '../../../config/model.js';
 import { JOBS } from '../names.js';
 import { unlessSleeping, type RuleGroup } from './types.js';
 
+/**
+ * Every sensor state the IPMI exporter reports: temperatures, fans, voltages, currents and power
+ * have their own families, only the other sensors go to ipmi_sensor_state
+ * (prometheus-community/ipmi_exporter@v1.10.1:collector_ipmi.go).
+ */
+const IPMI_SENSOR_STATES = '{__name__=~"ipmi_(sensor|temperature|fan_speed|voltage|current|power)_state"}';
+
 const realFs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*",mountpoint!~"/var/lib/kubelet/.*|/run/.*"';
 
 export function nodeRules(cluster: Cluster): RuleGroup {
@@ -157,19 +164,19 @@ export function nodeRules(cluster: Cluster): RuleGroup {
       },
       {
         alert: 'IpmiSensorCritical',
-        expr: 'max by (node, name, type) (ipmi_sensor_state) == 2',
+        expr: `max by (node, name) (${IPMI_SENSOR_STATES}) == 2`,
         for: '5m',
         severity: 'critical',
         summary: 'IPMI sensor {{ $labels.name }} on {{ $labels.node }} is critical',
-        description: 'The BMC of {{ $labels.node }} reports sensor {{ $labels.name }} ({{ $labels.type }}) in the critical state.',
+        description: 'The BMC of {{ $labels.node }} reports sensor {{ $labels.name }} in the critical state.',
       },
       {
         alert: 'IpmiSensorWarning',
-        expr: 'max by (node, name, type) (ipmi_sensor_state) == 1',
+        expr: `max by (node, name) (${IPMI_SENSOR_STATES}) == 1`,
         for: '15m',
         severity: 'warning',
         summary: 'IPMI sensor {{ $labels.name }} on {{ $labels.node }} is in warning state',
-        description: 'The BMC of {{ $labels.node }} reports sensor {{ $labels.name }} ({{ $labels.type }}) in the warning state.',
+        description: 'The BMC of {{ $labels.node }} reports sensor {{ $labels.name }} in the warning state.',
       },
     );
   }
