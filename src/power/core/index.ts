@@ -9,3 +9,4 @@ export { podNeedsSleepingNode, podFitsNode, requestedByNode, isUnscheduledPendin
 export { cpuMillis, memoryBytes, parseQuantity } from './quantity.js';
 export { checkWindow, openWindowAt, nextOpeningWithin, formatSeconds, WindowError } from './windows.js';
 export { applyStep, instantStep, type PowerRecord, type Step, type StepResult } from './lifecycle.js';
+export { activeHold, activeHolds, describeHold } from './hold.js';
