@@ -48,3 +48,43 @@ export async function withHold<T>(provider: HoldProvider | undefined, request: H
     await hold.release();
   }
 }
+
+/** The power manager's hold as deploy sees it (src/power/api/client.ts: PowerClient). */
+export interface PowerHolds {
+  hold(hold: { id: string; reason: string; until: number }): Promise<void>;
+  release(id: string | undefined): Promise<void>;
+}
+
+/**
+ * The power manager's maintenance hold (`vmstation power hold`): recorded on every managed Node
+ * with an expiry of `maxMs`, so the controller wakes them and puts none to sleep until the run
+ * releases it (or, after a crash, until it expires). The nodes are still woken first as before, so
+ * the run does not start before they answer. Without a power manager (`holds` undefined, or the
+ * cluster not answering: a first deploy) it is today's wake-first behaviour, with a note saying so.
+ */
+export function powerManagerHolds(holds: PowerHolds | undefined, wakeFirst: HoldProvider, opts: { id: string; now: () => number }): HoldProvider {
+  return {
+    async take(request) {
+      const notes: string[] = [];
+      let held = false;
+      if (holds) {
+        try {
+          await holds.hold({ id: opts.id, reason: request.reason, until: opts.now() + request.maxMs });
+          held = true;
+          notes.push(`maintenance hold ${opts.id} taken: no node is put to sleep until the run ends (at most until ${new Date(opts.now() + request.maxMs).toISOString()})`);
+        } catch (err) {
+          notes.push(`no maintenance hold (the power manager's Nodes did not answer: ${err instanceof Error ? err.message : String(err)}); the nodes are only woken first`);
+        }
+      }
+      const woken = await wakeFirst.take(request);
+      return {
+        notes: [...notes, ...woken.notes],
+        release: async () => {
+          await woken.release();
+          // A release that fails leaves the hold to expire at its time; the run's own outcome stands.
+          if (held) await holds?.release(opts.id).catch(() => undefined);
+        },
+      };
+    },
+  };
+}

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { deployPaths, kubeIfPresent, nodeAccess, secretSource } from '../../deploy/context.js';
 import { kubesprayLocation } from '../../deploy/kubespray.js';
-import { wakeFirstHolds } from '../../deploy/hold.js';
 import { observeForDeploy } from '../../deploy/observe.js';
 import { parseSelection, runDeploy } from '../../deploy/run.js';
 import { durationSeconds, isDuration } from '../../config/duration.js';
@@ -13,6 +12,7 @@ import { createStepRunner } from '../../deploy/steps.js';
 import { renderCluster } from '../../render/index.js';
 import { readVaultPassword } from '../../secrets/store.js';
 import { loadCluster, secretsPath } from '../cluster-file.js';
+import { maintenanceHolds } from '../maintenance-hold.js';
 import { powerImageFor } from '../power-image.js';
 import type { CliIo } from '../io.js';
 import { withClusterFile, type ClusterFlags } from '../options.js';
@@ -75,8 +75,8 @@ export function registerDeploy(program: Command, io: CliIo): void {
           selection,
           // Day two: the file is compared with what the cluster reports (when it answers).
           observed: await observeForDeploy(cluster, kubeconfig, paths.deployedNodes),
-          // The maintenance hold seam (src/deploy/hold.ts): today it wakes every node first.
-          hold: wakeFirstHolds(access.ensureAwake),
+          // The maintenance hold (src/deploy/hold.ts): the power manager's, or wake-first without one.
+          hold: await maintenanceHolds(cluster, kubeconfig, access.ensureAwake, 'deploy'),
           yes: flags.yes === true,
           dryRun: flags.dryRun === true,
           json: flags.output === 'json',

@@ -2,7 +2,8 @@
 // etcd snapshots over SSH on the etcd nodes (the units `deploy` installs; see src/render/etcd).
 import type { Command } from 'commander';
 import { deployPaths, kubeIfPresent, nodeAccess, secretSource, type NodeAccess } from '../../deploy/context.js';
-import { wakeFirstHolds, withHold } from '../../deploy/hold.js';
+import { withHold } from '../../deploy/hold.js';
+import { maintenanceHolds } from '../maintenance-hold.js';
 import type { Cluster } from '../../config/model.js';
 import { locateSnapshot, runRestore } from '../../etcd/restore.js';
 import { listSnapshots, takeSnapshots } from '../../etcd/snapshots.js';
@@ -63,7 +64,7 @@ export function registerEtcd(program: Command, io: CliIo): void {
       try {
         const source = await locateSnapshot(cluster, a.pool, snapshot, io.cwd);
         // The maintenance hold seam (src/deploy/hold.ts): the whole cluster restarts on the restored state.
-        const r = await withHold(wakeFirstHolds(a.ensureAwake), { reason: `vmstation etcd restore of ${source.name}`, nodes: cluster.spec.nodes.map((n) => n.name), maxMs: 3600_000 }, () =>
+        const r = await withHold(await maintenanceHolds(cluster, deployPaths(cluster, io.env).kubeconfig, a.ensureAwake, 'etcd-restore'), { reason: `vmstation etcd restore of ${source.name}`, nodes: cluster.spec.nodes.map((n) => n.name), maxMs: 3600_000 }, () =>
           runRestore({ cluster, pool: a.pool, source, yes: flags.yes === true, out: io.stdout, input: io.stdin }),
         );
         writeLine(io.stdout, `restored ${source.name} into ${cluster.metadata.name} in ${(r.ms / 1000).toFixed(1)} s (${r.steps} steps)`);
