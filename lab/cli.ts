@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { addHosts, removeHosts } from './hosts.js';
 import { down, labIsUp, up, type LabFixture } from './lifecycle.js';
 import { labPaths } from './paths.js';
 import { LabError } from './run.js';
@@ -51,6 +52,23 @@ program
     console.log(`lab ${r.reused ? 'was already up' : 'up'} in ${(r.totalMs / 1000).toFixed(1)}s${r.rootfsBuilt ? ` (root filesystem built in ${(r.rootfsMs / 1000).toFixed(1)}s)` : ''}`);
     for (const n of r.fixture.nodes) console.log(`  ${n.name.padEnd(18)} ${n.address.padEnd(12)} ${n.mac}${n.bmc ? `  BMC ${n.bmc.address}` : ''}`);
     console.log(`ssh config: ${r.fixture.sshConfig}\nknown_hosts: ${r.fixture.knownHosts}\nkubeconfig: ${r.fixture.kubeconfig ?? '(no Kubernetes API stand-in yet)'}\ncontrol: ${r.fixture.controlUrl}`);
+  });
+
+program
+  .command('add')
+  .description('add the hosts of a cluster file that the running lab does not have (e.g. a fourth node)')
+  .requiredOption('-f, --file <file>', 'cluster file with the extra node(s) on 10.78.0.0/24')
+  .action(async (o: { file: string }) => {
+    const added = await addHosts(o.file);
+    console.log(added.length > 0 ? `added ${added.join(', ')}` : 'nothing to add: every node of the file is a lab host');
+  });
+
+program
+  .command('remove')
+  .description('stop and remove hosts from the running lab (their disk state goes too)')
+  .argument('<nodes...>')
+  .action(async (nodes: string[]) => {
+    await removeHosts(nodes);
   });
 
 program

@@ -73,7 +73,7 @@ export async function labIsUp(paths: LabPaths = labPaths()): Promise<boolean> {
   }
 }
 
-async function sshKeygen(file: string, comment: string): Promise<string> {
+export async function sshKeygen(file: string, comment: string): Promise<string> {
   await rm(file, { force: true });
   await rm(`${file}.pub`, { force: true });
   await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);

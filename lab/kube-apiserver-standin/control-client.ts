@@ -20,6 +20,12 @@ export interface StandinControl {
   compact(): Promise<void>;
   requests(): Promise<RequestRecord[]>;
   stats(): Promise<Record<string, unknown>>;
+  /** The kubelet emulator: a host joins, its kubelet restarts on another version, or stops. */
+  addKubelet(node: { name: string; address?: string; sshPort?: number; roles?: string[]; kubeletVersion?: string }): Promise<void>;
+  setKubeletVersion(name: string, kubeletVersion: string): Promise<void>;
+  removeKubelet(name: string): Promise<void>;
+  /** What /version reports (the API server's version). */
+  setVersion(gitVersion: string): Promise<void>;
 }
 
 interface KubeconfigDoc {
@@ -64,5 +70,17 @@ export async function standinControl(kubeconfigPath: string): Promise<StandinCon
     },
     requests: async () => (await call<{ requests: RequestRecord[] }>('GET', '/_standin/requests')).requests,
     stats: () => call('GET', '/_standin/stats'),
+    addKubelet: async (node) => {
+      await call('POST', '/_standin/kubelets', node);
+    },
+    setKubeletVersion: async (name, kubeletVersion) => {
+      await call('POST', `/_standin/kubelets/${encodeURIComponent(name)}/version`, { kubeletVersion });
+    },
+    removeKubelet: async (name) => {
+      await call('DELETE', `/_standin/kubelets/${encodeURIComponent(name)}`);
+    },
+    setVersion: async (gitVersion) => {
+      await call('PUT', '/_standin/version', { gitVersion });
+    },
   };
 }

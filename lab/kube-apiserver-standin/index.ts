@@ -105,6 +105,12 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     ops,
     faults,
     gitVersion,
+    kubelets: {
+      add: (n) => kubelet.addNode(n),
+      remove: (name) => kubelet.removeNode(name),
+      setVersion: (name, v) => kubelet.setKubeletVersion(name, v),
+      names: () => kubelet.nodeNames(),
+    },
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     stats: () => ({
       objects: Object.fromEntries([...new Set(registry.all().map((t) => t.storageKey))].map((k) => [k, store.count(k)]).filter(([, n]) => (n as number) > 0)),

@@ -23,6 +23,8 @@ export interface EmulatedNode {
   capacity?: { cpu?: string; memory?: string; pods?: string };
   /** false: never probe, always reachable (benchmarks, unit tests). */
   probe?: boolean;
+  /** What this kubelet reports (default: the emulator's kubeletVersion). */
+  kubeletVersion?: string;
 }
 
 export interface KubeletOptions {
@@ -152,6 +154,25 @@ export class KubeletEmulator {
     state.timer.unref();
   }
 
+  /** The kubelet on this host was replaced by another version and restarted (an upgrade). */
+  setKubeletVersion(name: string, version: string): boolean {
+    const s = this.nodes.get(name);
+    if (s === undefined) return false;
+    s.spec = { ...s.spec, kubeletVersion: version };
+    this.ops.mutate(
+      this.nodeType,
+      undefined,
+      name,
+      (draft) => {
+        const status = asObject(draft['status']);
+        status['nodeInfo'] = { ...asObject(status['nodeInfo']), kubeletVersion: version, kubeProxyVersion: version };
+        draft['status'] = status;
+      },
+      { manager: 'kubelet', subresource: 'status' },
+    );
+    return true;
+  }
+
   removeNode(name: string): void {
     const s = this.nodes.get(name);
     if (s?.timer !== undefined) clearInterval(s.timer);
@@ -205,8 +226,8 @@ export class KubeletEmulator {
         kernelVersion: '6.1.0-standin-amd64',
         osImage: 'Debian GNU/Linux 12 (bookworm)',
         containerRuntimeVersion: 'containerd://1.7.27',
-        kubeletVersion: this.opts.kubeletVersion,
-        kubeProxyVersion: this.opts.kubeletVersion,
+        kubeletVersion: n.kubeletVersion ?? this.opts.kubeletVersion,
+        kubeProxyVersion: n.kubeletVersion ?? this.opts.kubeletVersion,
         operatingSystem: 'linux',
         architecture: 'amd64',
       },

@@ -12,6 +12,7 @@ import { typeApiVersion, type ListOptions, type Operations, type WriteOptions } 
 import { documentHash, openApiV3Document, openApiV3Root } from './openapi.js';
 import { decodeKubeProtobuf } from './protobuf.js';
 import { patchTypeOf } from './patch.js';
+import type { EmulatedNode } from './kubelet.js';
 import type { ResourceType } from './resources.js';
 import { BindingConflict, bindPod } from './scheduling.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -33,6 +34,8 @@ export interface ServerDeps {
   ops: Operations;
   faults: Faults;
   gitVersion: string;
+  /** The kubelet emulator's hosts: joined, stopped, upgraded through /_standin/kubelets. */
+  kubelets?: { add(node: EmulatedNode): void; remove(name: string): void; setVersion(name: string, version: string): boolean; names(): string[] };
   bookmarkIntervalMs: number;
   /** Extra read-only state for /_standin/stats (kubelet view, binder counts, ...). */
   stats: () => JsonObject;
@@ -565,10 +568,38 @@ export class StandinServer {
       case 'DELETE /_standin/requests':
         this.clearRequestLog();
         return sendJson(res, 200, { requests: [] });
+      case 'POST /_standin/kubelets': {
+        // A host joined (kubeadm join, Kubespray scale.yml): its kubelet starts and registers the Node.
+        const name = asString(b['name']);
+        if (name === undefined || this.deps.kubelets === undefined) throw ApiError.badRequest('kubelet needs a name');
+        this.deps.kubelets.add(b as unknown as EmulatedNode);
+        return sendJson(res, 201, { name, nodes: this.deps.kubelets.names() });
+      }
+      case 'PUT /_standin/version': {
+        const v = asString(b['gitVersion']);
+        if (v === undefined || !/^v\d+\.\d+\.\d+/.test(v)) throw ApiError.badRequest('gitVersion like v1.35.4');
+        this.deps.gitVersion = v;
+        return sendJson(res, 200, versionInfo(v));
+      }
       case 'GET /_standin/stats':
         return sendJson(res, 200, { ...this.deps.stats(), requests: this.requests, openWatches: faults.openWatches.size, rssBytes: process.memoryUsage().rss });
-      default:
+      default: {
+        // /_standin/kubelets/NAME (DELETE: its kubelet stops, as after a reset) and
+        // /_standin/kubelets/NAME/version (POST: the kubelet restarted on another version).
+        const m = /^\/_standin\/kubelets\/([^/]+)(\/version)?$/.exec(path);
+        const kubelets = this.deps.kubelets;
+        if (m && kubelets && method === 'DELETE' && !m[2]) {
+          kubelets.remove(decodeURIComponent(m[1]!));
+          return sendJson(res, 200, { nodes: kubelets.names() });
+        }
+        if (m && kubelets && method === 'POST' && m[2]) {
+          const v = asString(b['kubeletVersion']);
+          if (v === undefined) throw ApiError.badRequest('kubeletVersion like v1.35.4');
+          if (!kubelets.setVersion(decodeURIComponent(m[1]!), v)) throw ApiError.notFoundPath();
+          return sendJson(res, 200, { name: m[1], kubeletVersion: v });
+        }
         throw ApiError.notFoundPath();
+      }
     }
   }
 }

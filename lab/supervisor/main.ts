@@ -9,7 +9,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { memoryBytes } from '../cgroups.js';
-import { inSubnet } from '../lab-config.js';
+import { inSubnet, type LabNode } from '../lab-config.js';
 import { LAB_DIR, labPaths, nodeDir } from '../paths.js';
 import { ipmiEmu, ipmiLanConf } from '../render.js';
 import { readState, writeRuntime, type LabRuntime } from '../state.js';
@@ -55,22 +55,23 @@ function recordProcess(key: string, pid: number | undefined, comm: string, role:
 }
 
 const machines = new Map<string, NodeMachine>();
-for (const node of state.spec.nodes) {
-  machines.set(
-    node.name,
-    new NodeMachine(node, {
-      rootfs: state.rootfs,
-      bridge: state.bridge,
-      nodeDir: nodeDir(paths, node.name),
-      logFile: join(paths.logsDir, `${node.name}.console.log`),
-      bootDelayMs: state.bootDelayMs,
-      event,
-      recordPid: (name, pid) => recordProcess(`nspawn:${name}`, pid, 'systemd-nspawn', `container ${name}`),
-      now: () => Date.now(),
-    }),
-  );
+const byMac = new Map<string, NodeMachine>();
+function addMachine(node: LabNode): NodeMachine {
+  const m = new NodeMachine(node, {
+    rootfs: state.rootfs,
+    bridge: state.bridge,
+    nodeDir: nodeDir(paths, node.name),
+    logFile: join(paths.logsDir, `${node.name}.console.log`),
+    bootDelayMs: state.bootDelayMs,
+    event,
+    recordPid: (name, pid) => recordProcess(`nspawn:${name}`, pid, 'systemd-nspawn', `container ${name}`),
+    now: () => Date.now(),
+  });
+  machines.set(node.name, m);
+  byMac.set(node.mac, m);
+  return m;
 }
-const byMac = new Map([...machines.values()].map((m) => [m.node.mac, m]));
+for (const node of state.spec.nodes) addMachine(node);
 
 /** What a NIC does with a frame: wake only when the magic packet carries its own MAC. */
 function onMagicPayload(payload: Buffer, via: string, from: string): void {
@@ -207,6 +208,26 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     send(200, { stopping: true });
     void shutdown(0);
     return;
+  }
+  // A host added to the running lab (`lab add -f FILE` wrote its folder and state first).
+  if (req.method === 'POST' && url.pathname === '/nodes') {
+    const { name } = JSON.parse((await readBody(req)) || '{}') as { name?: string };
+    const node = readState(paths)?.spec.nodes.find((n) => n.name === name);
+    if (!node) return send(404, { error: `no node ${name ?? '(none)'} in the lab state` });
+    if (machines.has(node.name)) return send(409, { error: `${node.name} is already a lab host` });
+    const m = addMachine(node);
+    event(node.name, 'host-added', { address: node.address, mac: node.mac });
+    await m.start();
+    return send(201, nodeStatus(m));
+  }
+  if (req.method === 'DELETE' && parts[0] === 'nodes' && parts[1] && parts.length === 2) {
+    const m = machines.get(parts[1]);
+    if (!m) return send(404, { error: `no lab node ${parts[1]}` });
+    await m.stop();
+    machines.delete(m.node.name);
+    byMac.delete(m.node.mac);
+    event(m.node.name, 'host-removed');
+    return send(200, { removed: m.node.name });
   }
   if (parts[0] === 'nodes' && parts[1]) {
     const m = machines.get(parts[1]);

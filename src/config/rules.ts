@@ -287,6 +287,25 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
+    name: 'etcd snapshots: valid cron, and copyTo names a node or an absolute path',
+    check: ({ cluster }) => {
+      const snap = cluster.spec.kubernetes.etcd.snapshots;
+      const at = ['spec', 'kubernetes', 'etcd', 'snapshots'];
+      const out: RuleProblem[] = [];
+      const problem = cronProblem(snap.schedule);
+      if (problem) out.push(err([...at, 'schedule'], 'invalid-cron', problem, 'write 5 cron fields, e.g. "0 */12 * * *" for 00:00 and 12:00'));
+      const to = snap.copyTo;
+      if (to === undefined || to.startsWith('/')) return out;
+      const node = cluster.spec.nodes.find((n) => n.name === to);
+      if (!node) return [...out, err([...at, 'copyTo'], 'unknown-copy-target', `copyTo "${to}" is neither a node nor an absolute path`, `name another node (${cluster.spec.nodes.map((n) => n.name).join(', ')}) or a folder such as /mnt/backup/etcd`)];
+      const members = cluster.spec.kubernetes.method === 'rke2' ? cluster.spec.nodes.filter((n) => hasRole(n, 'control-plane')) : etcdMembers(cluster.spec.nodes);
+      if (members.length === 1 && members[0]?.name === to)
+        out.push(warn([...at, 'copyTo'], 'copy-to-itself', `copyTo "${to}" is the only etcd node itself: the copy dies with its disk`, 'copy to another node or to a path on another disk'));
+      if (node.power.autoSleep) out.push(warn([...at, 'copyTo'], 'copy-target-sleeps', `copyTo "${to}" sleeps when idle: a copy made while it sleeps fails (the snapshot stays on the etcd node)`, 'copy to an always-on node, or set power.autoSleep: false on it'));
+      return out;
+    },
+  },
+  {
     name: 'power durations make sense',
     check: ({ cluster }) => {
       const p = cluster.spec.power;

@@ -123,6 +123,21 @@ const Network = z.strictObject({
   dnsServers: z.array(Ipv4).default([]),
 });
 
+const EtcdSnapshots = z.strictObject({
+  enabled: z.boolean().default(true),
+  schedule: z
+    .string()
+    .min(1)
+    .default('0 */12 * * *')
+    .describe("When to take a snapshot: 5-field cron in the etcd node's local time. Default twice a day, 00:00 and 12:00, as k3s and RKE2."),
+  keep: z.number().int().min(1).max(1000).default(5).describe('Snapshots kept on each etcd node (and at copyTo); older ones are pruned. Default 5, as k3s and RKE2.'),
+  copyTo: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Where every snapshot is also copied: another node (its name), or an absolute path on the etcd node (e.g. an NFS mount). A snapshot on the only control plane dies with its disk.'),
+});
+
 const Kubernetes = z.strictObject({
   method: z.enum(METHODS).default('kubespray').describe('How Kubernetes is installed; kubespray is recommended.'),
   version: z
@@ -137,6 +152,7 @@ const Kubernetes = z.strictObject({
   controlPlaneEndpoint: HostAndOptionalPort.optional().describe('host[:port] of a load balancer in front of several control-plane nodes.'),
   kubeProxyMode: z.enum(['ipvs', 'iptables', 'nftables']).default('iptables').describe('kube-proxy mode. iptables (the default) works with every CNI on every method; ipvs is deprecated since Kubernetes 1.35; nftables needs kernel 5.13 and is refused with kubeadm + Calico.'),
   clusterDomain: DnsName.default('cluster.local'),
+  etcd: z.strictObject({ snapshots: EtcdSnapshots.prefault({}) }).prefault({}),
 });
 
 const SshSettings = z.strictObject({

@@ -20,6 +20,8 @@ export interface DeployPaths {
   stateFile: string;
   logsDir: string;
   kubeconfig: string;
+  /** The nodes the last Kubernetes phase deployed (for later removals). */
+  deployedNodes: string;
   /** Shared cache (Kubespray checkouts and their Python environments). */
   cacheDir: string;
 }
@@ -33,6 +35,7 @@ export function deployPaths(cluster: Cluster, env: NodeJS.ProcessEnv): DeployPat
     stateFile: path.join(stateDir, 'deploy-state.json'),
     logsDir: path.join(stateDir, 'logs'),
     kubeconfig: path.join(stateDir, 'kubeconfig'),
+    deployedNodes: path.join(stateDir, 'deployed-nodes.json'),
     cacheDir: env.VMSTATION_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(home, '.cache'), 'vmstation'),
   };
 }

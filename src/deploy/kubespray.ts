@@ -11,6 +11,7 @@ import type { AnsibleEvent } from '../adapters/ansible/events.js';
 import { KUBESPRAY_VERSION } from '../config/data/kubespray-versions.js';
 import { ExitCode, VmstationError, userError } from '../errors.js';
 import type { Runner } from '../adapters/process/index.js';
+import type { KubesprayPlaybook } from './plan-model.js';
 
 export const KUBESPRAY_REPO = 'https://github.com/kubernetes-sigs/kubespray.git';
 
@@ -118,7 +119,10 @@ export interface KubesprayRunOptions {
   loc: KubesprayLocation;
   /** The rendered tree (holds kubespray/inventory.yaml and group_vars). */
   renderDir: string;
-  playbook: 'cluster.yml' | 'reset.yml';
+  playbook: KubesprayPlaybook | 'reset.yml';
+  /** The inventory under renderDir (default kubespray/inventory.yaml; a removal adds the leaving node in a sibling file). */
+  inventory?: string;
+  limit?: string;
   knownHosts: string;
   logFile: string;
   onEvent?: (e: AnsibleEvent) => void;
@@ -140,7 +144,8 @@ export async function runKubesprayPlaybook(opts: KubesprayRunOptions): Promise<P
   const result = await runPlaybook({
     cwd: opts.loc.dir,
     playbook: opts.playbook,
-    inventory: path.join(opts.renderDir, 'kubespray', 'inventory.yaml'),
+    inventory: path.join(opts.renderDir, opts.inventory ?? path.join('kubespray', 'inventory.yaml')),
+    ...(opts.limit ? { limit: opts.limit } : {}),
     logFile: opts.logFile,
     env: { ...opts.env, ...strictSshEnv(opts.knownHosts) },
     ansiblePlaybook: opts.ansiblePlaybook ?? (await kubesprayAnsiblePlaybook(opts.loc)),

@@ -3,72 +3,17 @@
 // the disk or the clock; `deploy` executes the plan, `plan` prints it, `deploy --dry-run` is it.
 import { KUBESPRAY_VERSION } from '../config/data/kubespray-versions.js';
 import { METHOD_SUPPORT } from '../config/methods.js';
-import { hasRole, type Cluster } from '../config/model.js';
+import { etcdMembers, hasRole, type Cluster } from '../config/model.js';
 import type { Method } from '../config/schema.js';
 import { formatSize } from '../image/metadata.js';
 import type { ControllerImage } from '../image/reference.js';
+import { planChanges, type Change, type Refusal } from './changes/index.js';
 import { PHASE_TITLES, PHASES, type PhaseId } from './phases.js';
 import type { SideLoadImage } from './side-load.js';
+import { ETCD_FILES, HOST_LAYER, METHOD_FILES, step, type Observed, type ObservedCluster, type PlanStep, type RenderedManifest } from './plan-model.js';
 
-/** Where the host layer's playbook and inventory are in the render tree (rendered by src/render/ansible). */
-export const HOST_LAYER = { inventory: 'ansible/inventory.yaml', playbook: 'ansible/site.yaml', cwd: 'ansible' } as const;
-/** Where each method's rendered files are. */
-export const METHOD_FILES = {
-  kubespray: { inventory: 'kubespray/inventory.yaml', playbook: 'cluster.yml', reset: 'reset.yml' },
-  kubeadm: { inventory: 'kubeadm/inventory.yaml', playbook: 'kubeadm/cluster.yml', reset: 'kubeadm/reset.yml' },
-  rke2: { inventory: 'rke2/inventory.yaml', playbook: 'rke2/cluster.yml', reset: 'rke2/reset.yml' },
-} as const satisfies Record<Method, { inventory: string; playbook: string; reset: string }>;
-
-export type NodePower = 'awake' | 'asleep' | 'unreachable' | 'unknown';
-
-/** What preflight (or `power status`) saw on one node. */
-export interface ObservedNode {
-  power: NodePower;
-  /** Kubernetes components already installed on the host (e.g. `kubelet 1.35.4`, `rke2`, `k3s`). */
-  runtimes?: readonly string[];
-}
-
-/** What the Kubernetes API reported, when a kubeconfig existed and the API answered. */
-export interface ObservedCluster {
-  version: string;
-  nodes: ReadonlyArray<{ name: string; ready: boolean; version: string }>;
-}
-
-export interface Observed {
-  nodes: Readonly<Record<string, ObservedNode>>;
-  cluster?: ObservedCluster | undefined;
-}
-
-/** A rendered manifest file (`manifests/<component>.yaml`). */
-export interface RenderedManifest {
-  path: string;
-  component: string;
-}
-
-export type StepAction =
-  | { kind: 'wake'; node: string; drivers: readonly string[] }
-  | { kind: 'preflight'; nodes: readonly string[] }
-  | { kind: 'host-layer'; playbook: string }
-  | { kind: 'playbook'; playbook: string; inventory: string; tags?: readonly string[]; secrets?: readonly string[] }
-  | { kind: 'kubespray-obtain'; version: string }
-  | { kind: 'kubespray-environment' }
-  | { kind: 'kubespray-inventory-checks' }
-  | { kind: 'kubespray-playbook'; playbook: 'cluster.yml'; inventory: string }
-  | { kind: 'fetch-kubeconfig'; method: Method; server: string }
-  | { kind: 'apply-manifests'; files: readonly string[] }
-  | { kind: 'prune'; keep: readonly string[] }
-  /** The power manager's image into the control-plane nodes' containerd; `image` is undefined when it was not built. */
-  | { kind: 'side-load-image'; reference: string; image?: SideLoadImage | undefined }
-  | { kind: 'verify' };
-
-export interface PlanStep {
-  /** Stable id, `phase/name` (state file and logs use it). */
-  id: string;
-  title: string;
-  /** Hosts the step touches (empty for steps on the local machine or the Kubernetes API). */
-  hosts: readonly string[];
-  action: StepAction;
-}
+export { HOST_LAYER, METHOD_FILES, ETCD_FILES, step } from './plan-model.js';
+export type { NodePower, ObservedNode, ObservedKubeNode, ObservedCluster, Observed, DeployedNode, RenderedManifest, KubesprayPlaybook, LeavingNode, StepAction, PlanStep } from './plan-model.js';
 
 export interface PlanPhase {
   id: PhaseId;
@@ -85,6 +30,10 @@ export interface DeployPlan {
   phases: PlanPhase[];
   /** Things the user should know before confirming (never blocking by themselves). */
   notes: string[];
+  /** With an observed cluster: what changes in it, each with why (day two). */
+  changes?: Change[];
+  /** Changes the file asks for that are refused (deploy stops before doing anything). */
+  refusals?: Refusal[];
 }
 
 export interface PlanInput {
@@ -109,13 +58,6 @@ export function manifestPhase(component: string): Extract<PhaseId, 'addons' | 'm
   return 'infrastructure';
 }
 
-const step = (phase: PhaseId, name: string, title: string, hosts: readonly string[], action: StepAction): PlanStep => ({
-  id: `${phase}/${name}`,
-  title,
-  hosts,
-  action,
-});
-
 function controlPlaneServer(cluster: Cluster): string {
   const cp = cluster.spec.nodes.find((n) => hasRole(n, 'control-plane'));
   const endpoint = cluster.spec.kubernetes.controlPlaneEndpoint;
@@ -133,9 +75,7 @@ function kubernetesSteps(cluster: Cluster): PlanStep[] {
   switch (method) {
     case 'kubespray':
       return [
-        step('kubernetes', 'kubespray-obtain', `obtain Kubespray ${KUBESPRAY_VERSION} (cache or --kubespray-dir)`, [], { kind: 'kubespray-obtain', version: KUBESPRAY_VERSION }),
-        step('kubernetes', 'kubespray-environment', "prepare Kubespray's Python environment (venv + requirements.txt)", [], { kind: 'kubespray-environment' }),
-        step('kubernetes', 'kubespray-inventory-checks', "run Kubespray's inventory checks on the rendered inventory", [], { kind: 'kubespray-inventory-checks' }),
+        ...kubesprayPrep(),
         step('kubernetes', 'kubespray-cluster', `run Kubespray cluster.yml (Kubernetes ${cluster.spec.kubernetes.version})`, all, {
           kind: 'kubespray-playbook',
           playbook: 'cluster.yml',
@@ -187,13 +127,51 @@ function kubernetesSteps(cluster: Cluster): PlanStep[] {
   }
 }
 
-/** Why the Kubernetes phase can be skipped, or undefined when it must run. */
-function kubernetesUpToDate(cluster: Cluster, observed: ObservedCluster | undefined): string | undefined {
-  if (!observed) return undefined;
-  const want = cluster.spec.kubernetes.version;
-  const missing = cluster.spec.nodes.filter((n) => !observed.nodes.some((o) => o.name === n.name && o.ready && o.version.replace(/^v/, '').startsWith(want)));
-  if (observed.version.replace(/^v/, '') !== want || missing.length > 0) return undefined;
-  return `the cluster already runs Kubernetes ${want} with every node Ready (run \`deploy --phase kubernetes\` to converge anyway)`;
+/** Kubespray itself, its Python environment and its inventory checks: before any of its playbooks. */
+function kubesprayPrep(): PlanStep[] {
+  return [
+    step('kubernetes', 'kubespray-obtain', `obtain Kubespray ${KUBESPRAY_VERSION} (cache or --kubespray-dir)`, [], { kind: 'kubespray-obtain', version: KUBESPRAY_VERSION }),
+    step('kubernetes', 'kubespray-environment', "prepare Kubespray's Python environment (venv + requirements.txt)", [], { kind: 'kubespray-environment' }),
+    step('kubernetes', 'kubespray-inventory-checks', "run Kubespray's inventory checks on the rendered inventory", [], { kind: 'kubespray-inventory-checks' }),
+  ];
+}
+
+/** After Kubernetes: the scheduled etcd snapshots on every etcd node, and the record of the deployed nodes. */
+function afterKubernetes(cluster: Cluster): PlanStep[] {
+  const servers = cluster.spec.kubernetes.method === 'rke2' ? cluster.spec.nodes.filter((n) => hasRole(n, 'control-plane')) : etcdMembers(cluster.spec.nodes);
+  const s = cluster.spec.kubernetes.etcd.snapshots;
+  const how = cluster.spec.kubernetes.method === 'rke2' ? "RKE2's own schedule; copies and the age metric by vmstation" : 'a systemd timer running etcdctl snapshot save';
+  // The copy target node runs a play of its own (the receive command and the keys).
+  const target = s.copyTo && !s.copyTo.startsWith('/') && !servers.some((n) => n.name === s.copyTo) ? [s.copyTo] : [];
+  return [
+    step('kubernetes', 'etcd-snapshots', `scheduled etcd snapshots (${s.schedule}, keep ${s.keep}${s.copyTo ? `, copied to ${s.copyTo}` : ''}): ${how}`, [...servers.map((n) => n.name), ...target], {
+      kind: 'playbook',
+      playbook: ETCD_FILES.playbook,
+      inventory: ETCD_FILES.inventory,
+    }),
+    step('kubernetes', 'record-nodes', 'record the deployed nodes (addresses and roles, for later removals)', [], { kind: 'record-nodes' }),
+  ];
+}
+
+interface KubernetesPhase {
+  steps: PlanStep[];
+  changes?: Change[];
+  refusals?: Refusal[];
+}
+
+/** The Kubernetes phase: the first install, or (when the cluster answered) the changes day two needs. */
+function kubernetesPhase(cluster: Cluster, observed: ObservedCluster | undefined, deployed: Observed['deployed']): KubernetesPhase {
+  if (!observed) return { steps: [...kubernetesSteps(cluster), ...afterKubernetes(cluster)] };
+  const plan = planChanges(cluster, observed, deployed);
+  if (plan.refusals.length > 0) return { steps: [], changes: plan.changes, refusals: plan.refusals };
+  const usesKubespray = plan.steps.some((s) => s.action.kind === 'kubespray-playbook');
+  return { steps: [...(usesKubespray ? kubesprayPrep() : []), ...plan.steps, ...afterKubernetes(cluster)], changes: plan.changes, refusals: [] };
+}
+
+const refusedReason = (refusals: readonly Refusal[] | undefined) => (refusals && refusals.length > 0 ? `refused: ${refusals.map((r) => r.message).join('; ')}` : undefined);
+
+function dayTwoFields(kube: KubernetesPhase): Pick<DeployPlan, 'changes' | 'refusals'> {
+  return { ...(kube.changes ? { changes: kube.changes } : {}), ...(kube.refusals && kube.refusals.length > 0 ? { refusals: kube.refusals } : {}) };
 }
 
 /** The side-load step of the power phase (before the manifest is applied), or a note why none. */
@@ -238,7 +216,8 @@ export function planDeploy(input: PlanInput): DeployPlan {
 
   add('preflight', [...wakes, step('preflight', 'checks', 'check OS, resources, swap, ports, clock, SELinux, modules, leftovers, sudo, WoL and suspend', nodeNames, { kind: 'preflight', nodes: nodeNames })]);
   add('host', [step('host', 'site', 'apply the host layer playbook (src/host: known_hosts, Kerberos secrets, site.yaml)', nodeNames, { kind: 'host-layer', playbook: HOST_LAYER.playbook })]);
-  add('kubernetes', kubernetesSteps(cluster), kubernetesUpToDate(cluster, observed?.cluster));
+  const kube = kubernetesPhase(cluster, observed?.cluster, observed?.deployed);
+  add('kubernetes', kube.steps, refusedReason(kube.refusals));
 
   const sorted = [...input.manifests].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const byPhase = (p: ReturnType<typeof manifestPhase>) => sorted.filter((m) => manifestPhase(m.component) === p).map((m) => m.path);
@@ -260,12 +239,22 @@ export function planDeploy(input: PlanInput): DeployPlan {
   const sleepers = spec.nodes.filter((n) => n.power.autoSleep).map((n) => n.name);
   if (sleepers.length > 0 && spec.power.enabled) notes.push(`the power manager may put ${sleepers.join(', ')} to sleep after the deploy; later deploys wake them first`);
   if (phases.map((p) => p.id).join() !== PHASES.join()) throw new Error('plan phases out of order');
-  return { cluster: cluster.metadata.name, method: spec.kubernetes.method, kubernetesVersion: spec.kubernetes.version, phases, notes };
+  return { cluster: cluster.metadata.name, method: spec.kubernetes.method, kubernetesVersion: spec.kubernetes.version, phases, notes, ...dayTwoFields(kube) };
 }
 
 /** The plan as readable text (what `plan` and `deploy --dry-run` print). */
 export function formatPlan(plan: DeployPlan): string {
   const lines = [`Plan for ${plan.cluster}: Kubernetes ${plan.kubernetesVersion} via ${plan.method}`, ''];
+  if (plan.changes) {
+    lines.push('Changes (the file compared with what the cluster reports):');
+    for (const c of plan.changes) lines.push(`  - ${c.reason}`);
+    lines.push('');
+  }
+  if (plan.refusals && plan.refusals.length > 0) {
+    lines.push('Refused (nothing will run until the file is fixed):');
+    for (const r of plan.refusals) lines.push(`  - error[${r.code}]: ${r.message}`, `    hint: ${r.hint}`);
+    lines.push('');
+  }
   plan.phases.forEach((p, i) => {
     lines.push(`${i + 1}. ${p.id} — ${p.title}${p.skipped ? ` (skipped: ${p.skipped})` : ''}`);
     for (const s of p.steps) lines.push(`   - ${s.title}${s.hosts.length > 0 ? ` [${s.hosts.join(', ')}]` : ''}`);

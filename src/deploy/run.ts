@@ -11,7 +11,9 @@ import type { Artifact } from '../render/artifact.js';
 import { writeRenderTree } from '../render/write.js';
 import { executePlan, type ExecuteResult, type StepLog, type StepRunner } from './executor.js';
 import { isPhase, PHASES, type PhaseId } from './phases.js';
-import { formatPlan, planDeploy, type DeployPlan } from './plan.js';
+import { upgradeProgress } from './changes/index.js';
+import { withHold, type HoldProvider } from './hold.js';
+import { formatPlan, planDeploy, type DeployPlan, type Observed } from './plan.js';
 import { readDeployState, type Selection } from './state.js';
 
 export function renderHash(artifacts: readonly Artifact[]): string {
@@ -66,6 +68,18 @@ export interface DeployRunOptions {
   json?: boolean;
   /** The power manager's image (plans its side-load step). */
   powerImage?: ControllerImage | undefined;
+  /** What the cluster reports (day two), when it answered. */
+  observed?: Observed | undefined;
+  /** Holds the nodes awake for the run (see hold.ts); released when the run ends, also on failure. */
+  hold?: HoldProvider | undefined;
+}
+
+/** How long a deploy's hold may outlive a crashed run. */
+export const DEPLOY_HOLD_MAX_MS = 4 * 3600_000;
+
+function holdReason(plan: DeployPlan): string {
+  const kinds = [...new Set((plan.changes ?? []).map((c) => c.kind).filter((k) => k === 'add' || k === 'remove' || k === 'rename' || k === 'upgrade'))];
+  return `vmstation deploy of ${plan.cluster}${kinds.length > 0 ? ` (${kinds.join(', ')}${kinds.includes('upgrade') ? ` to ${plan.kubernetesVersion}` : ''})` : ''}`;
 }
 
 export interface DeployRunResult {
@@ -74,10 +88,18 @@ export interface DeployRunResult {
   logFile?: string;
 }
 
+/** After a failed upgrade: the nodes already on the new version and the ones still to do. */
+function upgradeLines(plan: DeployPlan, result: ExecuteResult): string[] {
+  const steps = plan.phases.find((p) => p.id === 'kubernetes')?.steps ?? [];
+  const progress = upgradeProgress(steps, new Set(result.state.phases.kubernetes?.steps ?? []));
+  if (!progress) return [];
+  return [`upgraded to ${plan.kubernetesVersion}: ${progress.done.join(', ') || 'none yet'}`, `not upgraded yet: ${progress.notDone.join(', ') || 'none'} (run deploy again: it plans only these)`];
+}
+
 export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult> {
   const now = opts.now ?? Date.now;
   const manifests = opts.artifacts.filter((a) => a.path.startsWith('manifests/')).map((a) => ({ path: a.path, component: a.component }));
-  const plan = planDeploy({ cluster: opts.cluster, manifests, powerImage: opts.powerImage });
+  const plan = planDeploy({ cluster: opts.cluster, manifests, observed: opts.observed, powerImage: opts.powerImage });
   const write = (line = '') => opts.out.write(`${line}\n`);
   if (opts.dryRun) {
     if (opts.json) write(JSON.stringify(plan, null, 2));
@@ -87,6 +109,16 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
       write('dry run: nothing was changed');
     }
     return { plan };
+  }
+  if (plan.refusals && plan.refusals.length > 0) {
+    if (!opts.yes) write(formatPlan(plan));
+    const [first, ...rest] = plan.refusals;
+    throw new VmstationError({
+      code: first?.code ?? 'change-refused',
+      message: `deploy refused before changing anything: ${first?.message ?? ''}`,
+      hint: first?.hint ?? 'fix the cluster file',
+      details: rest.map((r) => `error[${r.code}]: ${r.message} (hint: ${r.hint})`),
+    });
   }
   if (!opts.yes) {
     write(formatPlan(plan));
@@ -106,7 +138,15 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
   };
   log.line(`deploy ${plan.cluster} (render ${hash}) selection ${JSON.stringify(opts.selection)}`);
   const previous = await readDeployState(opts.stateFile);
-  const result = await executePlan({ plan, selection: opts.selection, previous, renderHash: hash, runId, stateFile: opts.stateFile, logFile, log, runStep: opts.runStep, out: opts.out, tty: opts.tty, now });
+  const result = await withHold(opts.hold, { reason: holdReason(plan), nodes: opts.cluster.spec.nodes.map((n) => n.name), maxMs: DEPLOY_HOLD_MAX_MS }, async (hold) => {
+    for (const n of hold?.notes ?? []) write(`hold: ${n}`);
+    log.line(`hold taken: ${holdReason(plan)}`);
+    try {
+      return await executePlan({ plan, selection: opts.selection, previous, renderHash: hash, runId, stateFile: opts.stateFile, logFile, log, runStep: opts.runStep, out: opts.out, tty: opts.tty, now });
+    } finally {
+      log.line('hold released');
+    }
+  });
   write();
   if (result.failed) {
     const notRun = result.choice.run.filter((p) => !result.completed.includes(p) && p !== result.failed!.phase);
@@ -115,7 +155,7 @@ export async function runDeploy(opts: DeployRunOptions): Promise<DeployRunResult
       code: e.code,
       message: `deploy stopped in phase ${result.failed.phase} (step ${result.failed.step}): ${e.message}`,
       hint: `${e.hint ?? ''}${e.hint ? '; ' : ''}run \`vmstation deploy\` again to resume from ${result.failed.phase} (log: ${logFile})`,
-      details: [`done: ${result.completed.join(', ') || 'nothing'}`, `not run: ${notRun.join(', ') || 'nothing'}`, ...e.details],
+      details: [`done: ${result.completed.join(', ') || 'nothing'}`, `not run: ${notRun.join(', ') || 'nothing'}`, ...upgradeLines(plan, result), ...e.details],
       exitCode: e.exitCode === ExitCode.userError ? ExitCode.userError : ExitCode.partial,
       cause: e,
     });

@@ -2,7 +2,7 @@
 // every later command (preflight, kubeconfig fetch, verify), closed together at the end.
 // Host keys are checked against the managed known_hosts by the SSH adapter (never disabled).
 import type { Readable } from 'node:stream';
-import { SshConnection, type SshExecResult, type SshTarget } from '../adapters/ssh/index.js';
+import { SshConnection, type SshExecOptions, type SshExecResult, type SshTarget } from '../adapters/ssh/index.js';
 import type { Cluster, ClusterNode } from '../config/model.js';
 import { expandHome } from '../util/home.js';
 
@@ -42,8 +42,8 @@ export class SshPool {
     return s;
   }
 
-  async exec(nodeName: string, command: string, timeoutMs = 60_000): Promise<SshExecResult> {
-    return (await this.session(nodeName)).exec(command, { timeoutMs });
+  async exec(nodeName: string, command: string, timeoutMs = 60_000, opts: Omit<SshExecOptions, 'timeoutMs'> = {}): Promise<SshExecResult> {
+    return (await this.session(nodeName)).exec(command, { timeoutMs, ...opts });
   }
 
   /** Runs a command with `input()` streamed to its standard input (a file copy). */

@@ -6,6 +6,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { changedCount, formatHostResult, requireSuccess, runPlaybook, withSecretVarsFile } from '../adapters/ansible/index.js';
 import { applyHostLayer, type SecretReader } from '../host/apply.js';
 import { ObjectClient } from '../adapters/kube/apply.js';
+import { KubeClient } from '../adapters/kube/client.js';
+import { runDayTwoStep, writeLeavingInventory, type DayTwoEnv } from './changes/execute.js';
 import type { Cluster } from '../config/model.js';
 import { ExitCode, VmstationError, userError, errorMessage } from '../errors.js';
 import type { SecretSource } from '../power/drivers/secrets.js';
@@ -43,12 +45,20 @@ export interface StepEnv {
   sleep: (ms: number) => Promise<void>;
   rolloutTimeoutMs?: number;
   httpGet?: (url: string) => Promise<{ status: number; body: string }>;
+  /** deployed-nodes.json in the state folder (day two: what a later removal needs). */
+  deployedNodesFile: string;
+  /** How long a drain waits for PodDisruptionBudgets and evicted pods (default 120 s). */
+  drainTimeoutMs?: number | undefined;
+  /** How long a joined or upgraded Node may take to be Ready (default 10 min). */
+  nodeWaitTimeoutMs?: number | undefined;
 }
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 async function wakeHosts(env: StepEnv, hosts: readonly string[], ctx: StepContext): Promise<void> {
-  const results = await Promise.all(hosts.map((h) => env.access.ensureAwake(h)));
+  // A node being removed is no longer in the cluster file: nothing says how to wake it.
+  const known = hosts.filter((h) => env.cluster.spec.nodes.some((n) => n.name === h));
+  const results = await Promise.all(known.map((h) => env.access.ensureAwake(h)));
   for (const r of results) if (!r.wasAwake) ctx.progress(`${r.node}: ${r.message}`);
   const down = results.filter((r) => !r.reachable);
   if (down.length > 0)
@@ -86,16 +96,18 @@ async function runGeneratedPlaybook(env: StepEnv, step: PlanStep & { action: { k
     if (v === undefined) throw userError('secret-missing', `the step needs ${name} from the secrets file`, `vmstation secrets set ${name} (a long random string), and pass --vault-password-file`);
     secretVars[name === 'rke2-token' ? RKE2_TOKEN_VAR : name] = v;
   }
+  const inventory = action.leaving && action.leaving.length > 0 ? await writeLeavingInventory(env.renderDir, env.cluster.spec.kubernetes.method, action.inventory, action.leaving) : action.inventory;
   const run = (files: string[]) =>
     runPlaybook({
       cwd: dir,
       playbook: path.basename(action.playbook),
-      inventory: path.join(env.renderDir, action.inventory),
+      inventory: path.join(env.renderDir, inventory),
       ...(action.tags ? { tags: action.tags } : {}),
       ...(step.hosts.length > 0 ? { limit: step.hosts.join(',') } : {}),
       extraVarsFiles: files,
       logFile: ctx.log.logFileFor(step.id),
-      env: { ...env.ansibleEnv, ...(hasCfg ? {} : strictSshEnv(env.knownHosts)) },
+      // VMSTATION_KNOWN_HOSTS: the etcd snapshot playbook copies a copy target's host key from it.
+      env: { ...env.ansibleEnv, VMSTATION_KNOWN_HOSTS: env.knownHosts, ...(hasCfg ? {} : strictSshEnv(env.knownHosts)) },
       onEvent: (e) => {
         if (e.event === 'host_result' && (e.status === 'changed' || e.status === 'failed' || e.status === 'unreachable')) ctx.progress(formatHostResult(e));
       },
@@ -165,19 +177,27 @@ export function createStepRunner(env: StepEnv): StepRunner {
       }
       case 'kubespray-playbook': {
         await wakeHosts(env, step.hosts, ctx);
-        const r = await runKubesprayPlaybook({
-          loc: env.kubespray.loc,
-          renderDir: env.renderDir,
-          playbook: a.playbook,
-          knownHosts: env.knownHosts,
-          logFile: ctx.log.logFileFor(step.id),
-          env: { ...env.ansibleEnv, ...env.kubespray.env },
-          onEvent: (e) => {
-            if (e.event === 'host_result' && e.status !== 'ok' && e.status !== 'skipped') ctx.progress(formatHostResult(e));
-          },
-        });
+        const inventory = a.leaving && a.leaving.length > 0 ? await writeLeavingInventory(env.renderDir, 'kubespray', a.inventory, a.leaving) : a.inventory;
+        const runIt = (extraVarsFiles: string[]) =>
+          runKubesprayPlaybook({
+            loc: env.kubespray.loc,
+            renderDir: env.renderDir,
+            playbook: a.playbook,
+            inventory,
+            ...(a.limit ? { limit: a.limit } : {}),
+            extraVarsFiles,
+            knownHosts: env.knownHosts,
+            logFile: ctx.log.logFileFor(step.id),
+            env: { ...env.ansibleEnv, ...env.kubespray.env },
+            onEvent: (e) => {
+              if (e.event === 'host_result' && e.status !== 'ok' && e.status !== 'skipped') ctx.progress(formatHostResult(e));
+            },
+          });
+        const r = a.extraVars && Object.keys(a.extraVars).length > 0 ? await withSecretVarsFile({ ...a.extraVars }, (f) => runIt([f])) : await runIt([]);
         return `${Object.keys(r.stats).length} host(s), ${Object.values(r.stats).reduce((n, s) => n + s.changed, 0)} change(s)`;
       }
+      default:
+        return runDayTwoStep(a, dayTwoEnv(env), ctx.progress);
       case 'fetch-kubeconfig':
         return fetchKubeconfig(env, step as PlanStep & { action: typeof a });
       case 'apply-manifests': {
@@ -217,6 +237,27 @@ export function createStepRunner(env: StepEnv): StepRunner {
       }
     }
   };
+}
+
+function dayTwoEnv(env: StepEnv): DayTwoEnv {
+  let client: KubeClient | undefined;
+  return {
+    cluster: env.cluster,
+    kube: () => (client ??= slimKubeClient(env.kubeconfig)),
+    deployedNodesFile: env.deployedNodesFile,
+    now: env.now,
+    sleep: env.sleep,
+    drainTimeoutMs: env.drainTimeoutMs,
+    nodeWaitTimeoutMs: env.nodeWaitTimeoutMs,
+  };
+}
+
+function slimKubeClient(kubeconfig: string): KubeClient {
+  try {
+    return new KubeClient({ kubeconfig });
+  } catch (err) {
+    throw userError('kubeconfig-missing', `cannot read the kubeconfig ${kubeconfig}: ${errorMessage(err)}`, 'run `vmstation deploy --phase kubernetes` first (it fetches the admin kubeconfig), or pass --kubeconfig');
+  }
 }
 
 export async function httpGet(url: string): Promise<{ status: number; body: string }> {

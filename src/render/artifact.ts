@@ -16,6 +16,8 @@ export type Checker =
   | 'firewall-offline-cmd'
   | 'ansible-syntax'
   | 'ansible-inventory'
+  | 'shellcheck'
+  | 'systemd-analyze'
   | 'json'
   | 'yaml'
   | 'golden'

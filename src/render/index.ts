@@ -6,6 +6,8 @@ import { kubesprayRenderer } from './kubespray/index.js';
 import { metrics } from './metrics/index.js';
 import { ansibleRenderer } from './ansible/index.js';
 import { appsRenderer } from './apps/index.js';
+import { dayTwoRenderer } from './day-two/index.js';
+import { etcdRenderer } from './etcd/index.js';
 import { observability } from './observability/index.js';
 import { powerRenderer } from './power/index.js';
 import { renderAll, type RenderContext, type Renderer } from './registry.js';
@@ -21,6 +23,8 @@ export const ALL_RENDERERS: readonly Renderer[] = [
   metrics,
   powerRenderer,
   appsRenderer,
+  dayTwoRenderer,
+  etcdRenderer,
 ];
 
 export function renderCluster(cluster: Cluster, only?: readonly string[], context?: RenderContext): Artifact[] {

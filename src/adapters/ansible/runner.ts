@@ -197,7 +197,7 @@ function processAlive(pid: number): boolean {
  * secretVarsRoot()), removed afterwards: how secrets reach a playbook without touching argv or the
  * render tree.
  */
-export async function withSecretVarsFile<T>(vars: Record<string, string>, fn: (file: string) => Promise<T>, root = secretVarsRoot()): Promise<T> {
+export async function withSecretVarsFile<T>(vars: Record<string, string | boolean>, fn: (file: string) => Promise<T>, root = secretVarsRoot()): Promise<T> {
   await mkdir(root, { recursive: true, mode: 0o700 });
   // Someone else's folder of that name (another user made it first) must not receive our secrets.
   const info = await stat(root);

@@ -72,6 +72,22 @@ export class KubeClient {
     return this.rest.request<V1Node>('PATCH', `/api/v1/nodes/${enc(name)}`, { body: patch, contentType: MERGE_PATCH });
   }
 
+  /** The pods bound to one node (fieldSelector spec.nodeName), for a drain. */
+  async listPodsOnNode(node: string): Promise<V1Pod[]> {
+    return (await this.rest.request<{ items?: V1Pod[] }>('GET', `/api/v1/pods?fieldSelector=${enc(`spec.nodeName=${node}`)}`)).items ?? [];
+  }
+
+  /** Deletes a Node object; false when it was already gone. */
+  async deleteNode(name: string): Promise<boolean> {
+    try {
+      await this.rest.request('DELETE', `/api/v1/nodes/${enc(name)}`);
+      return true;
+    } catch (err) {
+      if (httpStatusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
   /** Evicts through the Eviction API (policy/v1): honours PodDisruptionBudgets; never a delete. */
   async evictPod(namespace: string, name: string): Promise<EvictionOutcome> {
     try {

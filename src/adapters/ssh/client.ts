@@ -37,6 +37,16 @@ export interface SshExecResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** The raw standard output, when asked for (`binary: true`): files copied between hosts. */
+  stdoutBytes?: Buffer;
+}
+
+export interface SshExecOptions {
+  timeoutMs?: number;
+  /** Sent as the command's standard input, then closed (e.g. a file to write on the host). */
+  stdin?: Buffer | Readable;
+  /** Also return the standard output as bytes (stdoutBytes). */
+  binary?: boolean;
 }
 
 async function readOrFail(path: string, what: string): Promise<Buffer> {
@@ -99,7 +109,7 @@ export class SshConnection {
    * when the channel closes; a channel that closes without an exit status (the host went down)
    * gives exitCode null.
    */
-  exec(command: string, opts: { timeoutMs?: number; stdin?: Readable } = {}): Promise<SshExecResult> {
+  exec(command: string, opts: SshExecOptions = {}): Promise<SshExecResult> {
     const started = Date.now();
     return new Promise<SshExecResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -110,9 +120,10 @@ export class SshConnection {
         done = true;
         if (timer) clearTimeout(timer);
         this.client.off('close', onClientClose);
-        resolve({ command, exitCode, signal, stdout, stderr, durationMs: Date.now() - started });
+        const bytes = Buffer.concat(stdout);
+        resolve({ command, exitCode, signal, stdout: bytes.toString('utf8'), stderr, durationMs: Date.now() - started, ...(opts.binary ? { stdoutBytes: bytes } : {}) });
       };
-      let stdout = '';
+      const stdout: Buffer[] = [];
       let stderr = '';
       this.client.on('close', onClientClose);
       this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
@@ -133,7 +144,7 @@ export class SshConnection {
         }
         let exitCode: number | null = null;
         let signal: string | undefined;
-        channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        channel.on('data', (d: Buffer) => stdout.push(d));
         channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
         channel.on('exit', (code: number | null, sig?: string) => {
           exitCode = code;
@@ -142,13 +153,15 @@ export class SshConnection {
         channel.on('close', () => finish(exitCode, signal));
         // Standard input (e.g. a file being copied): streamed with backpressure, then EOF. A
         // source that fails ends the input early (EOF), so the remote command sees a short input.
-        if (opts.stdin) {
-          opts.stdin.once('error', (e: Error) => {
+        const input = opts.stdin;
+        if (Buffer.isBuffer(input)) channel.end(input);
+        else if (input) {
+          input.once('error', (e: Error) => {
             stderr += `local input failed: ${e.message}\n`;
-            opts.stdin?.unpipe(channel);
+            input.unpipe(channel);
             channel.end();
           });
-          opts.stdin.pipe(channel);
+          input.pipe(channel);
         }
       });
     });

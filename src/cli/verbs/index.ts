@@ -16,6 +16,7 @@ export const VERBS: ReadonlyArray<readonly [name: string, load: () => Promise<Re
   ['reset', async () => (await import('./reset.js')).registerReset],
   ['host', async () => (await import('./host.js')).registerHost],
   ['power', async () => (await import('./power.js')).loadPowerVerb()],
+  ['etcd', async () => (await import('./etcd.js')).registerEtcd],
   ['image', async () => (await import('./image.js')).registerImage],
   ['secrets', async () => (await import('./secrets.js')).registerSecrets],
   ['init', async () => (await import('./init.js')).registerInit],

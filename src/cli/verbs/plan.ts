@@ -13,11 +13,12 @@ import { withClusterFile, withOutput, type ClusterFlags, type OutputFlags } from
 export function registerPlan(program: Command, io: CliIo): void {
   const cmd = program.command('plan').description('print the ordered deploy phases and steps for the cluster file (changes nothing)');
   withOutput(withClusterFile(cmd))
-    .option('--observe', 'look first: which nodes answer (asleep ones get a wake step) and what the cluster runs (kubeconfig from deploy, or --kubeconfig)')
+    .option('--observe', 'look first: which nodes answer (asleep ones get a wake step) and what the cluster runs (versions, Nodes, roles: nodes to add, remove or upgrade; kubeconfig from deploy, or --kubeconfig)')
     .option('--kubeconfig <file>', 'with --observe: the kubeconfig to ask')
     .action(async (flags: ClusterFlags & OutputFlags & { observe?: boolean; kubeconfig?: string }) => {
     const { cluster } = await loadCluster(io, flags);
-    const observed = flags.observe ? await observe(cluster, flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : deployPaths(cluster, io.env).kubeconfig) : undefined;
+    const paths = deployPaths(cluster, io.env);
+    const observed = flags.observe ? await observe(cluster, flags.kubeconfig ? path.resolve(io.cwd, flags.kubeconfig) : paths.kubeconfig, undefined, paths.deployedNodes) : undefined;
     const powerImage = await powerImageFor(cluster, io.env);
     const manifests = renderCluster(cluster, undefined, { powerImage: powerImage.reference })
       .filter((a) => a.path.startsWith('manifests/'))

@@ -9,7 +9,8 @@ import type { Cluster } from '../../config/model.js';
 import { KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.js';
 import { loadToken } from '../../power/api/auth.js';
 import { apiClient, kubeClient, waitForNode, type PowerClient } from '../../power/api/client.js';
-import type { ControllerStatus, NodeStatus } from '../../power/controller/status.js';
+import { holdsOf, type ControllerStatus, type NodeStatus } from '../../power/controller/status.js';
+import { durationSeconds } from '../../config/duration.js';
 import { systemClock } from '../../power/controller/clock.js';
 import { runController } from '../../power/controller/run.js';
 import type { LogLevel } from '../../power/controller/log.js';
@@ -59,6 +60,27 @@ function printStatus(io: CliIo, status: ControllerStatus): void {
     n.reason || '-',
   ]);
   writeLine(io.stdout, formatTable(['NODE', 'STATE', 'SINCE', 'LAST-WAKE', 'KWH-SAVED', 'REASON'], rows));
+  for (const h of holdsOf(status)) writeLine(io.stdout, `maintenance hold ${h.id}: ${h.reason}, until ${h.until} (${h.nodes.join(', ')}: woken, none put to sleep)`);
+}
+
+/** The end of a hold from --for DURATION or --until TIME (default: 1 h). */
+export function holdUntil(flags: { for?: string; until?: string }, now: number): number {
+  if (flags.for !== undefined && flags.until !== undefined) throw userError('hold-for-and-until', 'give --for or --until, not both', 'e.g. --for 2h, or --until 2026-12-24T18:00:00Z', { exitCode: 2 });
+  if (flags.until !== undefined) {
+    const t = Date.parse(flags.until);
+    if (Number.isNaN(t)) throw userError('hold-bad-until', `--until ${flags.until} is not a time`, 'write an ISO 8601 time with its zone, e.g. 2026-12-24T18:00:00Z', { exitCode: 2 });
+    if (t <= now) throw userError('hold-bad-until', `--until ${flags.until} is not in the future`, 'give a later time, or --for DURATION', { exitCode: 2 });
+    return t;
+  }
+  const text = flags.for ?? '1h';
+  let seconds: number | undefined;
+  try {
+    seconds = durationSeconds(text);
+  } catch {
+    seconds = undefined;
+  }
+  if (seconds === undefined || !(seconds > 0)) throw userError('hold-bad-duration', `--for ${text} is not a duration`, 'e.g. --for 30m, --for 2h, --for 1d', { exitCode: 2 });
+  return now + seconds * 1000;
 }
 
 function checkNode(cluster: Cluster, node: string): void {
@@ -128,6 +150,27 @@ export function registerPower(program: Command, io: CliIo, registerSimulate?: (p
         throw userError('confirmation-needed', `putting ${node} to sleep evicts its pods and suspends it`, `run again with --yes to go ahead`, { exitCode: 2 });
       await request(io, await connect(io, flags, cluster), node, 'sleep');
       writeLine(io.stderr, `sleep of ${node} requested; the controller checks the safety rules first (see \`vmstation power status\` and the Node's Events)`);
+    });
+
+  withConnect(power.command('hold').description('hold every managed node awake for maintenance: woken, none put to sleep, until the hold expires or is released'))
+    .option('--for <duration>', 'how long (default 1h), e.g. 30m, 2h')
+    .option('--until <time>', 'until this ISO 8601 time instead')
+    .option('--reason <text>', 'shown in power status, the metric and the Events', 'maintenance')
+    .action(async (flags: ConnectFlags & { for?: string; until?: string; reason: string }) => {
+      const { cluster } = await loadCluster(io, flags);
+      const until = holdUntil(flags, Date.now());
+      const reason = `${flags.reason} (by ${io.env['USER'] ?? 'a user'} on ${hostname()})`;
+      await (await connect(io, flags, cluster)).hold({ id: 'manual', reason, until });
+      writeLine(io.stdout, `maintenance hold on every managed node until ${new Date(until).toISOString()}: ${reason}; \`vmstation power release\` ends it`);
+    });
+
+  withConnect(power.command('release').description('end the maintenance hold taken with `power hold` (or a run\'s, with --id; --all for every hold)'))
+    .option('--id <id>', "the hold to release (default: `manual`, the one `power hold` takes)")
+    .option('--all', 'release every hold, also the ones deploy or etcd restore took')
+    .action(async (flags: ConnectFlags & { id?: string; all?: boolean }) => {
+      const { cluster } = await loadCluster(io, flags);
+      await (await connect(io, flags, cluster)).release(flags.all ? undefined : (flags.id ?? 'manual'));
+      writeLine(io.stdout, flags.all ? 'every maintenance hold released' : `maintenance hold ${flags.id ?? 'manual'} released`);
     });
 
   withClusterFile(power.command('controller').description(`run the power manager controller (what the in-cluster Deployment runs; vmstation ${VERSION})`))

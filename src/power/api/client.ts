@@ -10,12 +10,16 @@ import type { WakeSource } from '../core/types.js';
 import { parsePowerAnnotations } from '../controller/annotations.js';
 import type { Clock } from '../controller/clock.js';
 import { byNodeName, nodeStatus, type ControllerStatus, type NodeStatus } from '../controller/status.js';
-import { requestPower } from './requests.js';
+import { releaseHold, requestPower, takeHold, type HoldRequestBody } from './requests.js';
 
 export interface PowerClient {
   status(): Promise<ControllerStatus>;
   /** Asks for a wake or a sleep; the leading controller decides (and may refuse a sleep). */
   request(node: string, action: 'wake' | 'sleep', reason: string): Promise<void>;
+  /** Takes a maintenance hold on every managed node: woken, none put to sleep, until `hold.until`. */
+  hold(hold: HoldRequestBody): Promise<void>;
+  /** Releases the hold `id` (every hold when undefined). */
+  release(id: string | undefined): Promise<void>;
 }
 
 export interface ApiTarget {
@@ -28,10 +32,11 @@ export interface ApiTarget {
 /** The controller's HTTP API (GET /status, POST /wake|sleep/NODE). */
 export function apiClient(target: ApiTarget): PowerClient {
   const base = target.url.replace(/\/$/, '');
-  const call = async (method: 'GET' | 'POST', path: string): Promise<unknown> => {
+  const call = async (method: 'GET' | 'POST', path: string, payload?: object): Promise<unknown> => {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${target.token}` }, signal: AbortSignal.timeout(target.timeoutMs ?? 15_000) });
+      const json = payload === undefined ? {} : { body: JSON.stringify(payload) };
+      res = await fetch(`${base}${path}`, { method, ...json, headers: { authorization: `Bearer ${target.token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, signal: AbortSignal.timeout(target.timeoutMs ?? 15_000) });
     } catch (err) {
       throw userError('power-api-unreachable', `cannot reach the power manager at ${target.url}: ${errorMessage(err)}`, 'check --url (the NodePort in spec.power.controller.nodePort) and that the controller runs');
     }
@@ -44,6 +49,8 @@ export function apiClient(target: ApiTarget): PowerClient {
   return {
     status: async () => (await call('GET', '/status')) as ControllerStatus,
     request: async (node, action) => void (await call('POST', `/${action}/${node}`)),
+    hold: async (h) => void (await call('POST', '/hold', { id: h.id, reason: h.reason, until: new Date(h.until).toISOString() })),
+    release: async (id) => void (await call('POST', '/release', id === undefined ? {} : { id })),
   };
 }
 
@@ -52,7 +59,7 @@ export function statusFromNodes(cluster: Cluster, nodes: Awaited<ReturnType<Kube
   const wanted = new Set(cluster.spec.nodes.map((n) => n.name));
   const out: NodeStatus[] = nodes
     .filter((n) => wanted.has(n.metadata?.name ?? ''))
-    .map((n) => nodeStatus(n, parsePowerAnnotations(n.metadata?.annotations, now)))
+    .map((n) => nodeStatus(n, parsePowerAnnotations(n.metadata?.annotations, now), now))
     .sort(byNodeName);
   return { identity: 'kubeconfig', leader: false, synced: true, nodes: out };
 }
@@ -60,7 +67,8 @@ export function statusFromNodes(cluster: Cluster, nodes: Awaited<ReturnType<Kube
 const KUBE_HINT = 'pass --kubeconfig, or --url and --token-file for the power manager API';
 
 /** The Node annotations through a kubeconfig: the status they record, and a request annotation. */
-export function kubeClient(kube: Pick<KubeClient, 'listNodes' | 'patchNode'>, cluster: Cluster, opts: { now: () => number; source?: WakeSource }): PowerClient {
+export function kubeClient(kube: Pick<KubeClient, 'listNodes' | 'patchNode' | 'getNode'>, cluster: Cluster, opts: { now: () => number; source?: WakeSource }): PowerClient {
+  const managed = cluster.spec.nodes.map((n) => n.name);
   return {
     status: async () => {
       try {
@@ -75,6 +83,20 @@ export function kubeClient(kube: Pick<KubeClient, 'listNodes' | 'patchNode'>, cl
       } catch (err) {
         if (httpStatusOf(err) === 404) throw userError('node-not-in-cluster', `the cluster has no Node named ${node}`, 'is it deployed and joined? check with `kubectl get nodes`');
         throw userError('kube-unreachable', `cannot record the ${action} request on Node ${node}: ${errorMessage(err)}`, KUBE_HINT);
+      }
+    },
+    hold: async (h) => {
+      try {
+        await takeHold(kube, managed, h, opts.now());
+      } catch (err) {
+        throw userError('kube-unreachable', `cannot record the hold on the Nodes: ${errorMessage(err)}`, KUBE_HINT);
+      }
+    },
+    release: async (id) => {
+      try {
+        await releaseHold(kube, managed, id, opts.now());
+      } catch (err) {
+        throw userError('kube-unreachable', `cannot remove the hold from the Nodes: ${errorMessage(err)}`, KUBE_HINT);
       }
     },
   };

@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { ControllerStatus } from '../controller/status.js';
 import type { Logger } from '../controller/log.js';
 import type { WakeSource } from '../core/types.js';
+import type { HoldRequestBody } from './requests.js';
 import { bearerToken, RateLimiter, tokenMatches, type RateLimit } from './auth.js';
 import { errorMessage } from '../../errors.js';
 import { handleUi, isUiPath, type UiApp } from '../ui/routes.js';
@@ -20,6 +21,10 @@ export interface PowerApiDeps {
   /** Node names the API accepts. */
   nodes(): readonly string[];
   request(node: string, action: 'wake' | 'sleep', source: WakeSource, reason: string): Promise<void>;
+  /** Takes a maintenance hold on every managed node (issue 13 section 4). */
+  hold(hold: HoldRequestBody): Promise<void>;
+  /** Releases the hold `id`, or every hold when undefined. */
+  release(id: string | undefined): Promise<void>;
   metrics(): Promise<string>;
   healthy(): boolean;
   log: Logger;
@@ -59,6 +64,39 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
   res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store', ...headers });
   res.end(text);
+}
+
+/** Largest hold or release body read (a reason and a time fit many times over). */
+const MAX_BODY_BYTES = 4096;
+const HOLD_ID = /^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/;
+
+/** The JSON object of a request body, or a string saying what is wrong with it. Never throws. */
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown> | string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return `the body is larger than ${MAX_BODY_BYTES} bytes`;
+    chunks.push(chunk);
+  }
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : 'the body must be a JSON object';
+  } catch {
+    return 'the body is not JSON';
+  }
+}
+
+/** A hold from a request body: {"until": ISO time in the future, "reason"?: text, "id"?: name}. */
+export function holdFromBody(body: Record<string, unknown>, now: number): HoldRequestBody | string {
+  const until = typeof body['until'] === 'string' ? Date.parse(body['until']) : NaN;
+  if (Number.isNaN(until)) return '"until" must be an ISO 8601 time';
+  if (until <= now) return '"until" is not in the future';
+  const reason = body['reason'] === undefined ? 'maintenance' : body['reason'];
+  if (typeof reason !== 'string' || reason.length === 0 || reason.length > 200) return '"reason" must be text of 1 to 200 characters';
+  const id = body['id'] === undefined ? 'manual' : body['id'];
+  if (typeof id !== 'string' || !HOLD_ID.test(id)) return '"id" must be a name of letters, digits, "-", "_" and "." (at most 63)';
+  return { id, reason, until };
 }
 
 const ACTION = /^\/(wake|sleep)\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/;
@@ -102,7 +140,8 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
     if (req.method === 'GET' && path === '/metrics') return send(res, 200, await deps.metrics(), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
     if (ui && isUiPath(path)) return handleUi(req, res, path, client, ui, outcome);
     const action = ACTION.exec(path);
-    if (path !== '/status' && !action && !/^\/(wake|sleep)\//.test(path)) return send(res, 404, { error: 'not found' });
+    const holdPath = path === '/hold' || path === '/release';
+    if (path !== '/status' && !holdPath && !action && !/^\/(wake|sleep)\//.test(path)) return send(res, 404, { error: 'not found' });
     // The token is compared first (in constant time) so that a client with the right token draws
     // from its own budget: guessers sharing its address (a NAT) use up only theirs.
     const authorized = tokenMatches(deps.token, bearerToken(req.headers.authorization));
@@ -111,6 +150,7 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
     if (!authorized) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="vmstation-power"' });
     if (path === '/status') return req.method === 'GET' ? send(res, 200, deps.status()) : send(res, 405, { error: 'use GET' }, { allow: 'GET' });
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
+    if (holdPath) return handleHold(req, res, path, client, outcome);
     if (!action) return send(res, 400, { error: 'not a node name' });
     const verb = action[1] as 'wake' | 'sleep';
     const node = action[2] as string;
@@ -118,6 +158,23 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
     await deps.request(node, verb, 'api', `${verb} requested through the HTTP API from ${client}`);
     outcome.changed = true;
     send(res, 202, { accepted: true, node, action: verb });
+  }
+
+  async function handleHold(req: http.IncomingMessage, res: http.ServerResponse, path: string, client: string, outcome: { changed: boolean }): Promise<void> {
+    const body = await readJson(req);
+    if (typeof body === 'string') return send(res, 400, { error: body });
+    if (path === '/release') {
+      const id = body['id'];
+      if (id !== undefined && (typeof id !== 'string' || !HOLD_ID.test(id))) return send(res, 400, { error: '"id" must be a hold name' });
+      await deps.release(id);
+      outcome.changed = true;
+      return send(res, 200, { released: id ?? 'all' });
+    }
+    const hold = holdFromBody(body, (deps.now ?? Date.now)());
+    if (typeof hold === 'string') return send(res, 400, { error: hold });
+    await deps.hold({ ...hold, reason: `${hold.reason} (from ${client})` });
+    outcome.changed = true;
+    send(res, 202, { held: true, id: hold.id, until: new Date(hold.until).toISOString() });
   }
 
   const server = http.createServer((req, res) => {

@@ -1,7 +1,7 @@
 // The power record lives in Node annotations, so a restarted controller (or another replica)
 // resumes where the last one stopped. Parse and format are exact inverses (tested).
 import type { PowerRecord } from '../core/lifecycle.js';
-import { POWER_STATES, type PowerState, type SleepRequest, type WakeRequest, type WakeSource, WAKE_SOURCES } from '../core/types.js';
+import { POWER_STATES, type MaintenanceHold, type PowerState, type SleepRequest, type WakeRequest, type WakeSource, WAKE_SOURCES } from '../core/types.js';
 
 export const POWER_ANNOTATIONS = {
   state: 'vmstation.io/power-state',
@@ -17,6 +17,8 @@ export const POWER_ANNOTATIONS = {
   energySavedKwh: 'vmstation.io/power-energy-saved-kwh',
   /** A pending request from the CLI, the HTTP API or preflight: JSON `{action, source, at, reason}`. */
   request: 'vmstation.io/power-request',
+  /** Maintenance holds on the node: JSON `[{id, reason, until}]` (`power hold`, deploy, etcd restore). */
+  holds: 'vmstation.io/power-holds',
 } as const;
 
 /** The record the executors write (lifecycle.ts), plus the kWh saved so far. */
@@ -107,6 +109,17 @@ export function powerAnnotationProblems(annotations: Readonly<Record<string, str
   const since = a[POWER_ANNOTATIONS.since];
   if (isPowerState(state) && since !== undefined && time(since) === undefined) out.push(`${POWER_ANNOTATIONS.since} "${since}" is not a time; read as the moment the controller first saw the node`);
   const raw = a[POWER_ANNOTATIONS.request];
+  const holds = a[POWER_ANNOTATIONS.holds];
+  if (holds) {
+    let entries = -1;
+    try {
+      const v = JSON.parse(holds) as unknown;
+      entries = Array.isArray(v) ? v.length : -1;
+    } catch {
+      // reported below
+    }
+    if (entries !== parseHolds(a).length) out.push(`${POWER_ANNOTATIONS.holds} holds entries that are not holds ([{"id":...,"reason":...,"until":"ISO time"}]); those are ignored`);
+  }
   if (raw && !parsePowerRequest(a)) out.push(`${POWER_ANNOTATIONS.request} is not a request ({"action":"wake"|"sleep","source":...,"at":...,"reason":...}); ignored: ${raw.length > 120 ? `${raw.slice(0, 117)}...` : raw}`);
   return out;
 }
@@ -121,4 +134,34 @@ export function toWakeRequest(node: string, r: PowerRequest): WakeRequest | unde
 
 export function toSleepRequest(node: string, r: PowerRequest): SleepRequest | undefined {
   return r.action === 'sleep' ? { node, source: r.source, at: r.at, reason: r.reason } : undefined;
+}
+
+/** The holds recorded on a Node; an entry that is not a hold is left out (and reported below). */
+export function parseHolds(annotations: Readonly<Record<string, string>> | undefined): MaintenanceHold[] {
+  const raw = annotations?.[POWER_ANNOTATIONS.holds];
+  if (!raw) return [];
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (!Array.isArray(v)) return [];
+    return v.flatMap((h: Partial<Record<keyof MaintenanceHold, unknown>>) => {
+      const until = typeof h?.until === 'string' ? Date.parse(h.until) : NaN;
+      return typeof h?.id === 'string' && typeof h.reason === 'string' && !Number.isNaN(until) ? [{ id: h.id, reason: h.reason, until }] : [];
+    });
+  } catch {
+    return [];
+  }
+}
+
+export function formatHolds(holds: readonly MaintenanceHold[]): string | null {
+  return holds.length === 0 ? null : JSON.stringify(holds.map((h) => ({ id: h.id, reason: h.reason, until: new Date(h.until).toISOString() })));
+}
+
+/** The holds after taking `hold` at `now`: expired ones and an earlier one with the same id dropped. */
+export function withHold(holds: readonly MaintenanceHold[], hold: MaintenanceHold, now: number): MaintenanceHold[] {
+  return [...holds.filter((h) => h.until > now && h.id !== hold.id), hold];
+}
+
+/** The holds after releasing `id` (every hold when undefined) at `now`; expired ones dropped too. */
+export function withoutHold(holds: readonly MaintenanceHold[], id: string | undefined, now: number): MaintenanceHold[] {
+  return id === undefined ? [] : holds.filter((h) => h.until > now && h.id !== id);
 }

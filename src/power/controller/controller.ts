@@ -136,7 +136,7 @@ export class PowerController {
         const name = n.metadata?.name ?? '';
         const rec = parsePowerAnnotations(n.metadata?.annotations, this.view.firstSeenAt(name) ?? now);
         return {
-          ...nodeStatus(n, rec),
+          ...nodeStatus(n, rec, now),
           energySavedKwh: Math.round((rec.energySavedKwh + this.ledger.pending(name, rec, now)) * 1e6) / 1e6,
           inFlight: this.reconciler.inFlightKind(name),
           pods: this.view

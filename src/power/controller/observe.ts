@@ -5,7 +5,7 @@
 import type { V1Container, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1PodSpec, V1Volume } from '@kubernetes/client-node';
 import { cpuMillis, memoryBytes } from '../core/quantity.js';
 import type { LabelSelector, NodeSelectorTerm, ObservedNode, ObservedPdb, ObservedPod, ObservedVolume, PodPhase, Resources, Taint, Toleration } from '../core/types.js';
-import { parsePowerAnnotations } from './annotations.js';
+import { parseHolds, parsePowerAnnotations } from './annotations.js';
 
 /** Told what could not be read, in a sentence; the object is observed anyway. */
 export type ProblemSink = (message: string) => void;
@@ -45,6 +45,7 @@ export function observeNode(node: V1Node, firstSeenAt: number, lastActivityAt: n
     power,
     lastActivityAt,
     controllerObservedSince: firstSeenAt,
+    holds: parseHolds(annotations),
   };
 }
 

@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import type { Cluster } from '../../config/model.js';
 import { KubeClient, type KubeConnectOptions } from '../../adapters/kube/client.js';
 import { createPowerApi } from '../api/server.js';
-import { requestPower } from '../api/requests.js';
+import { releaseHold, requestPower, takeHold } from '../api/requests.js';
 import type { RateLimit } from '../api/auth.js';
 import { durationSeconds } from '../../config/duration.js';
 import { createDrivers, type DriverOptions, type PowerDrivers } from '../drivers/index.js';
@@ -89,6 +89,8 @@ export async function runController(opts: RunControllerOptions): Promise<Running
     status: () => controller.status(),
     nodes: () => nodeNames,
     request: (node, action, source, reason) => requestPower(kube, node, action, source, reason, clock.now()),
+    hold: (hold) => takeHold(kube, nodeNames, hold, clock.now()),
+    release: (id) => releaseHold(kube, nodeNames, id, clock.now()),
     metrics: () => metrics.text(),
     healthy: () => controller.isSynced(),
     log,

@@ -1,7 +1,8 @@
 // A Node's power status as `power status` and `GET /status` show it, read from its annotations.
 import type { V1Node } from '@kubernetes/client-node';
+import { activeHolds } from '../core/hold.js';
 import type { PowerState } from '../core/types.js';
-import type { PowerAnnotations } from './annotations.js';
+import { parseHolds, type PowerAnnotations } from './annotations.js';
 import { nodeReady } from './observe.js';
 
 export interface NodeStatus {
@@ -18,6 +19,14 @@ export interface NodeStatus {
   inFlight?: 'sleep' | 'wake' | undefined;
   /** Pods bound to the node, running or pending (namespace/name; a running controller adds them). */
   pods?: string[] | undefined;
+  /** Maintenance holds in force on the node (expired ones left out). */
+  holds?: HoldStatus[] | undefined;
+}
+
+export interface HoldStatus {
+  id: string;
+  reason: string;
+  until: string;
 }
 
 export interface ControllerStatus {
@@ -28,7 +37,8 @@ export interface ControllerStatus {
 }
 
 /** The status of a Node from its parsed power record (a running controller adds live figures). */
-export function nodeStatus(node: V1Node, rec: PowerAnnotations): NodeStatus {
+export function nodeStatus(node: V1Node, rec: PowerAnnotations, now: number): NodeStatus {
+  const holds = activeHolds({ holds: parseHolds(node.metadata?.annotations) }, now).map((h) => ({ id: h.id, reason: h.reason, until: new Date(h.until).toISOString() }));
   return {
     node: node.metadata?.name ?? '',
     state: rec.state,
@@ -39,7 +49,20 @@ export function nodeStatus(node: V1Node, rec: PowerAnnotations): NodeStatus {
     cordoned: node.spec?.unschedulable === true,
     lastWakeLatencySeconds: rec.lastWakeLatencySeconds,
     energySavedKwh: rec.energySavedKwh,
+    ...(holds.length > 0 ? { holds } : {}),
   };
+}
+
+/** The holds in force anywhere, one line each (a hold taken on several nodes counted once), for `power status`. */
+export function holdsOf(status: { nodes: readonly NodeStatus[] }): Array<HoldStatus & { nodes: string[] }> {
+  const by = new Map<string, HoldStatus & { nodes: string[] }>();
+  for (const n of status.nodes)
+    for (const h of n.holds ?? []) {
+      const seen = by.get(h.id);
+      if (seen) seen.nodes.push(n.node);
+      else by.set(h.id, { ...h, nodes: [n.node] });
+    }
+  return [...by.values()].sort((a, b) => (a.until < b.until ? -1 : 1));
 }
 
 export const byNodeName = (a: NodeStatus, b: NodeStatus): number => (a.node < b.node ? -1 : 1);

@@ -7,18 +7,19 @@
 // It is a pipeline of small stages over one Round (round.ts). Each stage may claim a node (an
 // action or a final word) so later stages leave it alone; the order is the order of business:
 //   1. repair records that do not match the node (restart mid-transition, woken by hand);
-//   2. wakes: wishes from requests, pending pods, keep-awake windows, failed-node retries and
-//      predicted demand (predict.ts, which also sends unused predicted wakes back to sleep), then
+//   2. wakes: wishes from requests, maintenance holds, pending pods, keep-awake windows, failed-node
+//      retries and predicted demand (predict.ts, which also sends unused predicted wakes back to sleep), then
 //      transition slots in priority order (a draining node that is needed again is rolled back);
 //   3. sleep requests from people (CLI, API): refused with the reason, or carried out;
 //   4. sleeps: every other awake node through the sleep gates (sleeps.ts), then the slots left.
-// New inputs (a maintenance hold, a learned demand profile, ...) are new stages or new gates.
+// A maintenance hold (hold.ts) is one wake stage and the first sleep gate. New inputs (a learned
+// demand profile, ...) are new stages or new gates.
 import { Round } from './round.js';
 import { predictiveWakes } from './predict.js';
 import { repairRecords } from './repair.js';
 import { allocateSleeps, chooseSleepers, settleWakeRequests, sleepRequests } from './sleeps.js';
 import type { Decision, Millis, Observed, Policy } from './types.js';
-import { allocateWakes, wishesFromFailedRetries, wishesFromKeepAwake, wishesFromPendingPods, wishesFromRequests } from './wakes.js';
+import { allocateWakes, wishesFromMaintenanceHolds, wishesFromFailedRetries, wishesFromKeepAwake, wishesFromPendingPods, wishesFromRequests } from './wakes.js';
 
 export { SUSPEND_GRACE_SECONDS, TRANSITION_STATES } from './round.js';
 
@@ -31,6 +32,7 @@ export interface Stage {
 export const PIPELINE: readonly Stage[] = [
   { name: 'repair records', run: repairRecords },
   { name: 'wake wishes: requests', run: wishesFromRequests },
+  { name: 'wake wishes: maintenance holds', run: wishesFromMaintenanceHolds },
   { name: 'wake wishes: pending pods', run: wishesFromPendingPods },
   { name: 'wake wishes: keep-awake windows', run: wishesFromKeepAwake },
   { name: 'wake wishes: failed-node retries', run: wishesFromFailedRetries },

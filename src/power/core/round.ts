@@ -16,7 +16,7 @@ export const TRANSITION_STATES: ReadonlySet<PowerState> = new Set(['draining', '
 export const SUSPEND_GRACE_SECONDS = 120;
 
 /** Which wish wins when several sources want the same node, and which wake gets a slot first. */
-export const SOURCE_PRIORITY: Record<WakeSource, number> = { manual: 0, api: 1, gateway: 2, preflight: 3, 'pending-pod': 4, schedule: 5, predicted: 6 };
+export const SOURCE_PRIORITY: Record<WakeSource, number> = { manual: 0, api: 1, gateway: 2, preflight: 3, maintenance: 4, 'pending-pod': 5, schedule: 6, predicted: 7 };
 
 /** Actions that bring a node back to awake this round (a pending pod may count on it). */
 const RECOVERING: ReadonlySet<Action['kind']> = new Set(['cancel-sleep', 'mark-awake', 'retry-wake', 'uncordon']);

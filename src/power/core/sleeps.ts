@@ -4,6 +4,7 @@
 // it may override autoSleep: false, never the other safety rules. Nodes that pass every gate get
 // transition slots, longest idle first.
 import { describeIdle, idleSince, nodeActivity, type ActivityVerdict, type IdleSince } from './activity.js';
+import { activeHold, describeHold } from './hold.js';
 import { byName, type Round } from './round.js';
 import { evictionRefs, podsToEvict, sleepBlockers } from './safety.js';
 import { appsWithSessionData, sessionsKeepAwake, sessionsOnNode } from './sessions.js';
@@ -36,8 +37,17 @@ export interface SleepGate {
 const idleAfterOf = (c: GateInput): number => c.policy?.idleAfterSeconds ?? c.round.policy.idleAfterSeconds;
 const leadOf = (c: GateInput): Millis => ((c.policy?.bootSeconds ?? 0) + c.round.policy.wakeAheadMarginSeconds) * 1000;
 
-/** The sleep gates, in the order they are asked. New rules (a maintenance hold, ...) are new rows. */
+/** The sleep gates, in the order they are asked. New rules are new rows. */
 export const SLEEP_GATES: readonly SleepGate[] = [
+  {
+    // First, and for people's requests too: nothing sleeps while a hold is on (issue 13, section 4).
+    name: 'no maintenance hold',
+    requests: true,
+    check: (c) => {
+      const hold = activeHold(c.node, c.round.now);
+      return hold ? `stays awake: ${describeHold(hold)}` : undefined;
+    },
+  },
   {
     name: 'safety rules',
     requests: true,

@@ -81,6 +81,16 @@ export interface ObservedNode {
    * before it: a fresh controller never sleeps a node on a stale timestamp.
    */
   controllerObservedSince: Millis;
+  /** Maintenance holds recorded on the node (expired ones included: the core compares with now). */
+  holds?: readonly MaintenanceHold[] | undefined;
+}
+
+/** A maintenance hold on a node: woken, and never put to sleep, until `until` (hold.ts). */
+export interface MaintenanceHold {
+  /** Who took it, so its release removes only its own ("manual", or a run's id). */
+  id: string;
+  reason: string;
+  until: Millis;
 }
 
 export type VolumeKind = 'hostPath' | 'local' | 'emptyDir' | 'pvc' | 'configMap' | 'secret' | 'projected' | 'other';
@@ -152,7 +162,7 @@ export interface NodeActivity {
   networkBytesPerSecond?: number | undefined;
 }
 
-export const WAKE_SOURCES = ['manual', 'api', 'gateway', 'schedule', 'pending-pod', 'preflight', 'predicted'] as const;
+export const WAKE_SOURCES = ['manual', 'api', 'gateway', 'schedule', 'pending-pod', 'preflight', 'maintenance', 'predicted'] as const;
 export type WakeSource = (typeof WAKE_SOURCES)[number];
 
 export interface WakeRequest {

@@ -3,13 +3,14 @@
 // highest-priority source wins), then wishes get transition slots in priority order. A draining
 // node that is needed again is rolled back instead of woken.
 import { isWakeOnRequestPod } from './activity.js';
+import { wishesFromHolds } from './hold.js';
 import { byName, SOURCE_PRIORITY, type Round } from './round.js';
 import { isUnscheduledPending, podKey, podNeedsSleepingNode, requestedByNode } from './scheduling.js';
 import type { ObservedNode, ObservedPod, WakeSource } from './types.js';
 import { describeWindow, formatSeconds } from './windows.js';
 
 /** Sources that stand for a person waiting: they retry a failed node at once. */
-const PERSON: ReadonlySet<WakeSource> = new Set(['manual', 'api', 'gateway', 'preflight']);
+const PERSON: ReadonlySet<WakeSource> = new Set(['manual', 'api', 'gateway', 'preflight', 'maintenance']);
 
 /**
  * Whether `n` can take a wake wish now. When it cannot, the node gets its word here (a rollback
@@ -63,6 +64,15 @@ export function wishesFromRequests(r: Round): void {
         r.wish({ node: n.name, source: req.source, reason: notReady ? `${what} (node not Ready)` : what, fromFailed: n.power.state === 'failed' });
     });
   }
+}
+
+/** Maintenance holds: every held node not awake is woken (a person is waiting on it). */
+export function wishesFromMaintenanceHolds(r: Round): void {
+  wishesFromHolds(r, (n, what) => {
+    let ok = false;
+    r.guard(n.name, () => (ok = wakeable(r, n, what, 'maintenance', { evenIfAwake: true })));
+    return ok;
+  });
 }
 
 /** Sleeping nodes first, then ones still suspending, then failed ones. */

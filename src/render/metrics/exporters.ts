@@ -111,6 +111,12 @@ export function renderBlackbox(cluster: Cluster): Artifact[] {
 export const WATCHED_UNITS = '(chrony|chronyd|rsyslog|sshd|ssh|kubelet|containerd|vmstation-.+)\\.service';
 const VIRTUAL_NICS = '^(veth.*|cali.*|flannel.*|cni.*|tunl.*|vxlan.*|cilium.*|lxc.*|kube-ipvs.*|nodelocaldns)$';
 
+/**
+ * The host folder the textfile collector reads (*.prom), Debian's choice for it
+ * (prometheus-node-exporter's README.textfile); the etcd snapshot timer writes its metrics there.
+ */
+export const NODE_EXPORTER_TEXTFILE_DIR = '/var/lib/prometheus/node-exporter';
+
 /** Collector flags (shared by the DaemonSet and the integration test, which runs the same binary). */
 export function nodeExporterCollectorArgs(): string[] {
   return [
@@ -154,6 +160,7 @@ export function renderNodeExporter(cluster: Cluster): Artifact[] {
                 '--path.rootfs=/host/root',
                 `--web.listen-address=:${PORTS.nodeExporter}`,
                 ...nodeExporterCollectorArgs(),
+                `--collector.textfile.directory=${NODE_EXPORTER_TEXTFILE_DIR}`,
               ],
               ports: [{ name: 'metrics', containerPort: PORTS.nodeExporter, hostPort: PORTS.nodeExporter, protocol: 'TCP' }],
               readinessProbe: { httpGet: { path: '/', port: 'metrics' } },
@@ -164,6 +171,7 @@ export function renderNodeExporter(cluster: Cluster): Artifact[] {
                 { name: 'sys', mountPath: '/host/sys', readOnly: true },
                 { name: 'root', mountPath: '/host/root', readOnly: true, mountPropagation: 'HostToContainer' },
                 { name: 'dbus', mountPath: '/var/run/dbus/system_bus_socket', readOnly: true },
+                { name: 'textfile', mountPath: NODE_EXPORTER_TEXTFILE_DIR, readOnly: true },
               ],
             },
           ],
@@ -172,6 +180,7 @@ export function renderNodeExporter(cluster: Cluster): Artifact[] {
             { name: 'sys', hostPath: { path: '/sys' } },
             { name: 'root', hostPath: { path: '/' } },
             { name: 'dbus', hostPath: { path: '/run/dbus/system_bus_socket', type: 'Socket' } },
+            { name: 'textfile', hostPath: { path: NODE_EXPORTER_TEXTFILE_DIR, type: 'DirectoryOrCreate' } },
           ],
         },
       },

@@ -57,8 +57,8 @@ export function rke2NodeConfig(cluster: Cluster, node: ClusterNode): Record<stri
     'kube-scheduler-arg': ['bind-address=0.0.0.0'],
     'etcd-expose-metrics': true,
     'secrets-encryption': true,
-    'etcd-snapshot-schedule-cron': '0 */12 * * *',
-    'etcd-snapshot-retention': 5,
+    // spec.kubernetes.etcd.snapshots (RKE2's own schedule; docs.rke2.io/datastore/backup_restore).
+    ...(k.etcd.snapshots.enabled ? { 'etcd-snapshot-schedule-cron': k.etcd.snapshots.schedule, 'etcd-snapshot-retention': k.etcd.snapshots.keep } : { 'etcd-disable-snapshots': true }),
     ...(taintServers ? { 'node-taint': [...taints, 'node-role.kubernetes.io/control-plane:NoSchedule'] } : {}),
   };
 }

@@ -38,7 +38,10 @@ describe('deploy --phase kubernetes with the Kubespray stand-in on the lab', () 
     expect(text).toContain(`ok (`);
     expect(text).toMatch(/12 passed, 0 warned, 14 skipped by their own conditions/);
     const state = JSON.parse(readFileSync(path.join(stateRoot, 'vmstation-lab', 'deploy-state.json'), 'utf8')) as DeployState;
-    expect(state.phases.kubernetes?.steps).toEqual(['kubernetes/kubespray-obtain', 'kubernetes/kubespray-environment', 'kubernetes/kubespray-inventory-checks', 'kubernetes/kubespray-cluster', 'kubernetes/kubeconfig']);
+    expect(state.phases.kubernetes?.steps).toEqual(['kubernetes/kubespray-obtain', 'kubernetes/kubespray-environment', 'kubernetes/kubespray-inventory-checks', 'kubernetes/kubespray-cluster', 'kubernetes/kubeconfig', 'kubernetes/etcd-snapshots', 'kubernetes/record-nodes']);
+    // The snapshot timer went onto the etcd node (masternode); the lab has no etcd: take it off again.
+    expect((await sshOk('masternode', 'systemctl is-enabled vmstation-etcd-snapshot.timer')).trim()).toBe('enabled');
+    await sshOk('masternode', 'systemctl disable --now vmstation-etcd-snapshot.timer; rm -f /etc/systemd/system/vmstation-etcd-snapshot.* /usr/local/sbin/vmstation-etcd-snapshot /etc/vmstation/etcd-snapshot.env; systemctl daemon-reload');
     // Ansible's file lookup drops the final newline; the content is the lab stand-in's kubeconfig.
     expect(readFileSync(path.join(stateRoot, 'vmstation-lab', 'kubeconfig'), 'utf8').trimEnd()).toBe(readFileSync(path.join(lab.stateDir, 'kubeconfig'), 'utf8').trimEnd());
     // What the rendered group_vars told "Kubespray" reached every lab host.

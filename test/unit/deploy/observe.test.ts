@@ -35,11 +35,12 @@ describe('observe', () => {
     expect(await observeCluster('/nonexistent/kubeconfig')).toBeUndefined();
   });
 
-  it('an asleep sleeper gets a wake step; an up-to-date cluster skips the Kubernetes phase', async () => {
+  it('an asleep sleeper gets a wake step; an up-to-date cluster has nothing to change', async () => {
     const observed = await observe(cluster, kubeconfig, (address) => Promise.resolve(address !== '192.168.4.61'));
     expect(observed.nodes).toEqual({ masternode: { power: 'awake' }, storagenodet3500: { power: 'asleep' }, homelab: { power: 'awake' } });
     const plan = planDeploy({ cluster, manifests: [], observed });
     expect(plan.phases[0]!.steps.map((s) => s.id)).toEqual(['preflight/wake-storagenodet3500', 'preflight/checks']);
-    expect(plan.phases.find((p) => p.id === 'kubernetes')!.skipped).toMatch(/already runs Kubernetes 1\.35\.4/);
+    expect(plan.changes?.[0]?.reason).toMatch(/^nothing to change: the cluster runs Kubernetes 1\.35\.4/);
+    expect(plan.phases.find((p) => p.id === 'kubernetes')!.steps.map((s) => s.action.kind)).toEqual(['playbook', 'record-nodes']);
   });
 });

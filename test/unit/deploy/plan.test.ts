@@ -28,7 +28,9 @@ describe('planDeploy (pure)', () => {
   it('plans the Kubespray steps: obtain, Python env, inventory checks, cluster.yml on every node, kubeconfig', () => {
     const plan = planDeploy({ cluster: example, manifests });
     const k = plan.phases.find((p) => p.id === 'kubernetes')!;
-    expect(k.steps.map((s) => s.action.kind)).toEqual(['kubespray-obtain', 'kubespray-environment', 'kubespray-inventory-checks', 'kubespray-playbook', 'fetch-kubeconfig']);
+    expect(k.steps.map((s) => s.action.kind)).toEqual(['kubespray-obtain', 'kubespray-environment', 'kubespray-inventory-checks', 'kubespray-playbook', 'fetch-kubeconfig', 'playbook', 'record-nodes']);
+    // After Kubernetes: the scheduled etcd snapshots on the etcd members (here the control plane), then the record of the nodes.
+    expect(k.steps[5]).toMatchObject({ id: 'kubernetes/etcd-snapshots', hosts: ['masternode'], action: { playbook: 'etcd/snapshots.yml', inventory: 'etcd/inventory.yaml' } });
     expect(k.steps[0]!.action).toEqual({ kind: 'kubespray-obtain', version: 'v2.31.0' });
     expect(k.steps[3]!.hosts).toEqual(['masternode', 'storagenodet3500', 'homelab']);
     expect(k.steps[4]!.action).toEqual({ kind: 'fetch-kubeconfig', method: 'kubespray', server: 'https://192.168.4.63:6443' });
@@ -43,6 +45,8 @@ describe('planDeploy (pure)', () => {
       ['kubernetes/kubeadm-join', ['storagenodet3500', 'homelab']],
       ['kubernetes/kubeadm-cni', ['masternode']],
       ['kubernetes/kubeconfig', ['masternode']],
+      ['kubernetes/etcd-snapshots', ['masternode']],
+      ['kubernetes/record-nodes', []],
     ]);
   });
 
@@ -54,6 +58,8 @@ describe('planDeploy (pure)', () => {
       ['kubernetes/rke2-servers', ['s1', 's2', 's3']],
       ['kubernetes/rke2-agents', ['w1']],
       ['kubernetes/kubeconfig', ['s1']],
+      ['kubernetes/etcd-snapshots', ['s1', 's2', 's3']],
+      ['kubernetes/record-nodes', []],
     ]);
     expect(k.steps[0]!.action).toMatchObject({ kind: 'playbook', secrets: ['rke2-token'] });
   });
@@ -84,7 +90,7 @@ describe('planDeploy (pure)', () => {
     expect(power.steps[1]!.action).toMatchObject({ kind: 'prune', keep: manifests.map((m) => m.path).sort() });
   });
 
-  it('skips phases with a reason: monitoring off, nothing rendered, cluster already at the version', () => {
+  it('skips phases with a reason (monitoring off, nothing rendered); a cluster already at the version has nothing to change', () => {
     const off = exampleWith((t) => t.replace('  monitoring:\n    node: masternode', '  monitoring:\n    enabled: false\n    node: masternode'));
     const plan = planDeploy({
       cluster: off,
@@ -95,16 +101,20 @@ describe('planDeploy (pure)', () => {
       },
     });
     const skipped = Object.fromEntries(plan.phases.filter((p) => p.skipped).map((p) => [p.id, p.skipped]));
-    expect(Object.keys(skipped)).toEqual(['kubernetes', 'addons', 'monitoring', 'infrastructure']);
+    expect(Object.keys(skipped)).toEqual(['addons', 'monitoring', 'infrastructure']);
     expect(skipped.monitoring).toBe('monitoring.enabled is false');
-    expect(skipped.kubernetes).toMatch(/already runs Kubernetes 1\.35\.4/);
-    expect(plan.phases.find((p) => p.id === 'kubernetes')!.steps).toEqual([]);
+    expect(plan.changes?.map((c) => c.kind)).toEqual(['nothing']);
+    expect(plan.changes?.[0]?.reason).toMatch(/^nothing to change: the cluster runs Kubernetes 1\.35\.4 on masternode, storagenodet3500, homelab/);
+    // Only what keeps converging: the snapshot timers and the record of the nodes.
+    expect(plan.phases.find((p) => p.id === 'kubernetes')!.steps.map((s) => s.id)).toEqual(['kubernetes/etcd-snapshots', 'kubernetes/record-nodes']);
+    expect(formatPlan(plan)).toContain('Changes (the file compared with what the cluster reports):\n  - nothing to change');
   });
 
-  it('runs the Kubernetes phase when a node is missing, not Ready or on another version', () => {
+  it('plans the day-two change when a node runs another version', () => {
     const cluster = { version: 'v1.35.4', nodes: [{ name: 'masternode', ready: true, version: 'v1.35.4' }, { name: 'storagenodet3500', ready: true, version: 'v1.34.2' }, { name: 'homelab', ready: true, version: 'v1.35.4' }] };
     const plan = planDeploy({ cluster: example, manifests, observed: { nodes: {}, cluster } });
-    expect(plan.phases.find((p) => p.id === 'kubernetes')!.skipped).toBeUndefined();
+    expect(plan.phases.find((p) => p.id === 'kubernetes')!.steps.map((s) => s.id)).toContain('kubernetes/upgrade-storagenodet3500-kubespray');
+    expect(plan.changes?.map((c) => c.kind)).toEqual(['upgrade']);
   });
 
   it('notes leftovers of another runtime', () => {

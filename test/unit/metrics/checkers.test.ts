@@ -40,17 +40,17 @@ describe.each(Object.keys(clusters))('%s cluster', (name) => {
     writeFileSync(path.join(promDir(), 'prometheus.swapped.yml'), swapped);
     const r = runWithServiceAccount('promtool check config prometheus.swapped.yml', promDir());
     expect(r.stderr + r.stdout).toContain('is valid prometheus config file syntax');
-    expect(r.stdout).toContain('SUCCESS: 6 rule files found');
+    expect(r.stdout).toContain('SUCCESS: 7 rule files found');
     expect(r.code, r.stderr).toBe(0);
   });
 
   it('promtool check rules on every rule file', () => {
     const files = readdirSync(path.join(promDir(), 'rules')).map((f) => `rules/${f}`);
-    expect(files.sort()).toEqual(['rules/kubernetes.yaml', 'rules/logging.yaml', 'rules/monitoring.yaml', 'rules/node.yaml', 'rules/power.yaml', 'rules/time-sync.yaml']);
+    expect(files.sort()).toEqual(['rules/etcd.yaml', 'rules/kubernetes.yaml', 'rules/logging.yaml', 'rules/monitoring.yaml', 'rules/node.yaml', 'rules/power.yaml', 'rules/time-sync.yaml']);
     const r = run('promtool', ['check', 'rules', ...files], promDir());
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const counts = [...r.stdout.matchAll(/SUCCESS: (\d+) rules found/g)].map((m) => Number(m[1]));
-    expect(counts).toHaveLength(6);
+    expect(counts).toHaveLength(7);
     expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(40);
   });
 
@@ -112,7 +112,7 @@ describe('the checkers catch mistakes (negative controls)', () => {
 describe('promtool test rules', () => {
   it('every group has unit tests, with "asleep -> no alert" and "awake -> alert" pairs for node-down rules', () => {
     const names = caseNames();
-    expect(Object.keys(names).sort()).toEqual(['kubernetes', 'logging', 'monitoring', 'node', 'power', 'time-sync']);
+    expect(Object.keys(names).sort()).toEqual(['etcd', 'kubernetes', 'logging', 'monitoring', 'node', 'power', 'time-sync']);
     for (const list of Object.values(names)) expect(list.length).toBeGreaterThanOrEqual(5);
     const all = Object.values(names).flat();
     for (const alert of ['NodeExporterDown', 'NodeUnreachable', 'KubeNodeNotReady', 'KubeNodeUnreachable', 'KubeletDown', 'TargetDown', 'BlackboxProbeFailed', 'LogShipperDown']) {
@@ -130,7 +130,7 @@ describe('promtool test rules', () => {
     });
     const r = run('promtool', ['test', 'rules', ...files], path.join(dirs.example!, 'configs/prometheus'));
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout.match(/SUCCESS/g)).toHaveLength(6);
+    expect(r.stdout.match(/SUCCESS/g)).toHaveLength(7);
   });
 });
 

@@ -185,9 +185,9 @@ describe('metrics renderer', () => {
     }
   });
 
-  it('has at least 40 rules in the six groups, covering the original 13 and the kube-prometheus favourites', () => {
+  it('has at least 40 rules in the seven groups, covering the original 13 and the kube-prometheus favourites', () => {
     const groups = ruleGroups(example);
-    expect(groups.map((g) => g.name)).toEqual(['node', 'kubernetes', 'monitoring', 'time-sync', 'logging', 'power']);
+    expect(groups.map((g) => g.name)).toEqual(['node', 'kubernetes', 'monitoring', 'time-sync', 'logging', 'power', 'etcd']);
     const alerts = groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(alerts.length).toBeGreaterThanOrEqual(40);
     const original = ['NodeExporterDown', 'HighNodeCPU', 'HighMemoryUsage', 'CoreDNSDown', 'BlackboxProbeFailed', 'NTPServiceDown', 'HighTimeOffset', 'NTPNotSynchronized', 'SyslogServerDown', 'HighSyslogMessageRate', 'PrometheusTargetsDown', 'PrometheusTSDBReloadsFailing', 'PrometheusConfigReloadFailed'];

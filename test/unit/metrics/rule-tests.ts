@@ -334,6 +334,52 @@ function cases(): Record<string, Case[]> {
         expect: [{ labels: { ...NODE, severity: 'warning' } }],
       },
     ],
+    // The example's etcd node is masternode; schedule "0 */12 * * *": too old after 13 h.
+    etcd: [
+      {
+        name: 'snapshot 14h old -> EtcdSnapshotTooOld',
+        series: [s('vmstation_etcd_snapshot_last_success_timestamp_seconds', { ...NE, node: 'masternode', instance: '192.168.4.63:9100' }, '0x900')],
+        alert: 'EtcdSnapshotTooOld',
+        at: `${14 * 60}m`,
+        expect: [{ labels: { node: 'masternode', severity: 'warning' } }],
+      },
+      {
+        name: 'snapshot 12h old -> no EtcdSnapshotTooOld',
+        series: [s('vmstation_etcd_snapshot_last_success_timestamp_seconds', { ...NE, node: 'masternode', instance: '192.168.4.63:9100' }, '0x900')],
+        alert: 'EtcdSnapshotTooOld',
+        at: `${12 * 60}m`,
+        expect: [],
+      },
+      {
+        name: 'snapshot 2h old (taken at 12h, at 14h) -> no EtcdSnapshotTooOld',
+        series: [s('vmstation_etcd_snapshot_last_success_timestamp_seconds', { ...NE, node: 'masternode', instance: '192.168.4.63:9100' }, '0x720 43200x200')],
+        alert: 'EtcdSnapshotTooOld',
+        at: `${14 * 60}m`,
+        expect: [],
+      },
+      { name: 'never reported for 13h -> EtcdSnapshotMissing', series: [], alert: 'EtcdSnapshotMissing', at: `${13 * 60 + 5}m`, expect: [{ labels: { node: 'masternode', severity: 'warning' } }] },
+      {
+        name: 'reported -> no EtcdSnapshotMissing',
+        series: [s('vmstation_etcd_snapshot_last_success_timestamp_seconds', { ...NE, node: 'masternode', instance: '192.168.4.63:9100' }, '0x900')],
+        alert: 'EtcdSnapshotMissing',
+        at: `${13 * 60 + 5}m`,
+        expect: [],
+      },
+      {
+        name: 'last attempt failed -> EtcdSnapshotFailed',
+        series: [s('vmstation_etcd_snapshot_last_attempt_success', { ...NE, node: 'masternode', instance: '192.168.4.63:9100' }, '1x5 0x55')],
+        alert: 'EtcdSnapshotFailed',
+        at: '20m',
+        expect: [{ labels: { node: 'masternode', severity: 'warning' } }],
+      },
+      {
+        name: 'last attempt good -> no EtcdSnapshotFailed',
+        series: [s('vmstation_etcd_snapshot_last_attempt_success', { ...NE, node: 'masternode', instance: '192.168.4.63:9100' }, '1x60')],
+        alert: 'EtcdSnapshotFailed',
+        at: '20m',
+        expect: [],
+      },
+    ],
   };
 }
 

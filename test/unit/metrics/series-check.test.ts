@@ -44,7 +44,7 @@ describe('every alert rule can fire (general check over the rendered tree)', () 
     const cluster = clusters[name]!();
     const artifacts = renderCluster(cluster);
     const rules = artifacts.filter((a) => a.path.startsWith('configs/prometheus/rules/'));
-    expect(rules.length).toBe(6);
+    expect(rules.length).toBe(7);
     expect(checkRenderedRules(cluster, artifacts)).toEqual([]);
   });
 

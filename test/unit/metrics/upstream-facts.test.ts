@@ -34,8 +34,8 @@ const UPSTREAM: Record<string, Upstream> = {
     paths: ['/-/ready', '/-/healthy'],
   },
   'node-exporter': {
-    source: 'prometheus/node_exporter@v1.11.1:collector/paths.go, systemd_linux.go, filesystem_common.go, netclass_linux.go, netdev_common.go; exporter-toolkit web.listen-address',
-    flags: ['path.procfs', 'path.sysfs', 'path.rootfs', 'web.listen-address', 'collector.systemd', 'collector.systemd.unit-include', 'collector.filesystem.mount-points-exclude', 'collector.netclass.ignored-devices', 'collector.netdev.device-exclude'],
+    source: 'prometheus/node_exporter@v1.11.1:collector/paths.go, systemd_linux.go, filesystem_common.go, netclass_linux.go, netdev_common.go, textfile.go; exporter-toolkit web.listen-address',
+    flags: ['path.procfs', 'path.sysfs', 'path.rootfs', 'web.listen-address', 'collector.systemd', 'collector.systemd.unit-include', 'collector.filesystem.mount-points-exclude', 'collector.netclass.ignored-devices', 'collector.netdev.device-exclude', 'collector.textfile.directory'],
     ports: { metrics: 9100 },
     paths: ['/'],
   },

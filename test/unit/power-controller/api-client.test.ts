@@ -35,6 +35,8 @@ describe('power API client', () => {
       status: (): ControllerStatus => ({ identity: 'test', leader: true, synced: true, nodes: [node(states[Math.min(calls++, states.length - 1)]!)] }),
       nodes: () => ['homelab'],
       request: async (n, action, source) => void requests.push(`${action}:${n}:${source}`),
+      hold: async (h) => void requests.push(`hold:${h.id}`),
+      release: async (id) => void requests.push(`release:${id ?? 'all'}`),
       metrics: async () => '',
       healthy: () => true,
       log: silentLogger,
@@ -79,7 +81,7 @@ describe('power API client', () => {
   });
 
   it('waitForNode returns a failed node at once, and undefined when the time is up', async () => {
-    const failing: PowerClient = { status: async () => ({ identity: 'x', leader: true, synced: true, nodes: [node('failed')] }), request: async () => undefined };
+    const failing: PowerClient = { status: async () => ({ identity: 'x', leader: true, synced: true, nodes: [node('failed')] }), request: async () => undefined, hold: async () => undefined, release: async () => undefined };
     expect(await waitForNode(failing, 'homelab', () => false, { timeoutMs: 60_000, clock: steppingClock() })).toMatchObject({ state: 'failed' });
     const { url } = await serve(['waking']);
     const clock = steppingClock();

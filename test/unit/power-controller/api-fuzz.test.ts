@@ -128,6 +128,8 @@ describe('power API fuzzing', () => {
       status: () => dependency({ identity: 'fuzz', leader: true, synced: true, nodes: [] }),
       nodes: () => dependency(['homelab', 'storagenodet3500']),
       request: async () => void dependency(undefined),
+      hold: async () => void dependency(undefined),
+      release: async () => void dependency(undefined),
       metrics: async () => dependency('vmstation_power_leader 1\n'),
       healthy: () => true,
       log: silentLogger,

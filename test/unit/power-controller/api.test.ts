@@ -41,6 +41,8 @@ describe('HTTP API', () => {
       status: () => ({ identity: 'test', leader: true, synced: true, nodes: [] }),
       nodes: () => ['homelab', 'storagenodet3500'],
       request: async (node, action, source) => void requests.push(`${action}:${node}:${source}`),
+      hold: async (h) => void requests.push(`hold:${h.id}:${h.reason}:${new Date(h.until).toISOString()}`),
+      release: async (id) => void requests.push(`release:${id ?? 'all'}`),
       metrics: async () => 'vmstation_power_leader 1\n',
       healthy: () => true,
       log: jsonLogger(logs, { level: 'debug' }),

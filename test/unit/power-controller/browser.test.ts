@@ -78,6 +78,8 @@ describe.runIf(existsSync(CHROMIUM))('in chromium', () => {
     const api = createPowerApi({
       token: TOKEN,
       status: () => status,
+      hold: () => Promise.resolve(), // the maintenance hold is tested in hold-api.test.ts
+      release: () => Promise.resolve(),
       nodes: () => ['homelab'],
       request: (node, action) => {
         requested.push(`${action} ${node}`);

@@ -16,6 +16,8 @@ async function start() {
   const api = createPowerApi({
     token: TOKEN,
     status: () => ({ identity: 'u', leader: true, synced: true, nodes: [] }),
+    hold: () => Promise.resolve(), // the maintenance hold is tested in hold-api.test.ts
+    release: () => Promise.resolve(),
     nodes: () => ['homelab'],
     request: () => Promise.resolve(),
     metrics: () => Promise.resolve(''),

@@ -60,6 +60,9 @@ const NODE_EXPORTER: ExporterCatalog = {
     g('node_timex_offset_seconds', [], { collector: 'timex' }),
     g('node_timex_sync_status', [], { collector: 'timex' }),
     g('node_timex_maxerror_seconds', [], { collector: 'timex' }),
+    // Not node-exporter's own: the etcd snapshot script writes these into the textfile directory
+    // (src/render/etcd/scripts.ts, METRICS_FILE), read by the textfile collector.
+    ...['last_success_timestamp_seconds', 'last_attempt_success', 'copy_last_success_timestamp_seconds'].map((n) => g(`vmstation_etcd_snapshot_${n}`, [], { collector: 'textfile' })),
   ],
 };
 

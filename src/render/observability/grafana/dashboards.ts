@@ -29,6 +29,8 @@ import { PanelBuilder as TimeSeriesPanel } from '@grafana/grafana-foundation-sdk
 import type { Cluster } from '../../../config/model.js';
 import { POWER_STATES } from '../../../config/schema.js';
 import { POWER_STATE_METRIC } from '../../k8s/common.js';
+import { snapshotMaxAgeSeconds } from '../../metrics/rules/etcd.js';
+import { etcdSnapshotAgePanel } from './etcd-panel.js';
 
 /** The datasources Grafana provisions (uids are stable: dashboards refer to them). */
 export const DATASOURCES = {
@@ -220,6 +222,7 @@ function clusterOverview(cluster: Cluster): RenderedDashboard {
     12,
     8,
   );
+  if (cluster.spec.kubernetes.etcd.snapshots.enabled && cluster.spec.monitoring.exporters.node) l.add(etcdSnapshotAgePanel(snapshotMaxAgeSeconds(cluster), cluster.spec.kubernetes.etcd.snapshots.schedule), 24, 5);
   const db = base('vmstation-cluster-overview', `${cluster.metadata.name}: cluster overview`, 'Health, power and load of the whole cluster at a glance.', ['overview']);
   return { file: 'cluster-overview.json', uid: 'vmstation-cluster-overview', json: finish(db, l) };
 }
