@@ -5,7 +5,6 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { ansibleYaml } from '../../util/ansible-yaml.js';
 import { userError } from '../../errors.js';
 import { createRunner, type RunResult, type SpawnFn } from '../process/index.js';

@@ -11,6 +11,7 @@
 import type { Cluster, ClusterNode } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
+import { ansibleYaml } from '../../util/ansible-yaml.js';
 import { NODE_EXPORTER_TEXTFILE_DIR } from '../metrics/exporters.js';
 import type { Renderer } from '../registry.js';
 import { cronToOnCalendar } from './calendar.js';
@@ -220,7 +221,7 @@ export const etcdRenderer: Renderer = {
         : { path: `${ETCD_DIR}/${SNAPSHOT_UNIT}.timer`, component: 'etcd-snapshots', checker: 'systemd-analyze', content: snapshotTimer(cluster) },
     ];
     return [
-      { path: `${ETCD_DIR}/inventory.yaml`, component: 'etcd-snapshots', checker: 'ansible-inventory', content: h + toYaml(etcdInventory(cluster)) },
+      { path: `${ETCD_DIR}/inventory.yaml`, component: 'etcd-snapshots', checker: 'ansible-inventory', content: h + ansibleYaml(etcdInventory(cluster)) },
       { path: `${ETCD_DIR}/snapshots.yml`, component: 'etcd-snapshots', checker: 'ansible-syntax', content: h + toYaml(snapshotsPlaybook(cluster)) },
       { path: `${ETCD_DIR}/vmstation-etcd-snapshot`, component: 'etcd-snapshots', checker: 'shellcheck', content: snapshotScript(), mode: 0o755 },
       { path: `${ETCD_DIR}/vmstation-etcd-snapshot-receive`, component: 'etcd-snapshots', checker: 'shellcheck', content: receiveScript(), mode: 0o755 },

@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestPower } from '../../../src/power/api/requests.js';
 import { kubeFor, powerOf, startTestController, TEST_TOKEN, testPod, waitForState, type TestController } from './harness.js';
-import { eventually, startLoopbackLab, type LoopbackLab } from './loopback-lab.js';
+import { DEFAULT_HOSTS, eventually, startLoopbackLab, type LoopbackLab } from './loopback-lab.js';
 import { freePort } from '../../helpers/net.js';
 
 const HOST = '127.0.0.61'; // storagenodet3500 in the loopback lab
@@ -36,6 +36,8 @@ describe('status page and waiting page in chromium (loopback lab)', () => {
     nodePort = await freePort(HOST, [30000, 32767]);
     gatewayPort = await freePort('127.0.0.1');
     lab = await startLoopbackLab({
+      // A 4 s boot (a real one takes ~45 s): the page, polling every 2 s, then always shows `waking`.
+      hosts: DEFAULT_HOSTS.map((h) => (h.name === 'storagenodet3500' ? { ...h, bootDelayMs: 4000 } : h)),
       nodePower: { storagenodet3500: { idleAfter: '3s' } },
       apps: [{ name: 'jellyfin', node: 'storagenodet3500', nodePort, gatewayPort, wakeOnRequest: true, sessionIdleAfter: '2s', ignoreUserAgents: ['UptimeRobot'] }],
     });
@@ -134,6 +136,9 @@ describe('status page and waiting page in chromium (loopback lab)', () => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<!doctype html><title>Jellyfin (stand-in)</title><h1>Jellyfin stand-in</h1>');
     });
+    // A stream keeps its connection open; Node's default keep-alive timeout (5 s) would close an
+    // idle one and end the session this test holds open.
+    app.keepAliveTimeout = 0;
     await new Promise<void>((r) => app.listen(nodePort, HOST, () => r()));
     const appUp = Date.now();
     await page.getByRole('heading', { name: 'Jellyfin stand-in' }).waitFor({ timeout: 20_000 });

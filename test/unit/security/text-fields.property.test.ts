@@ -111,32 +111,36 @@ const renderWith = (cluster: Cluster, names: readonly string[]): Artifact[] => A
 const ANSIBLE_VARS = /(^|\/)(inventory\.yaml|host_vars\/|group_vars\/)/;
 const customTags = [{ tag: UNSAFE_TAG, resolve: (s: string) => s }];
 
-function keyPaths(v: unknown, at: string, out: string[], keyValue: string | undefined): void {
-  if (Array.isArray(v)) v.forEach((x, i) => keyPaths(x, `${at}[${i}]`, out, keyValue));
+/** Key paths of a parsed document; `rename` maps the field's key to another (the label key a run writes). */
+function keyPaths(v: unknown, at: string, out: string[], rename: { from: string; to: string } | undefined): void {
+  if (Array.isArray(v)) v.forEach((x, i) => keyPaths(x, `${at}[${i}]`, out, rename));
   else if (v !== null && typeof v === 'object') {
     for (const [k, x] of Object.entries(v)) {
-      const name = keyValue !== undefined && k === keyValue ? '<value>' : k;
+      const name = rename !== undefined && k === rename.from ? rename.to : k;
       out.push(`${at}.${name}`);
-      keyPaths(x, `${at}.${name}`, out, keyValue);
+      keyPaths(x, `${at}.${name}`, out, rename);
     }
   }
 }
 
-/** The structure of a rendered file, with the field's value as a scalar left out. */
-function shape(a: Artifact, value: string, isKey: boolean): string[] {
-  const keyValue = isKey ? value : undefined;
+/**
+ * The structure of a rendered file, with the field's value as a scalar left out. For a field that
+ * is a key (labels), the base file's shape is taken with its key renamed to the run's value, so a
+ * value that happens to equal a structural key (`key`, `operator`) is compared exactly.
+ */
+function shape(a: Artifact, rename?: { from: string; to: string }): string[] {
   const out: string[] = [];
   if (/\.ya?ml$/.test(a.path)) {
     const docs = parseAllDocuments(a.content, { customTags });
     for (const d of docs) {
       const errors = (d as { errors?: unknown[] }).errors ?? [];
       if (errors.length > 0) throw new Error(`${a.path} does not parse: ${String(errors[0])}`);
-      keyPaths(d.toJS({ maxAliasCount: -1 }), `doc`, out, keyValue);
+      keyPaths(d.toJS({ maxAliasCount: -1 }), `doc`, out, rename);
     }
     return out;
   }
   if (a.path.endsWith('.json')) {
-    keyPaths(JSON.parse(a.content), 'json', out, keyValue);
+    keyPaths(JSON.parse(a.content), 'json', out, rename);
     return out;
   }
   // Line formats (ini, cfg, chrony, rsyslog, nft, units, scripts): the same lines, each headed by
@@ -180,6 +184,9 @@ const keep = (list: string[], content: string) => {
 };
 
 const NUM_RUNS = 25;
+// A fixed seed, as the API fuzzing has (CI replays the same cases); VMSTATION_FUZZ_SEED explores
+// others or replays a failure fast-check printed (its seed).
+const SEED = Number(process.env.VMSTATION_FUZZ_SEED ?? 17);
 
 describe('random text in every free-text field: refused clearly, or written without new syntax', () => {
   for (const f of FIELDS) {
@@ -192,7 +199,8 @@ describe('random text in every free-text field: refused clearly, or written with
       const altOut = perRenderer(mustCluster(f, differentValue));
       const names = ALL_RENDERERS.map((r) => r.name).filter((n) => baseOut.get(n) !== altOut.get(n));
       const baseArtifacts = renderWith(base, names);
-      const baseShapes = new Map(baseArtifacts.map((a) => [a.path, shape(a, f.canary, f.isKey === true)]));
+      const baseShapes = new Map(baseArtifacts.map((a) => [a.path, shape(a)]));
+      const expectedShape = (a: Artifact, value: string) => (f.isKey === true ? shape(baseArtifacts.find((b) => b.path === a.path)!, { from: f.canary, to: value }) : baseShapes.get(a.path));
       const baseUntagged = new Map(baseArtifacts.map((a) => [a.path, untaggedStrings(a)]));
 
       fc.assert(
@@ -213,14 +221,14 @@ describe('random text in every free-text field: refused clearly, or written with
           const artifacts = renderWith(r.cluster!, names);
           expect(artifacts.map((a) => a.path).sort()).toEqual([...baseShapes.keys()].sort());
           for (const a of artifacts) {
-            expect(shape(a, value, f.isKey === true), `${a.path} with ${f.path}=${JSON.stringify(value)}`).toEqual(baseShapes.get(a.path));
+            expect(shape(a), `${a.path} with ${f.path}=${JSON.stringify(value)}`).toEqual(expectedShape(a, value));
             expect(untaggedStrings(a), `${a.path}: a string without !unsafe with ${f.path}=${JSON.stringify(value)}`).toEqual(baseUntagged.get(a.path));
             if (a.path.startsWith('configs/chrony/')) keep(accepted.chrony, a.content);
             if (a.path.endsWith('grafana.ini')) keep(accepted.grafanaIni, a.content);
             if (a.path.endsWith('ansible.cfg')) keep(accepted.ansibleCfg, a.content);
           }
         }),
-        { numRuns: NUM_RUNS },
+        { numRuns: NUM_RUNS, seed: SEED },
       );
     }, 600_000);
   }
