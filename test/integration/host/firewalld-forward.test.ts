@@ -54,7 +54,7 @@ function probe(zones: Record<string, string>): Record<string, string> {
   return Object.fromEntries(out.trim().split('\n').map((l) => [l.split(' ')[0]!, l.slice(l.indexOf(' ') + 1).trim()]));
 }
 
-function renderedZones(c: Cluster): Record<string, string> {
+function renderedZones(c: Cluster): { public: string; trusted: string } {
   const files = ansibleRenderer.render(c);
   const get = (p: string) => files.find((a) => a.path === p)?.content ?? '';
   return { public: get(`configs/firewall/${NODE}.xml`), trusted: get('configs/firewall/trusted.xml') };
