@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { normalize, type Cluster } from './model.js';
 import { sortProblems, type Problem } from './problems.js';
 import { APP_RULES } from './app-rules.js';
+import { EXPOSURE_RULES } from './exposure-rules.js';
 import { METHOD_RULES } from './method-rules.js';
 import { RULES, type RuleContext, type SecretRefUse } from './rules.js';
 import { ClusterSchema } from './schema.js';
@@ -54,7 +55,7 @@ export function validateText(input: ValidateInput): ValidateResult {
     secretNames: input.secretNames,
     written: (path) => pathWritten(source, path),
   };
-  for (const rule of [...RULES, ...METHOD_RULES, ...APP_RULES]) {
+  for (const rule of [...RULES, ...METHOD_RULES, ...APP_RULES, ...EXPOSURE_RULES]) {
     for (const p of rule.check(ctx)) {
       const pos = locate(source, p.path);
       problems.push({ file: input.file, line: pos.line, column: pos.column, severity: p.severity, code: p.code, message: p.message, hint: p.hint });
