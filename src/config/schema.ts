@@ -241,7 +241,9 @@ const Monitoring = z.strictObject({
     .prefault({}),
   alertmanager: z
     .strictObject({
-      nodePort: NodePort.default(30903),
+      nodePort: NodePort.optional().describe(
+        'Expose Alertmanager (UI and API) on this NodePort. Off by default: whoever reaches it can create and expire silences; Grafana shows the alerts and silences read-only.',
+      ),
       storage: Size.default('1Gi'),
       receivers: z.array(Receiver).default([]),
     })
@@ -257,7 +259,9 @@ const Monitoring = z.strictObject({
     .prefault({}),
   loki: z
     .strictObject({
-      nodePort: NodePort.default(31100),
+      nodePort: NodePort.optional().describe(
+        "Expose Loki's API on this NodePort. Off by default: whoever reaches it can push, query and delete logs; Grafana is the UI.",
+      ),
       retention: Duration.default('30d'),
       storage: Size.default('20Gi'),
     })

@@ -23,7 +23,7 @@ export function summarizeCluster(cluster: Cluster): string {
   ];
   const m = spec.monitoring;
   if (m.enabled) {
-    lines.push(`Monitoring on ${m.node}: Prometheus :${m.prometheus.nodePort} (retention ${m.prometheus.retention}), Grafana :${m.grafana.nodePort} (anonymous ${m.grafana.anonymousRole}), Loki :${m.loki.nodePort}, Alertmanager :${m.alertmanager.nodePort}, log shipper ${m.logShipper}`);
+    lines.push(`Monitoring on ${m.node}: Prometheus :${m.prometheus.nodePort} (retention ${m.prometheus.retention}), Grafana :${m.grafana.nodePort} (anonymous ${m.grafana.anonymousRole}), Loki ${m.loki.nodePort === undefined ? '(cluster-only)' : `:${m.loki.nodePort}`}, Alertmanager ${m.alertmanager.nodePort === undefined ? '(cluster-only)' : `:${m.alertmanager.nodePort}`}, log shipper ${m.logShipper}`);
   } else {
     lines.push('Monitoring: off');
   }

@@ -3,9 +3,9 @@
 // holds (never written to the render tree), server-side apply as `vmstation`, wait for each
 // workload's rollout by its real kind, and prune our objects that are no longer rendered.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { POWER_KEY_SECRET } from '../render/ansible/power-key.js';
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
-import { expandHome } from '../adapters/ssh/index.js';
 import { refText, type ApplyOutcome, type ObjectClient, type ObjectRef } from '../adapters/kube/apply.js';
 import type { Cluster } from '../config/model.js';
 import { ExitCode, VmstationError, errorMessage } from '../errors.js';
@@ -83,13 +83,16 @@ export interface VaultSecret {
   files?: Record<string, string>;
 }
 
-/** The power manager's Secrets (src/render/power): SSH key and known_hosts from local files, the rest from the vault. */
+/**
+ * The power manager's Secrets (src/render/power): its own SSH key from the vault (the host layer
+ * creates it there and authorizes it on the sleepers for the suspend program only; never the
+ * operator's key), known_hosts from the local file, the rest from the vault.
+ */
 function powerSecrets(cluster: Cluster): VaultSecret[] {
   if (!cluster.spec.power.enabled) return [];
   const ns = cluster.spec.power.controller.namespace;
-  const key = cluster.spec.nodes.find((n) => n.power.autoSleep)?.ssh.privateKey ?? cluster.spec.ssh.privateKey;
   const out: VaultSecret[] = [
-    { namespace: ns, name: POWER_SECRETS.ssh, keys: {}, files: { id: expandHome(key), known_hosts: knownHostsPathOf(cluster) } },
+    { namespace: ns, name: POWER_SECRETS.ssh, keys: { id: POWER_KEY_SECRET }, files: { known_hosts: knownHostsPathOf(cluster) } },
     { namespace: ns, name: POWER_SECRETS.token, keys: { token: cluster.spec.power.apiToken.secret } },
   ];
   const drivers = driverSecretNames(cluster);

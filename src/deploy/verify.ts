@@ -6,6 +6,7 @@ import type { ObjectClient } from '../adapters/kube/apply.js';
 import type { Cluster } from '../config/model.js';
 import { POWER_ANNOTATIONS } from '../power/controller/annotations.js';
 import { SYSLOG_HOSTS_DIR } from '../render/ansible/host-plan.js';
+import { JOBS } from '../render/metrics/names.js';
 import { formatTable } from '../util/table.js';
 import { rolloutDone, WORKLOAD_KINDS } from './manifests.js';
 import { MAX_CLOCK_OFFSET_S } from './preflight/checks.js';
@@ -115,6 +116,29 @@ export interface VerifyDeps {
   now: () => number;
 }
 
+/**
+ * Loki's /ready: on its NodePort when the file exposes one; otherwise (the default: Loki's API is
+ * cluster-only) through Prometheus, whose blackbox exporter probes Loki's Service.
+ */
+async function checkLoki(cluster: Cluster, deps: VerifyDeps, base: (port: number) => string): Promise<VerifyCheck> {
+  const m = cluster.spec.monitoring;
+  const hint = `kubectl -n ${m.namespace} logs statefulset/loki`;
+  if (m.loki.nodePort !== undefined) {
+    const loki = await deps.httpGet(`${base(m.loki.nodePort)}/ready`).catch((e: unknown) => ({ status: 0, body: String(e) }));
+    return loki.status === 200 && /ready/i.test(loki.body) ? { name: 'Loki ready', status: 'pass', detail: 'ready' } : { name: 'Loki ready', status: 'fail', detail: `/ready: ${loki.status || loki.body}`, hint };
+  }
+  const query = encodeURIComponent(`probe_success{job="${JOBS.probeHttp}",service="loki"}`);
+  const r = await deps.httpGet(`${base(m.prometheus.nodePort)}/api/v1/query?query=${query}`).catch((e: unknown) => ({ status: 0, body: String(e) }));
+  let value: string | undefined;
+  try {
+    value = r.status === 200 ? (JSON.parse(r.body) as { data?: { result?: Array<{ value?: [number, string] }> } }).data?.result?.[0]?.value?.[1] : undefined;
+  } catch {
+    value = undefined;
+  }
+  if (value === '1') return { name: 'Loki ready', status: 'pass', detail: 'ready (blackbox probe of its Service)' };
+  return { name: 'Loki ready', status: 'fail', detail: value === undefined ? `no probe result from Prometheus (${r.status || r.body})` : 'the blackbox probe of its /ready fails', hint };
+}
+
 export async function runVerify(cluster: Cluster, deps: VerifyDeps): Promise<VerifyReport> {
   const checks: VerifyCheck[] = [];
   const nodes = (await deps.client.list('v1', 'Node', '')) as NodeObject[];
@@ -140,8 +164,7 @@ export async function runVerify(cluster: Cluster, deps: VerifyDeps): Promise<Ver
     const grafana = await deps.httpGet(`${base(m.grafana.nodePort)}/api/health`).catch((e: unknown) => ({ status: 0, body: String(e) }));
     const gOk = grafana.status === 200 && /"database"\s*:\s*"ok"/.test(grafana.body);
     checks.push(gOk ? { name: 'Grafana healthy', status: 'pass', detail: 'database ok' } : { name: 'Grafana healthy', status: 'fail', detail: `/api/health: ${grafana.status || grafana.body}`, hint: `kubectl -n ${m.namespace} logs deploy/grafana` });
-    const loki = await deps.httpGet(`${base(m.loki.nodePort)}/ready`).catch((e: unknown) => ({ status: 0, body: String(e) }));
-    checks.push(loki.status === 200 && /ready/i.test(loki.body) ? { name: 'Loki ready', status: 'pass', detail: 'ready' } : { name: 'Loki ready', status: 'fail', detail: `/ready: ${loki.status || loki.body}`, hint: `kubectl -n ${m.namespace} logs statefulset/loki` });
+    checks.push(await checkLoki(cluster, deps, base));
   }
 
   const awake: string[] = [];

@@ -1,6 +1,6 @@
 // Applies the host layer: render the Ansible project, make sure every node's host key is in the
-// managed known_hosts file, pass the Kerberos passwords (when needed) through a 0600 variables
-// file, and run site.yaml with the one ansible-playbook runner. Used by `vmstation host` and by
+// managed known_hosts file, pass the Kerberos passwords and the power manager's public key (when
+// needed) through a 0600 variables file, and run site.yaml with the one ansible-playbook runner. Used by `vmstation host` and by
 // the deploy's host phase.
 import path from 'node:path';
 import { ensureAnsibleVersion, requireSuccess, runPlaybook, withSecretVarsFile, type AnsibleEvent, type PlaybookRunResult, type SpawnFn } from '../adapters/ansible/index.js';
@@ -10,10 +10,14 @@ import { userError } from '../errors.js';
 import { ansibleRenderer } from '../render/ansible/index.js';
 import { ANSIBLE_DIR, HOST_LAYER_TAGS, MIN_ANSIBLE_VERSION, PLAYBOOK } from '../render/ansible/project.js';
 import { renderAll } from '../render/registry.js';
+import { POWER_KEY_SECRET } from '../render/ansible/power-key.js';
+import { ensurePowerKey } from './power-key.js';
 import { writeRenderTree } from '../render/write.js';
 
 export interface SecretReader {
   get(name: string): string | undefined;
+  /** Stores a value in the secrets file (the power manager's key, when the host layer creates it). */
+  put?(name: string, value: string): Promise<void>;
 }
 
 export interface HostApplyOptions {
@@ -65,6 +69,27 @@ async function kerberosVars(opts: HostApplyOptions, tags: readonly string[]): Pr
   return { vmstation_kerberos_master_password: master, vmstation_kerberos_admin_password: admin };
 }
 
+/**
+ * The power manager's key (src/host/power-key.ts): its public half for the power role, which
+ * authorizes it on the sleepers. Created in the secrets file when missing.
+ */
+async function powerKeyVars(opts: HostApplyOptions, tags: readonly string[]): Promise<Record<string, string> | undefined> {
+  const { spec } = opts.cluster;
+  if (!spec.power.enabled || !spec.nodes.some((n) => n.power.autoSleep) || (tags.length > 0 && !tags.includes('power'))) return undefined;
+  if (!opts.secrets) throw userError('vault-password-missing', "the power manager's SSH key is kept in the secrets file", 'pass --vault-password-file FILE (or set VMSTATION_VAULT_PASSWORD_FILE)');
+  const store = await opts.secrets();
+  const put = store.put?.bind(store);
+  const key = await ensurePowerKey({
+    get: (name) => store.get(name),
+    put: async (name, value) => {
+      if (!put) throw userError('secrets-read-only', `cannot store the power manager's new key: this secrets file was opened read-only`, `run vmstation host with --vault-password-file to create ${name}`);
+      await put(name, value);
+    },
+  });
+  if (key.created) opts.notice?.(`created the power manager's SSH key (${key.publicKey.split(' ')[0]}) in the secrets file as ${POWER_KEY_SECRET}`);
+  return { vmstation_power_ssh_public_key: key.publicKey };
+}
+
 export async function applyHostLayer(opts: HostApplyOptions): Promise<HostApplyResult> {
   const { cluster } = opts;
   const tags = selectedTags(opts.tags);
@@ -73,7 +98,9 @@ export async function applyHostLayer(opts: HostApplyOptions): Promise<HostApplyR
   if (unknown.length > 0) throw userError('unknown-node', `no node named ${unknown.join(', ')} in the cluster file`, `nodes are: ${cluster.spec.nodes.map((n) => n.name).join(', ')}`);
 
   await ensureAnsibleVersion(MIN_ANSIBLE_VERSION, opts.spawn ? { spawn: opts.spawn } : {});
-  const secretVars = await kerberosVars(opts, tags);
+  const kerberos = await kerberosVars(opts, tags);
+  const power = await powerKeyVars(opts, tags);
+  const secretVars = kerberos || power ? { ...kerberos, ...power } : undefined;
 
   const renderDir = path.join(opts.workDir, 'host-layer');
   await writeRenderTree(opts.workDir, 'host-layer', renderAll(cluster, [ansibleRenderer]));

@@ -157,6 +157,12 @@ export class SecretsFile {
     return this.values.delete(name);
   }
 
+  /** Stores one value in the file now, under its lock (other names written meanwhile are kept), and in this view. */
+  async put(name: string, value: string): Promise<void> {
+    await SecretsFile.update(this.path, this.password, (store) => store.set(name, value));
+    this.values.set(name, value);
+  }
+
   /**
    * Writes atomically (temp file + rename) so a crash never leaves half a vault. Through a
    * symlink to its target (the link stays a link); an existing file keeps its mode and owner,

@@ -1,7 +1,7 @@
 // The drivers the controller uses, behind one interface so tests can run the controller with the
 // real ones against the lab, or with fakes where a test is about the controller alone.
 import type { Cluster, ClusterNode } from '../../config/model.js';
-import type { SshTarget } from '../../adapters/ssh/index.js';
+import { SshError, type SshTarget } from '../../adapters/ssh/index.js';
 import { IpmiDriver, type BmcTarget } from './ipmi.js';
 import { tcpProbe, type TcpProbe } from './probe.js';
 import { createRunner, type Runner } from '../../adapters/process/index.js';
@@ -48,6 +48,20 @@ export function sshTargetOf(cluster: Cluster, node: ClusterNode, opts: Pick<Driv
   };
 }
 
+/**
+ * The power manager's own key is authorized only on nodes with power.autoSleep (the host layer's
+ * power role): a refused key on another node says so instead of a bare "not accepted".
+ */
+async function explainAuth<T>(node: ClusterNode, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof SshError && err.kind === 'auth' && !node.power.autoSleep)
+      throw new SshError('auth', `${err.message}; the power manager's key is authorized only on nodes with power.autoSleep: true (set it on ${node.name} and run vmstation host)`, { cause: err });
+    throw err;
+  }
+}
+
 export function createDrivers(cluster: Cluster, opts: DriverOptions): PowerDrivers {
   const byName = new Map(cluster.spec.nodes.map((n) => [n.name, n]));
   const need = (name: string): ClusterNode => {
@@ -76,11 +90,12 @@ export function createDrivers(cluster: Cluster, opts: DriverOptions): PowerDrive
       return probe(n.address, n.ssh.port, timeoutMs);
     },
     async sshCheck(name, timeoutMs) {
-      await sshCheck(sshTargetOf(cluster, need(name), opts), { timeoutMs, ...(opts.openSsh ? { open: opts.openSsh } : {}) });
+      const n = need(name);
+      await explainAuth(n, sshCheck(sshTargetOf(cluster, n, opts), { timeoutMs, ...(opts.openSsh ? { open: opts.openSsh } : {}) }));
     },
     async suspend(name) {
       const n = need(name);
-      await suspendOverSsh(sshTargetOf(cluster, n, opts), n.power.suspendCommand, opts.openSsh ? { open: opts.openSsh } : {});
+      await explainAuth(n, suspendOverSsh(sshTargetOf(cluster, n, opts), n.power.suspendCommand, opts.openSsh ? { open: opts.openSsh } : {}));
     },
   };
 }

@@ -1,6 +1,9 @@
 // Suspend over SSH: `sync` (so a host that never resumes loses nothing), then the node's suspend
-// command. Like `systemctl suspend` it may return at once or the connection may drop as the host
-// goes down; both count as "sent". The caller confirms with TCP 22 going quiet.
+// command, in one command. The power manager's own key may run nothing else: on the sleepers its
+// authorized_keys line forces the suspend program (sync, then the same command), whatever is
+// asked, so the request is one exec and the after-wake check runs no command at all. Like
+// `systemctl suspend` it may return at once or the connection may drop as the host goes down;
+// both count as "sent". The caller confirms with TCP 22 going quiet.
 import { SshConnection, SshError, type SshTarget } from '../../adapters/ssh/index.js';
 
 export interface SuspendResult {
@@ -16,10 +19,7 @@ export const openSsh: SshOpener = (target, opts) => SshConnection.open(target, o
 export async function suspendOverSsh(target: SshTarget, suspendCommand: string, opts: { connectTimeoutMs?: number; commandTimeoutMs?: number; open?: SshOpener } = {}): Promise<SuspendResult> {
   const conn = await (opts.open ?? openSsh)(target, { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
   try {
-    const timeout = { timeoutMs: opts.commandTimeoutMs ?? 60_000 };
-    const sync = await conn.exec('sync', timeout);
-    if (sync.exitCode !== 0) throw new SshError('closed', `${target.host}: sync failed (exit ${String(sync.exitCode)}): ${sync.stderr.trim()}`);
-    const r = await conn.exec(suspendCommand, timeout);
+    const r = await conn.exec(suspendRequest(suspendCommand), { timeoutMs: opts.commandTimeoutMs ?? 60_000 });
     if (r.exitCode !== null && r.exitCode !== 0)
       throw new SshError('closed', `${target.host}: "${suspendCommand}" failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`);
     return { exitCode: r.exitCode, output: (r.stdout + r.stderr).trim() };
@@ -28,13 +28,20 @@ export async function suspendOverSsh(target: SshTarget, suspendCommand: string, 
   }
 }
 
-/** Runs a harmless command to prove SSH works end to end (auth, shell, host key). */
+/**
+ * The command sent for a suspend: what an unrestricted key runs as is; with the power manager's
+ * key sshd runs the forced suspend program instead (sync, then the node's suspendCommand).
+ */
+export function suspendRequest(suspendCommand: string): string {
+  return `sync && ${suspendCommand}`;
+}
+
+/**
+ * Proves SSH works end to end: the host key is checked and the key accepted (sshd's account
+ * checks included). It runs no command: with the power manager's key any command would be the
+ * forced suspend program, which must never run right after a wake.
+ */
 export async function sshCheck(target: SshTarget, opts: { timeoutMs?: number; open?: SshOpener } = {}): Promise<void> {
   const conn = await (opts.open ?? openSsh)(target, { timeoutMs: opts.timeoutMs ?? 10_000 });
-  try {
-    const r = await conn.exec('true', { timeoutMs: opts.timeoutMs ?? 10_000 });
-    if (r.exitCode !== 0) throw new SshError('closed', `${target.host}: "true" exited ${String(r.exitCode)}`);
-  } finally {
-    conn.close();
-  }
+  conn.close();
 }

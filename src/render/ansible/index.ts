@@ -9,6 +9,7 @@ import { renderFirewalldTrustedZone, renderFirewalldZone, renderNftables } from 
 import { hostPlans } from './host-plan.js';
 import { renderKadmAcl, renderKdcConf, renderKrb5Conf } from './krb5.js';
 import { KERNEL_MODULES, SYSCTLS, ansibleProjectArtifacts } from './project.js';
+import { renderPowerSuspendScript } from './power-key.js';
 import { POWER_READINESS_SCRIPT, renderPowerReadinessUnit } from './power-readiness.js';
 import { renderRsyslogConf, renderSyslogLogrotate } from './rsyslog.js';
 
@@ -32,6 +33,7 @@ export function renderHostConfigs(cluster: Cluster): Artifact[] {
   for (const p of plans) {
     const name = p.node.name;
     if (p.node.power.autoSleep) c(`power/${name}.service`, renderPowerReadinessUnit(p), 'power', 'golden');
+    if (p.node.power.autoSleep && cluster.spec.power.enabled) c(`power/${name}-suspend.sh`, renderPowerSuspendScript(p.node), 'power', 'golden', 0o755);
     if (infra.ntp.enabled) c(`chrony/${name}.conf`, renderChronyConf(cluster, p), 'chrony', 'chronyd');
     if (infra.syslog.enabled) c(`rsyslog/${name}.conf`, renderRsyslogConf(cluster, p), 'rsyslog', 'rsyslogd');
     if (infra.firewall.enabled) {

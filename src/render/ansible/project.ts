@@ -21,6 +21,7 @@ import {
   type NodeHostPlan,
   type OsFamily,
 } from './host-plan.js';
+import { POWER_KEY_COMMENT, POWER_SUSPEND_SCRIPT_PATH, powerKeyOptions } from './power-key.js';
 import { POWER_READINESS_SCRIPT_PATH, POWER_READINESS_UNIT } from './power-readiness.js';
 import { ROLE_FILES } from './roles.js';
 import { commentText, configParserValue } from '../text-values.js';
@@ -164,6 +165,12 @@ export function renderAllGroupVars(cluster: Cluster): string {
     vmstation_power_readiness_file: POWER_READINESS_FILE,
     vmstation_power_readiness_script: POWER_READINESS_SCRIPT_PATH,
     vmstation_power_readiness_unit: POWER_READINESS_UNIT,
+    // The power manager's key: authorized on the sleepers for the suspend program only (the
+    // public half is passed at run time by `vmstation host`).
+    vmstation_power_key_enabled: cluster.spec.power.enabled,
+    vmstation_power_key_options: powerKeyOptions(cluster),
+    vmstation_power_key_comment: POWER_KEY_COMMENT,
+    vmstation_power_suspend_script: POWER_SUSPEND_SCRIPT_PATH,
   };
   return `# Rendered by VMStation from ${cluster.metadata.name}. Secrets are not here: they are passed at run time.\n${ansibleYaml(vars)}`;
 }

@@ -188,6 +188,40 @@ const POWER_TASKS = `---
   ansible.builtin.debug:
     msg: "{{ (vmstation_power_readiness.stdout | from_json).facts.warnings }}"
   when: (vmstation_power_readiness.stdout | from_json).facts.warnings | length > 0
+
+- name: The power manager's public key is given (vmstation host passes it)
+  ansible.builtin.assert:
+    that: vmstation_power_ssh_public_key is defined
+    fail_msg: run the host layer with vmstation host, which creates the power manager's key in the secrets file and passes its public half
+    quiet: true
+  when: vmstation_power_key_enabled
+
+- name: Install the suspend program (the only command the power manager's key runs)
+  ansible.builtin.copy:
+    src: "{{ vmstation_configs_dir }}/power/{{ inventory_hostname }}-suspend.sh"
+    dest: "{{ vmstation_power_suspend_script }}"
+    owner: root
+    group: root
+    mode: "0755"
+  when: vmstation_power_key_enabled
+
+- name: SSH folder of the suspend user
+  ansible.builtin.file:
+    path: "~{{ ansible_user }}/.ssh"
+    state: directory
+    owner: "{{ ansible_user }}"
+    mode: "0700"
+  when: vmstation_power_key_enabled
+
+- name: Authorize the power manager's key for the suspend program only (restrict, from=, command=)
+  ansible.builtin.lineinfile:
+    path: "~{{ ansible_user }}/.ssh/authorized_keys"
+    create: true
+    owner: "{{ ansible_user }}"
+    mode: "0600"
+    regexp: " {{ vmstation_power_key_comment }}$"
+    line: "{{ vmstation_power_key_options }} {{ vmstation_power_ssh_public_key }}"
+  when: vmstation_power_key_enabled
 `;
 
 const CHRONY_TASKS = `---

@@ -8,7 +8,7 @@ import type { Artifact } from '../artifact.js';
 import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
 import { checksum, configMap, image, kube, meta, restricted, service, serviceAccount, volumeOwnerInit } from './kube.js';
-import { ALERTMANAGER_SECRET_DIR, alertmanagerSecretKeys, monitoringNode, NAMES, PORTS } from './names.js';
+import { ALERTMANAGER_SECRET_DIR, alertmanagerSecretKeys, monitoringNode, NAMES, PORTS, serviceHost } from './names.js';
 
 type Receiver = Cluster['spec']['monitoring']['alertmanager']['receivers'][number];
 const SEVERITIES = ['critical', 'warning', 'info'] as const;
@@ -130,7 +130,9 @@ function statefulSet(cluster: Cluster, config: string): KubeObject {
                 '--config.file=/etc/alertmanager/alertmanager.yml',
                 '--storage.path=/alertmanager',
                 `--web.listen-address=:${PORTS.alertmanager}`,
-                `--web.external-url=http://${mon.address}:${am.nodePort}/`,
+                // Links in notifications point where Alertmanager answers: its NodePort when the file
+                // exposes it, otherwise its Service (cluster-only: its API creates silences).
+                `--web.external-url=${am.nodePort === undefined ? `http://${serviceHost(cluster, NAMES.alertmanager)}:${PORTS.alertmanager}` : `http://${mon.address}:${am.nodePort}`}/`,
                 // One replica: no gossip cluster to listen on.
                 '--cluster.listen-address=',
               ],
@@ -164,13 +166,14 @@ function statefulSet(cluster: Cluster, config: string): KubeObject {
 }
 
 export function renderAlertmanager(cluster: Cluster): Artifact[] {
+  const am = cluster.spec.monitoring.alertmanager;
   const config = fastYaml(alertmanagerConfig(cluster));
   const name = NAMES.alertmanager;
   const objects: KubeObject[] = [
     serviceAccount(cluster, name, 'alerting'),
     configMap(cluster, `${name}-config`, 'alerting', { 'alertmanager.yml': config }),
     statefulSet(cluster, config),
-    service(cluster, name, 'alerting', [{ name: 'http', port: PORTS.alertmanager, nodePort: cluster.spec.monitoring.alertmanager.nodePort }], 'NodePort'),
+    service(cluster, name, 'alerting', [{ name: 'http', port: PORTS.alertmanager, ...(am.nodePort === undefined ? {} : { nodePort: am.nodePort }) }], am.nodePort === undefined ? 'ClusterIP' : 'NodePort'),
   ];
   return [
     { path: 'configs/alertmanager/alertmanager.yml', content: config, component: 'alertmanager', checker: 'amtool' },

@@ -4,6 +4,7 @@
 import type { Cluster } from '../../config/model.js';
 import { durationSeconds } from '../../config/duration.js';
 import { POWER_MANAGER } from '../k8s/common.js';
+import { COMPONENTS, serviceUrl } from '../observability/names.js';
 import { TLS_MODULE } from './exporters.js';
 import { bmcNodes, clusterDnsAddress, JOBS, monitoringNode, NAMES, PORTS, roleLabel, serviceHost } from './names.js';
 
@@ -50,16 +51,21 @@ function staticGroups(targets: ProbeTarget[]): Array<Record<string, unknown>> {
   return targets.map((t) => ({ targets: [t.target], labels: t.labels }));
 }
 
-/** HTTP probes: the stack's own UIs through the monitoring node (always on), and every app with a NodePort on its own node. */
+/**
+ * HTTP probes: the stack's own UIs through the monitoring node (always on), and every app with a
+ * NodePort on its own node. Alertmanager and Loki have a NodePort only when the file asks for one
+ * (their write paths are cluster-only by default); without it they are probed through their Service.
+ */
 export function httpProbeTargets(cluster: Cluster): ProbeTarget[] {
   const m = cluster.spec.monitoring;
   const mon = monitoringNode(cluster);
   const base = `http://${mon.address}`;
+  const via = (nodePort: number | undefined, component: { name: string; port: number }) => (nodePort === undefined ? serviceUrl(cluster, component) : `${base}:${nodePort}`);
   const own: ProbeTarget[] = [
     { target: `${base}:${m.prometheus.nodePort}/-/ready`, labels: { service: 'prometheus', node: mon.name } },
-    { target: `${base}:${m.alertmanager.nodePort}/-/ready`, labels: { service: 'alertmanager', node: mon.name } },
+    { target: `${via(m.alertmanager.nodePort, COMPONENTS.alertmanager)}/-/ready`, labels: { service: 'alertmanager', node: mon.name } },
     { target: `${base}:${m.grafana.nodePort}/api/health`, labels: { service: 'grafana', node: mon.name } },
-    { target: `${base}:${m.loki.nodePort}/ready`, labels: { service: 'loki', node: mon.name } },
+    { target: `${via(m.loki.nodePort, COMPONENTS.loki)}/ready`, labels: { service: 'loki', node: mon.name } },
   ];
   const addresses = new Map(cluster.spec.nodes.map((n) => [n.name, n.address]));
   const apps = cluster.spec.apps

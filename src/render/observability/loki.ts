@@ -124,7 +124,8 @@ export function lokiObjects(cluster: Cluster, configText: string): KubeObject[] 
     serviceAccount(cluster, name),
     configMap(cluster, `${name}-config`, name, { 'loki.yaml': configText }),
     service(cluster, name, [
-      { name: 'http', port: COMPONENTS.loki.port, nodePort: cluster.spec.monitoring.loki.nodePort },
+      // A NodePort only when the file asks for one: Loki's API pushes and deletes logs (issue 17 §4).
+      { name: 'http', port: COMPONENTS.loki.port, ...(cluster.spec.monitoring.loki.nodePort === undefined ? {} : { nodePort: cluster.spec.monitoring.loki.nodePort }) },
       { name: 'grpc', port: COMPONENTS.loki.grpcPort },
     ], { port: COMPONENTS.loki.port }),
     {

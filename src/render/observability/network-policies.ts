@@ -39,7 +39,15 @@ interface IngressNeed {
   from: Peer[];
 }
 
+function syslogServerAddress(cluster: Cluster): string {
+  const name = cluster.spec.infrastructure.syslog.server;
+  const node = cluster.spec.nodes.find((n) => n.name === name);
+  if (!node) throw new Error(`syslog server ${name} is not in spec.nodes (the validator should have caught this)`);
+  return node.address;
+}
+
 export function networkPolicyObjects(cluster: Cluster, shipper: ShipperKind): KubeObject[] {
+  const syslog = cluster.spec.infrastructure.syslog;
   const lan: Peer = { ipBlock: { cidr: cluster.spec.network.subnet } };
   const prometheus = pods(COMPONENTS.prometheus.name);
   const grafana = pods(COMPONENTS.grafana.name);
@@ -47,22 +55,33 @@ export function networkPolicyObjects(cluster: Cluster, shipper: ShipperKind): Ku
   const shipperName = shipper === 'alloy' ? COMPONENTS.alloy.name : COMPONENTS.promtail.name;
   const shipperPort = shipper === 'alloy' ? COMPONENTS.alloy.port : COMPONENTS.promtail.port;
 
+  const m = cluster.spec.monitoring;
+  // The LAN reaches a component only through a NodePort the file sets. Grafana's and Prometheus'
+  // are always there and read-only (Grafana's anonymous role is Viewer by default; Prometheus runs
+  // without --web.enable-admin-api and --web.enable-lifecycle). Alertmanager's API creates
+  // silences and Loki's pushes and deletes logs: cluster-only unless the file exposes them, and
+  // `validate` warns when it does (issue 17 §4).
+  const lanIf = (nodePort: number | undefined): Peer[] => (nodePort === undefined ? [] : [lan]);
   const needs: IngressNeed[] = [
     // NodePorts (browsers on the LAN), probes by the blackbox exporter, and the datasource reads.
     { app: COMPONENTS.grafana.name, port: COMPONENTS.grafana.port, from: [lan, blackbox, prometheus] },
     // Prometheus also scrapes itself through its Service (job `prometheus`).
     { app: COMPONENTS.prometheus.name, port: COMPONENTS.prometheus.port, from: [lan, grafana, blackbox, prometheus] },
-    { app: COMPONENTS.alertmanager.name, port: COMPONENTS.alertmanager.port, from: [lan, prometheus, grafana, blackbox] },
+    { app: COMPONENTS.alertmanager.name, port: COMPONENTS.alertmanager.port, from: [...lanIf(m.alertmanager.nodePort), prometheus, grafana, blackbox] },
     // Pushes from the shipper on every node, reads by Grafana, scrapes and probes.
-    { app: COMPONENTS.loki.name, port: COMPONENTS.loki.port, from: [lan, pods(shipperName), grafana, prometheus, blackbox] },
+    { app: COMPONENTS.loki.name, port: COMPONENTS.loki.port, from: [...lanIf(m.loki.nodePort), pods(shipperName), grafana, prometheus, blackbox] },
     // Exporters: scraped by Prometheus only.
     { app: COMPONENTS.kubeStateMetrics.name, port: COMPONENTS.kubeStateMetrics.port, from: [prometheus] },
     { app: COMPONENTS.kubeStateMetrics.name, port: COMPONENTS.kubeStateMetrics.telemetryPort, from: [prometheus] },
     { app: COMPONENTS.blackboxExporter.name, port: COMPONENTS.blackboxExporter.port, from: [prometheus] },
     { app: COMPONENTS.ipmiExporter.name, port: COMPONENTS.ipmiExporter.port, from: [prometheus] },
     { app: shipperName, port: shipperPort, from: [prometheus] },
-    // The syslog stream rsyslog forwards from the syslog server (a node on the LAN).
-    { app: shipperName, port: SYSLOG_RECEIVER_PORT, from: [lan] },
+    // The syslog stream: rsyslog on the syslog server forwards to 127.0.0.1:1514, the hostPort of
+    // the shipper on its own node, and nobody else sends there. Traffic from a pod's own node is
+    // always allowed (https://kubernetes.io/docs/concepts/services-networking/network-policies/);
+    // the server's address is named too, for a CNI that sees the hostPort's SNAT source as an
+    // ordinary address. The rest of the LAN cannot forge lines here.
+    ...(syslog.enabled ? [{ app: shipperName, port: SYSLOG_RECEIVER_PORT, from: [{ ipBlock: { cidr: `${syslogServerAddress(cluster)}/32` } }] }] : []),
   ];
 
   // One policy per app, its rules in the order above.

@@ -40,7 +40,9 @@ describe('the bundled example', () => {
     expect(spec.infrastructure.kerberos.kdc).toBe('masternode');
     expect(spec.infrastructure.firewall.sshFrom).toEqual(['192.168.4.0/24']);
     expect(spec.power.wol.broadcast).toBe('192.168.4.255');
-    expect(spec.monitoring.alertmanager.nodePort).toBe(30903);
+    // Issue 17 §4: Alertmanager's and Loki's write paths stay in the cluster unless the file exposes them.
+    expect(spec.monitoring.alertmanager.nodePort).toBeUndefined();
+    expect(spec.monitoring.loki.nodePort).toBeUndefined();
     expect(etcdMembers(spec.nodes).map((n) => n.name)).toEqual(['masternode']);
   });
 

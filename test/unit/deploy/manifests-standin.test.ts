@@ -23,9 +23,10 @@ describe('manifests against the Kubernetes API stand-in', () => {
   let client: ObjectClient;
   const deps = () => ({
     client,
-    secrets: (name: string) => Promise.resolve(({ 'grafana-admin-password': GRAFANA_PASSWORD, 'power-api-token': 'api-token-from-vault' } as Record<string, string>)[name]),
+    secrets: (name: string) => Promise.resolve(({ 'grafana-admin-password': GRAFANA_PASSWORD, 'power-api-token': 'api-token-from-vault', 'power-ssh-key': 'POWER MANAGER KEY (test)\n' } as Record<string, string>)[name]),
     // The power manager's SSH Secret carries the private key and known_hosts named in the cluster file.
-    readLocal: (file: string) => Promise.resolve(file.endsWith('known_hosts') ? '192.168.4.63 ssh-ed25519 AAAA\n' : file.endsWith('id_ed25519') ? 'PRIVATE KEY (test)\n' : undefined),
+    // The operator's own key (id_ed25519) must never be read for the power manager (issue 17 §4).
+    readLocal: (file: string) => Promise.resolve(file.endsWith('known_hosts') ? '192.168.4.63 ssh-ed25519 AAAA\n' : file.endsWith('id_ed25519') ? 'OPERATOR KEY (must not be used)\n' : undefined),
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 20))),
     now: Date.now,
     pollMs: 20,
@@ -61,11 +62,13 @@ describe('manifests against the Kubernetes API stand-in', () => {
     const secret = (await client.read({ apiVersion: 'v1', kind: 'Secret', name: 'grafana-admin', namespace: 'monitoring' })) as { data: Record<string, string> } | undefined;
     expect(Buffer.from(secret!.data.password!, 'base64').toString()).toBe(GRAFANA_PASSWORD);
     for (const a of rendered) expect(a.content, a.path).not.toContain(GRAFANA_PASSWORD);
-    // The power manager's Secrets exist (token from the vault, SSH key from the local file).
+    // The power manager's Secrets exist (token and SSH key from the vault, known_hosts from the local file).
     const token = (await client.read({ apiVersion: 'v1', kind: 'Secret', name: 'vmstation-power-manager-token', namespace: 'vmstation-system' })) as { data: Record<string, string> } | undefined;
     expect(Buffer.from(token!.data.token!, 'base64').toString()).toBe('api-token-from-vault');
     const sshSecret = (await client.read({ apiVersion: 'v1', kind: 'Secret', name: 'vmstation-power-manager-ssh', namespace: 'vmstation-system' })) as { data: Record<string, string> } | undefined;
     expect(Object.keys(sshSecret!.data).sort()).toEqual(['id', 'known_hosts']);
+    // Its SSH key is its own, from the vault (power-ssh-key), not the operator's file.
+    expect(Buffer.from(sshSecret!.data.id!, 'base64').toString()).toBe('POWER MANAGER KEY (test)\n');
     // The field manager is ours.
     const prom = await client.read({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'prometheus', namespace: 'monitoring' });
     expect(prom?.metadata?.managedFields?.map((f) => f.manager)).toContain('vmstation');

@@ -104,12 +104,25 @@ describe('metrics renderer', () => {
   it('Prometheus and Alertmanager NodePorts keep the client address, so the NetworkPolicy source check by subnet holds (issue 17 §4)', () => {
     // Without externalTrafficPolicy Local the node SNATs NodePort traffic and the pod sees a node
     // address: https://kubernetes.io/docs/tutorials/services/source-ip/#source-ip-for-services-with-type-nodeport
-    const artifacts = renderMetrics(example);
+    // Alertmanager gets a NodePort only when the file sets one (its API creates silences).
+    const exposed = structuredClone(example);
+    exposed.spec.monitoring.alertmanager.nodePort = 30903;
+    const artifacts = renderMetrics(exposed);
     for (const file of ['manifests/prometheus.yaml', 'manifests/alertmanager.yaml']) {
       const svcs = objects(artifactText(artifacts, file)).filter((o) => o.kind === 'Service' && (o.spec as { type?: string }).type === 'NodePort');
       expect(svcs.length, file).toBe(1);
       expect(svcs[0]!.spec).toMatchObject({ externalTrafficPolicy: 'Local' });
     }
+  });
+
+  it('keeps Alertmanager inside the cluster by default: a ClusterIP Service, links to its Service name (issue 17 §4)', () => {
+    const docs = objects(artifactText(renderMetrics(example), 'manifests/alertmanager.yaml'));
+    const svc = docs.find((o) => o.kind === 'Service')!;
+    expect(svc.spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'http', port: 9093, targetPort: 'http', protocol: 'TCP' }] });
+    expect(svc.spec).not.toHaveProperty('externalTrafficPolicy');
+    expect(JSON.stringify(svc.spec)).not.toContain('nodePort');
+    const args = (docs.find((o) => o.kind === 'StatefulSet')!.spec as { template: { spec: { containers: Array<{ args: string[] }> } } }).template.spec.containers[0]!.args;
+    expect(args).toContain('--web.external-url=http://alertmanager.monitoring.svc.cluster.local:9093/');
   });
 
   it('the ConfigMap holds the same text as configs/prometheus', () => {
@@ -132,9 +145,10 @@ describe('metrics renderer', () => {
     const http = job('blackbox-http').static_configs!.map((g) => [g.targets[0], g.labels.service, g.labels.node]);
     expect(http).toEqual([
       ['http://192.168.4.63:30090/-/ready', 'prometheus', 'masternode'],
-      ['http://192.168.4.63:30903/-/ready', 'alertmanager', 'masternode'],
+      // Alertmanager and Loki have no NodePort by default (issue 17 §4): probed through their Services.
+      ['http://alertmanager.monitoring.svc.cluster.local:9093/-/ready', 'alertmanager', 'masternode'],
       ['http://192.168.4.63:30300/api/health', 'grafana', 'masternode'],
-      ['http://192.168.4.63:31100/ready', 'loki', 'masternode'],
+      ['http://loki.monitoring.svc.cluster.local:3100/ready', 'loki', 'masternode'],
       ['http://192.168.4.61:30096/health', 'jellyfin', 'storagenodet3500'],
     ]);
     // Kubespray puts CoreDNS on the 3rd address of the service range.

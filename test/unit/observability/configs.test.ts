@@ -33,13 +33,22 @@ describe('Loki config', () => {
     expect(cfg.limits_config.retention_period).toBe('48h');
   });
 
-  it('is the text the Loki ConfigMap embeds, served on the NodePort from the file', () => {
+  it('is the text the Loki ConfigMap embeds, served inside the cluster only unless the file sets a NodePort', () => {
     const arts = renderObservability(exampleCluster());
     const docs = parseAllDocuments(content(arts, 'manifests/loki.yaml')).map((d) => d.toJS() as any);
     expect(docs.find((d) => d.kind === 'ConfigMap').data['loki.yaml']).toBe(content(arts, 'configs/loki/loki.yaml'));
     const svc = docs.find((d) => d.kind === 'Service');
-    expect(svc.spec.ports[0]).toMatchObject({ port: 3100, nodePort: 31100 });
-    expect(svc.spec.externalTrafficPolicy).toBe('Local');
+    // Issue 17 §4: Loki's API pushes and deletes logs, so by default no NodePort.
+    expect(svc.spec.type).toBe('ClusterIP');
+    expect(svc.spec.ports[0]).toEqual({ name: 'http', port: 3100, targetPort: 'http', protocol: 'TCP' });
+    expect(svc.spec).not.toHaveProperty('externalTrafficPolicy');
+
+    const exposed = exampleCluster();
+    exposed.spec.monitoring.loki.nodePort = 31100;
+    const svc2 = parseAllDocuments(content(renderObservability(exposed), 'manifests/loki.yaml')).map((d) => d.toJS() as any).find((d) => d.kind === 'Service');
+    expect(svc2.spec.type).toBe('NodePort');
+    expect(svc2.spec.ports[0]).toMatchObject({ port: 3100, nodePort: 31100 });
+    expect(svc2.spec.externalTrafficPolicy).toBe('Local');
   });
 });
 

@@ -38,4 +38,10 @@ export const VARIANTS: Record<string, () => Cluster> = {
       d.spec.monitoring.namespace = 'observability';
       d.spec.monitoring.loki.retention = '36h';
     }),
+  // The choice issue 17 §4 warns about: Alertmanager's and Loki's APIs on NodePorts.
+  'Alertmanager and Loki exposed': () =>
+    variant((d) => {
+      d.spec.monitoring.alertmanager = { nodePort: 30903 };
+      d.spec.monitoring.loki.nodePort = 31100;
+    }),
 };

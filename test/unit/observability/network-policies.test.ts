@@ -83,9 +83,13 @@ describe.each(Object.entries(VARIANTS))('NetworkPolicies (%s)', (_name, make) =>
     }
   });
 
+  const m = cluster.spec.monitoring;
+  const exposed = (['alertmanager', 'loki'] as const).filter((c) => m[c].nodePort !== undefined);
+
   it('admits every NodePort from network.subnet and nothing from outside it', () => {
     const nodePortServices = docs.filter((d) => d.kind === 'Service' && d.spec.type === 'NodePort' && d.metadata.namespace === cluster.spec.monitoring.namespace);
-    expect(nodePortServices.map((s) => s.metadata.name).sort()).toEqual(['alertmanager', 'grafana', 'loki', 'prometheus']);
+    // Grafana and Prometheus always; Alertmanager and Loki only when the file sets their nodePort.
+    expect(nodePortServices.map((s) => s.metadata.name).sort()).toEqual(['grafana', 'prometheus', ...exposed].sort());
     for (const svc of nodePortServices) {
       const pod = pods.find((p) => matches({ matchLabels: svc.spec.selector }, p.labels))!;
       for (const port of svc.spec.ports.filter((p: any) => p.nodePort)) {
@@ -126,8 +130,25 @@ describe.each(Object.entries(VARIANTS))('NetworkPolicies (%s)', (_name, make) =>
     expect(egressAllowed(grafana, 8080, 'TCP', { pod: labelsOf('kube-state-metrics') })).toBe(false);
   });
 
-  it('accepts the syslog stream on 1514 from the LAN only', () => {
-    expect(ingressAllowed(labelsOf(shipper), 1514, { ip: lanHost })).toBe(true);
+  it('keeps Alertmanager (silences) and Loki (push, delete) to the cluster unless the file exposes them (issue 17 §4)', () => {
+    // Alertmanager's silences API and Loki's push/delete API are served on these ports
+    // (see the upstream-facts tests: prometheus/alertmanager api/v2/openapi.yaml, grafana/loki's HTTP API reference).
+    for (const [name, port] of [['alertmanager', 9093], ['loki', 3100]] as const) {
+      const isExposed = (exposed as readonly string[]).includes(name);
+      expect(ingressAllowed(labelsOf(name), port, { ip: lanHost }), `${name}:${port} from the LAN`).toBe(isExposed);
+      expect(ingressAllowed(labelsOf(name), port, { ip: outsider }), `${name}:${port} from outside`).toBe(false);
+      // Pods that are not part of the stack (an app's pod) are refused too.
+      expect(ingressAllowed(labelsOf(name), port, { pod: { 'app.kubernetes.io/name': 'jellyfin' } }), `${name}:${port} from another pod`).toBe(false);
+    }
+    expect(exposed).toEqual(_name === 'Alertmanager and Loki exposed' ? ['alertmanager', 'loki'] : []);
+  });
+
+  it('accepts the syslog stream on 1514 from the syslog server only, not from the rest of the LAN (issue 17 §4)', () => {
+    const server = cluster.spec.nodes.find((n) => n.name === cluster.spec.infrastructure.syslog.server)!;
+    const other = cluster.spec.nodes.find((n) => n.name !== server.name)!;
+    expect(ingressAllowed(labelsOf(shipper), 1514, { ip: server.address })).toBe(true);
+    expect(ingressAllowed(labelsOf(shipper), 1514, { ip: other.address }), 'another node').toBe(false);
+    expect(ingressAllowed(labelsOf(shipper), 1514, { ip: lanHost }), 'a LAN host').toBe(false);
     expect(ingressAllowed(labelsOf(shipper), 1514, { ip: outsider })).toBe(false);
   });
 });

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Rendered by VMStation for homelab: the forced command of the power manager's SSH key
+# (command= in the suspend user's authorized_keys). Whatever the client asks for, this runs.
+# Flush the disks first, so a node that never resumes loses nothing.
+sync
+systemctl suspend
