@@ -1,7 +1,7 @@
 // Stage 3 of decide(): sleeps. Every awake node not yet claimed passes through a table of named
 // gates, in order; the first gate that returns a reason keeps the node awake with that reason
 // (Pepr's filter chain). A sleep request from a person passes only the gates marked `requests`:
-// it may override autoSleep: false, never the other safety rules. Nodes that pass every gate get
+// the safety rules hold for it too (autoSleep: false included). Nodes that pass every gate get
 // transition slots, longest idle first.
 import { describeIdle, idleSince, nodeActivity, type ActivityVerdict, type IdleSince } from './activity.js';
 import { activeHold, describeHold } from './hold.js';
@@ -37,6 +37,9 @@ export interface SleepGate {
 const idleAfterOf = (c: GateInput): number => c.policy?.idleAfterSeconds ?? c.round.policy.idleAfterSeconds;
 const leadOf = (c: GateInput): Millis => ((c.policy?.bootSeconds ?? 0) + c.round.policy.wakeAheadMarginSeconds) * 1000;
 
+/** Why a person's sleep request for a node with autoSleep: false is refused. */
+export const AUTO_SLEEP_OFF_FOR_REQUESTS = 'autoSleep is false: the host layer armed no Wake-on-LAN and authorized no suspend key there (set power.autoSleep: true and run `vmstation host --tags power`)';
+
 /** The sleep gates, in the order they are asked. New rules are new rows. */
 export const SLEEP_GATES: readonly SleepGate[] = [
   {
@@ -53,8 +56,10 @@ export const SLEEP_GATES: readonly SleepGate[] = [
     requests: true,
     check: (c) => {
       const all = sleepBlockers({ node: c.node, policy: c.policy, podsOnNode: c.podsOn, pdbs: c.round.observed.pdbs });
-      // A person's request overrides autoSleep: false, never the other rules.
-      const blockers = c.mode === 'request' ? all.filter((b) => b !== 'autoSleep is false') : all;
+      // A person's request does not override autoSleep: false either: the host layer arms
+      // Wake-on-LAN and authorizes the power manager's suspend key on sleepers only, so such a
+      // node could be drained and then neither suspended nor woken.
+      const blockers = c.mode === 'request' ? all.map((b) => (b === 'autoSleep is false' ? AUTO_SLEEP_OFF_FOR_REQUESTS : b)) : all;
       if (blockers.length === 0) return undefined;
       return c.mode === 'request' ? blockers.join('; ') : `stays awake: ${blockers.join('; ')}`;
     },

@@ -172,7 +172,7 @@ export interface WakeRequest {
   reason: string;
 }
 
-/** A person asking for a node to sleep (CLI, HTTP API): decide() checks it like any sleep, except that it may override autoSleep: false. */
+/** A person asking for a node to sleep (CLI, HTTP API): decide() checks it like any sleep; every safety rule holds for it, autoSleep: false included. */
 export interface SleepRequest {
   node: string;
   source: WakeSource;

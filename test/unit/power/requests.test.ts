@@ -4,6 +4,7 @@
 // reported and left out while the rest of the decision stands.
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/power/core/decide.js';
+import { AUTO_SLEEP_OFF_FOR_REQUESTS } from '../../../src/power/core/sleeps.js';
 import type { Policy, SleepRequest, WakeRequest } from '../../../src/power/core/types.js';
 import { MIN, T0, asleep, controlPlane, examplePolicy, node, observed, pod } from './fixtures.js';
 
@@ -21,15 +22,18 @@ describe('sleep requests', () => {
     expect(d.requests).toEqual([{ node: H, action: 'sleep', outcome: 'done', reason: 'manual request: vmstation power sleep' }]);
   });
 
-  it('overrides autoSleep: false, and nothing else of the safety rules', () => {
+  it('overrides none of the safety rules, not even autoSleep: false (no suspend key, no Wake-on-LAN readiness there)', () => {
     const p = examplePolicy();
     const noAuto: Policy = { ...p, nodes: { ...p.nodes, [H]: { ...p.nodes[H]!, autoSleep: false } } };
-    expect(decide(observed({ nodes: [node(H)], sleepRequests: [sleepReq(H)] }), noAuto, T0).actions).toMatchObject([{ kind: 'sleep', node: H }]);
+    const refused = decide(observed({ nodes: [node(H)], sleepRequests: [sleepReq(H)] }), noAuto, T0);
+    expect(refused.actions).toEqual([]);
+    expect(refused.requests).toEqual([{ node: H, action: 'sleep', outcome: 'refused', reason: AUTO_SLEEP_OFF_FOR_REQUESTS }]);
+    expect(AUTO_SLEEP_OFF_FOR_REQUESTS).toMatch(/^autoSleep is false: .*set power\.autoSleep: true/);
 
     const d = decide(observed({ nodes: [controlPlane('masternode')], sleepRequests: [sleepReq('masternode')] }), examplePolicy(), T0);
     expect(d.actions).toEqual([]);
     expect(d.requests).toEqual([{ node: 'masternode', action: 'sleep', outcome: 'refused', reason: expect.stringMatching(/^control-plane node: must stay on; monitoring node: must stay on/) as string }]);
-    expect(d.requests[0]!.reason).not.toContain('autoSleep');
+    expect(d.requests[0]!.reason).toContain(AUTO_SLEEP_OFF_FOR_REQUESTS);
     expect(reasonsFor(d, 'masternode')).toEqual([expect.stringMatching(/^manual sleep request refused: control-plane node/)]);
   });
 
