@@ -10,6 +10,7 @@ import type { ControllerStatus } from '../controller/status.js';
 import type { Logger } from '../controller/log.js';
 import type { WakeSource } from '../core/types.js';
 import type { HoldRequestBody } from './requests.js';
+import { holdFromBody, readJson, releaseFromBody } from './hold-body.js';
 import { bearerToken, RateLimiter, tokenMatches, type RateLimit } from './auth.js';
 import { errorMessage } from '../../errors.js';
 import { handleUi, isUiPath, type UiApp } from '../ui/routes.js';
@@ -66,39 +67,6 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(text);
 }
 
-/** Largest hold or release body read (a reason and a time fit many times over). */
-const MAX_BODY_BYTES = 4096;
-const HOLD_ID = /^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/;
-
-/** The JSON object of a request body, or a string saying what is wrong with it. Never throws. */
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown> | string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return `the body is larger than ${MAX_BODY_BYTES} bytes`;
-    chunks.push(chunk);
-  }
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : 'the body must be a JSON object';
-  } catch {
-    return 'the body is not JSON';
-  }
-}
-
-/** A hold from a request body: {"until": ISO time in the future, "reason"?: text, "id"?: name}. */
-export function holdFromBody(body: Record<string, unknown>, now: number): HoldRequestBody | string {
-  const until = typeof body['until'] === 'string' ? Date.parse(body['until']) : NaN;
-  if (Number.isNaN(until)) return '"until" must be an ISO 8601 time';
-  if (until <= now) return '"until" is not in the future';
-  const reason = body['reason'] === undefined ? 'maintenance' : body['reason'];
-  if (typeof reason !== 'string' || reason.length === 0 || reason.length > 200) return '"reason" must be text of 1 to 200 characters';
-  const id = body['id'] === undefined ? 'manual' : body['id'];
-  if (typeof id !== 'string' || !HOLD_ID.test(id)) return '"id" must be a name of letters, digits, "-", "_" and "." (at most 63)';
-  return { id, reason, until };
-}
-
 const ACTION = /^\/(wake|sleep)\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/;
 
 export function createPowerApi(deps: PowerApiDeps): http.Server {
@@ -111,6 +79,9 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
     status: deps.status,
     nodes: deps.nodes,
     request: deps.request,
+    hold: deps.hold,
+    release: deps.release,
+    now: deps.now ?? Date.now,
     sessions: uiSessions,
     take: (client: string, known: boolean) => (known ? authenticated : guesses).take(client),
   };
@@ -164,11 +135,11 @@ export function createPowerApi(deps: PowerApiDeps): http.Server {
     const body = await readJson(req);
     if (typeof body === 'string') return send(res, 400, { error: body });
     if (path === '/release') {
-      const id = body['id'];
-      if (id !== undefined && (typeof id !== 'string' || !HOLD_ID.test(id))) return send(res, 400, { error: '"id" must be a hold name' });
-      await deps.release(id);
+      const release = releaseFromBody(body);
+      if (typeof release === 'string') return send(res, 400, { error: release });
+      await deps.release(release.id);
       outcome.changed = true;
-      return send(res, 200, { released: id ?? 'all' });
+      return send(res, 200, { released: release.id ?? 'all' });
     }
     const hold = holdFromBody(body, (deps.now ?? Date.now)());
     if (typeof hold === 'string') return send(res, 400, { error: hold });

@@ -1,5 +1,6 @@
 // The status page's routes on the API port: GET / (login or status page), POST /login, POST
-// /logout, GET /ui/status, POST /ui/wake|sleep/NODE. Every request draws from the API's rate limit
+// /logout, GET /ui/status, POST /ui/wake|sleep/NODE, POST /ui/hold and /ui/release (the
+// maintenance hold, JSON bodies read as the API's POST /hold and /release are). Every request draws from the API's rate limit
 // (the same buckets: a logged-in browser from the authenticated one, anything else from the
 // guessers'). Every POST needs the CSRF token (the login form's is a double-submit cookie, the
 // session's is in the page) and is refused when the browser says it comes from another site.
@@ -8,6 +9,8 @@ import type http from 'node:http';
 import { tokenMatches } from '../api/auth.js';
 import type { ControllerStatus } from '../controller/status.js';
 import type { WakeSource } from '../core/types.js';
+import { pageHoldFromBody, readJson, releaseFromBody } from '../api/hold-body.js';
+import type { HoldRequestBody } from '../api/requests.js';
 import { loginPageHtml, SECURITY_HEADERS, statusPageHtml } from './page.js';
 import { csrfMatches, LOGIN_COOKIE, parseCookies, SESSION_COOKIE, SESSION_IDLE_MS, sessionCookie, type UiSession, type UiSessions } from './sessions.js';
 
@@ -24,6 +27,11 @@ export interface UiDeps {
   nodes(): readonly string[];
   apps: readonly UiApp[];
   request(node: string, action: 'wake' | 'sleep', source: WakeSource, reason: string): Promise<void>;
+  /** Takes a maintenance hold on every managed node, as POST /hold does. */
+  hold(hold: HoldRequestBody): Promise<void>;
+  /** Releases the hold `id` (every hold when undefined), as POST /release does. */
+  release(id: string | undefined): Promise<void>;
+  now(): number;
   sessions: UiSessions;
   /** Takes one request from the API's rate limit; returns the seconds to wait (0: go on). */
   take(client: string, authenticated: boolean): number;
@@ -90,10 +98,31 @@ async function login(req: http.IncomingMessage, res: http.ServerResponse, deps: 
   res.end();
 }
 
+/** POST /ui/hold {"for", "reason"} or /ui/release {"id"?}: the CSRF token is checked before. */
+async function holdAction(req: http.IncomingMessage, res: http.ServerResponse, path: string, client: string, deps: UiDeps, outcome: { changed: boolean }): Promise<void> {
+  const body = await readJson(req);
+  if (typeof body === 'string') return json(res, 400, { error: body });
+  if (path === '/ui/release') {
+    const release = releaseFromBody(body);
+    if (typeof release === 'string') return json(res, 400, { error: release });
+    await deps.release(release.id);
+    outcome.changed = true;
+    return json(res, 200, { released: release.id ?? 'all' });
+  }
+  const hold = pageHoldFromBody(body, deps.now());
+  if (typeof hold === 'string') return json(res, 400, { error: hold });
+  // The reason people read on the page and in `power status`, with where it came from (as POST /hold).
+  await deps.hold({ ...hold, reason: `${hold.reason} (from the status page, ${client})` });
+  outcome.changed = true;
+  json(res, 202, { held: true, id: hold.id, until: new Date(hold.until).toISOString() });
+}
+
 async function action(session: UiSession, req: http.IncomingMessage, res: http.ServerResponse, path: string, client: string, deps: UiDeps, outcome: { changed: boolean }): Promise<void> {
+  const holdPath = path === '/ui/hold' || path === '/ui/release';
   const m = UI_ACTION.exec(path);
-  if (!m) return json(res, 404, { error: 'not found' });
+  if (!m && !holdPath) return json(res, 404, { error: 'not found' });
   if (!csrfMatches(session, req.headers['x-csrf-token'] as string | undefined)) return json(res, 403, { error: 'missing or wrong CSRF token' });
+  if (!m) return holdAction(req, res, path, client, deps, outcome);
   const verb = m[1] as 'wake' | 'sleep';
   const node = m[2] as string;
   if (!deps.nodes().includes(node)) return json(res, 404, { error: `no node named ${node} in the cluster file` });

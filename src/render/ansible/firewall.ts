@@ -90,10 +90,36 @@ export function renderFirewalldZone(cluster: Cluster, plan: NodeHostPlan): strin
       );
     }
   }
-  // Pods and Services: traffic from pods, and to Service addresses.
-  lines.push(`  <rule family="ipv4">`, `    <source address="${spec.kubernetes.podSubnet}"/>`, `    <accept/>`, `  </rule>`);
+  // Traffic to Service addresses (IPVS delivers it through input); traffic from pods belongs to the
+  // trusted zone (renderFirewalldTrustedZone).
   lines.push(`  <rule family="ipv4">`, `    <destination address="${spec.kubernetes.serviceSubnet}"/>`, `    <accept/>`, `  </rule>`, '</zone>', '');
   return lines.join('\n');
+}
+
+/**
+ * firewalld's `trusted` zone with the pod and Service ranges as its sources, the same on every node.
+ * Pod traffic crosses the FORWARD hook (leaving through the tunnel, arriving for a local pod), and
+ * firewalld judges forwarded packets by their ingress zone's target: `public`, the default zone,
+ * catches every unbound interface and gets no intra-zone forward rule, so its %%REJECT%% would
+ * refuse every pod-to-pod packet between nodes (firewalld/firewalld@v1.3.3:src/firewall/core/
+ * fw_zone.py:105 and :672-676; v2.2.0 :94 and :937-938). A source bound to a zone with target
+ * ACCEPT is accepted to the host and forwarded; these are the rules k3s documents for keeping
+ * firewalld on (k3s-io/docs@005d295:docs/installation/requirements.md, "Firewalld": --zone=trusted
+ * --add-source for the pod and the Service range).
+ */
+export function renderFirewalldTrustedZone(cluster: Cluster): string {
+  const { kubernetes } = cluster.spec;
+  return [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<zone target="ACCEPT">',
+    '  <short>trusted</short>',
+    `  <description>Rendered by VMStation for cluster ${xmlEscape(cluster.metadata.name)}: the pod and Service ranges. Their packets are accepted to the host and forwarded (pod traffic between nodes crosses FORWARD, which the public zone refuses).</description>`,
+    `  <source address="${kubernetes.podSubnet}"/>`,
+    `  <source address="${kubernetes.serviceSubnet}"/>`,
+    '  <forward/>',
+    '</zone>',
+    '',
+  ].join('\n');
 }
 
 /** One line per open port, for the comments and docs. */

@@ -5,7 +5,7 @@ import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import type { Renderer } from '../registry.js';
 import { renderChronyConf } from './chrony.js';
-import { renderFirewalldZone, renderNftables } from './firewall.js';
+import { renderFirewalldTrustedZone, renderFirewalldZone, renderNftables } from './firewall.js';
 import { hostPlans } from './host-plan.js';
 import { renderKadmAcl, renderKdcConf, renderKrb5Conf } from './krb5.js';
 import { KERNEL_MODULES, SYSCTLS, ansibleProjectArtifacts } from './project.js';
@@ -39,6 +39,8 @@ export function renderHostConfigs(cluster: Cluster): Artifact[] {
       else c(`firewall/${name}.xml`, renderFirewalldZone(cluster, p), 'firewall', 'firewall-offline-cmd');
     }
   }
+  // One trusted zone (pod and Service ranges) for every RHEL node: see renderFirewalldTrustedZone.
+  if (infra.firewall.enabled && plans.some((p) => p.os.firewall === 'firewalld')) c('firewall/trusted.xml', renderFirewalldTrustedZone(cluster), 'firewall', 'firewall-offline-cmd');
   if (infra.syslog.enabled) {
     c('logrotate/vmstation-syslog', renderSyslogLogrotate(cluster), 'rsyslog', 'golden');
     c('journald/vmstation.conf', '# Rendered by VMStation: rsyslog reads the journal itself (imjournal), so no copy through the syslog socket.\n[Journal]\nForwardToSyslog=no\n', 'rsyslog', 'golden');

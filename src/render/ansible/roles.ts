@@ -435,6 +435,16 @@ ${ensureRunning('nftables (loads the rules at boot)', 'nftables', 'vmstation_nft
   notify: Reload firewalld
   when: vmstation_os_family == 'redhat'
 
+- name: Install the firewalld trusted zone (pod and Service ranges, accepted and forwarded)
+  ansible.builtin.copy:
+    src: "{{ vmstation_configs_dir }}/firewall/trusted.xml"
+    dest: /etc/firewalld/zones/trusted.xml
+    owner: root
+    group: root
+    mode: "0644"
+  notify: Reload firewalld
+  when: vmstation_os_family == 'redhat'
+
 ${ensureRunning('firewalld', 'firewalld', 'vmstation_firewalld_down', "vmstation_os_family == 'redhat'")}
 - name: Read the default zone
   ansible.builtin.command: firewall-cmd --get-default-zone

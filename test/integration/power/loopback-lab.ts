@@ -38,6 +38,8 @@ export class LoopbackHost {
   readonly packets: Array<{ at: number; dropped: boolean }> = [];
   suspends = 0;
   boots = 0;
+  /** A suspend that has been asked for and not yet carried out (the host goes down a moment after). */
+  private pendingSuspend: Promise<void> | undefined;
 
   constructor(
     readonly spec: HostSpec,
@@ -49,7 +51,25 @@ export class LoopbackHost {
     return this.spec.name;
   }
 
+  /** As the suspend command does: the host goes down `afterMs` later, not at once. */
+  suspendSoon(afterMs: number): void {
+    this.suspends += 1;
+    this.asleep = true;
+    const pending = new Promise<void>((r) => setTimeout(r, afterMs)).then(() => this.down());
+    this.pendingSuspend = pending;
+    void pending.finally(() => {
+      if (this.pendingSuspend === pending) this.pendingSuspend = undefined;
+    });
+  }
+
+  /** Whether a suspend is still on its way (the test reset must not race it). */
+  get suspendPending(): boolean {
+    return this.pendingSuspend !== undefined;
+  }
+
   async up(): Promise<void> {
+    // A suspend asked for just before must land first, or it would take down the host started here.
+    await this.pendingSuspend;
     if (this.child) return;
     this.child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', this.config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -171,9 +191,7 @@ export async function startLoopbackLab(opts: LabOptions = {}): Promise<LoopbackL
       const f = path.join(requests, h.name);
       if (!existsSync(f)) continue;
       unlinkSync(f);
-      h.suspends += 1;
-      h.asleep = true;
-      setTimeout(() => void h.down(), 200);
+      h.suspendSoon(200);
     }
   }, 50);
 
@@ -277,12 +295,18 @@ export async function resetLab(lab: LoopbackLab): Promise<void> {
   const { testKube } = await import('../../helpers/kube-test-client.js');
   const kube = testKube(lab.kubeconfigPath);
   lab.standin.faults.clear();
-  for (const h of lab.hosts.values()) {
-    h.dropPackets = 0;
-    h.neverWake = false;
-    h.packets.length = 0;
-    h.suspends = 0;
-    await h.up();
+  // The previous test's controller may have asked a host to suspend just before it closed: let the
+  // watcher pick up such a request (it polls every 50 ms) and the host go down, then start it again.
+  for (let round = 0; round === 0 || [...lab.hosts.values()].some((h) => h.suspendPending); round++) {
+    if (round > 0) await new Promise((r) => setTimeout(r, 150));
+    for (const h of lab.hosts.values()) {
+      h.dropPackets = 0;
+      h.neverWake = false;
+      h.packets.length = 0;
+      await h.up();
+      h.suspends = 0;
+    }
+    await new Promise((r) => setTimeout(r, 150));
   }
   const clear: Record<string, null> = {};
   for (const k of ['state', 'since', 'reason', 'attempts', 'last-wake-seconds', 'cordoned', 'wake-triggered-at', 'energy-saved-kwh', 'request']) clear[`vmstation.io/power-${k}`] = null;

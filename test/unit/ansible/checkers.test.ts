@@ -76,10 +76,12 @@ describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
       try {
         mkdirSync(path.join(conf, 'zones'));
         if (existsSync('/etc/firewalld/firewalld.conf')) copyFileSync('/etc/firewalld/firewalld.conf', path.join(conf, 'firewalld.conf'));
-        copyFileSync(path.join(dir, a.path), path.join(conf, 'zones', 'public.xml'));
+        // configs/firewall/trusted.xml becomes the trusted zone, every node's file the public zone.
+        const zone = path.basename(a.path) === 'trusted.xml' ? 'trusted.xml' : 'public.xml';
+        copyFileSync(path.join(dir, a.path), path.join(conf, 'zones', zone));
         await check('firewall-offline-cmd', ['--system-config', conf, '--check-config']);
         // The check must be able to fail: a broken copy of the same zone is refused.
-        writeFileSync(path.join(conf, 'zones', 'public.xml'), artifacts.find((x) => x === a)!.content.replace('<accept/>', '<acept/>'));
+        writeFileSync(path.join(conf, 'zones', zone), a.content.replace('</zone>', '<acept/></zone>'));
         await expect(check('firewall-offline-cmd', ['--system-config', conf, '--check-config'])).rejects.toThrow(/Unexpected element acept/);
       } finally {
         rmSync(conf, { recursive: true, force: true });

@@ -1,8 +1,10 @@
 // The status page's routes over real HTTP: security headers and a strict CSP, login needs the
 // form's CSRF cookie and the right token, cross-site POSTs are refused, and the page shares the
-// API's rate limit (login guesses and bearer-token guesses draw from one bucket per address).
+// API's rate limit (login guesses and bearer-token guesses draw from one bucket per address). The
+// maintenance hold from the page: CSRF first, a duration and a reason checked, the `manual` hold.
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { HoldRequestBody } from '../../../src/power/api/requests.js';
 import { createPowerApi } from '../../../src/power/api/server.js';
 import { silentLogger } from '../../../src/power/controller/log.js';
 
@@ -12,12 +14,16 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-async function start() {
+const T0 = Date.parse('2026-12-04T15:00:00Z');
+
+async function start(calls: { holds: HoldRequestBody[]; releases: Array<string | undefined> } = { holds: [], releases: [] }) {
   const api = createPowerApi({
     token: TOKEN,
     status: () => ({ identity: 'u', leader: true, synced: true, nodes: [] }),
-    hold: () => Promise.resolve(), // the maintenance hold is tested in hold-api.test.ts
-    release: () => Promise.resolve(),
+    // What the page asks for; taking it on the Nodes is tested in hold-api.test.ts.
+    hold: (h) => (calls.holds.push(h), Promise.resolve()),
+    release: (id) => (calls.releases.push(id), Promise.resolve()),
+    now: () => T0,
     nodes: () => ['homelab'],
     request: () => Promise.resolve(),
     metrics: () => Promise.resolve(''),
@@ -75,5 +81,46 @@ describe('status page routes', () => {
     for (let i = 0; i < 3; i++) statuses.push((await fetch(`${url}/status`, { headers: { authorization: 'Bearer wrong-guess-0000000' } })).status);
     for (let i = 0; i < 4; i++) statuses.push((await fetch(`${url}/`)).status);
     expect(statuses).toEqual([401, 401, 401, 200, 200, 200, 429]);
+  });
+
+  it('takes the hold from the page only with the CSRF token, for a duration from the controller clock, with a reason', async () => {
+    const calls = { holds: [] as HoldRequestBody[], releases: [] as Array<string | undefined> };
+    const url = await start(calls);
+    const { cookie, csrf: loginCsrf } = await loginForm(url);
+    const ok = await fetch(`${url}/login`, { method: 'POST', body: form({ token: TOKEN, csrf: loginCsrf }), headers: { 'content-type': FORM, cookie }, redirect: 'manual' });
+    const session = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const page = await (await fetch(`${url}/`, { headers: { cookie: session } })).text();
+    const csrf = /<meta name="csrf" content="([^"]+)">/.exec(page)?.[1] ?? '';
+    expect(page).toContain('<select id="hold-for"><option value="30m">30 minutes</option><option value="1h" selected>1 hour</option>');
+    const post = (path: string, body: unknown, headers: Record<string, string> = { 'x-csrf-token': csrf }) =>
+      fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { cookie: session, 'content-type': 'application/json', ...headers } });
+
+    expect((await post('/ui/hold', { for: '2h', reason: 'disk swap' }, {})).status).toBe(403);
+    expect((await post('/ui/release', { id: 'manual' }, { 'x-csrf-token': 'guess' })).status).toBe(403);
+    const bad = await Promise.all([
+      post('/ui/hold', { for: '2h' }),
+      post('/ui/hold', { for: '2h', reason: '   ' }),
+      post('/ui/hold', { for: 'soon', reason: 'x' }),
+      post('/ui/hold', { for: '8d', reason: 'x' }),
+      post('/ui/hold', { for: '1h', reason: 'x'.repeat(201) }),
+      post('/ui/release', { id: '../all' }),
+    ]);
+    expect(await Promise.all(bad.map(async (r) => `${r.status} ${((await r.json()) as { error: string }).error}`))).toEqual([
+      '400 "reason" must say why (1 to 200 characters)',
+      '400 "reason" must say why (1 to 200 characters)',
+      '400 "for" must be a duration from 1s to 7d, such as "2h"',
+      '400 "for" must be a duration from 1s to 7d, such as "2h"',
+      '400 "reason" must be text of 1 to 200 characters',
+      '400 "id" must be a hold name',
+    ]);
+    expect(calls).toEqual({ holds: [], releases: [] });
+
+    const held = await post('/ui/hold', { for: '2h', reason: ' disk swap ', until: '2030-01-01T00:00:00Z', id: 'deploy-x' });
+    expect(held.status).toBe(202);
+    expect(await held.json()).toEqual({ held: true, id: 'manual', until: '2026-12-04T17:00:00.000Z' });
+    expect(calls.holds).toEqual([{ id: 'manual', reason: 'disk swap (from the status page, 127.0.0.1)', until: T0 + 2 * 3600_000 }]);
+    const released = await post('/ui/release', { id: 'manual' });
+    expect([released.status, await released.json()]).toEqual([200, { released: 'manual' }]);
+    expect(calls.releases).toEqual(['manual']);
   });
 });
