@@ -3,7 +3,8 @@
 //   reconciler.ts      observe -> decide() -> dispatch, on watch events and a periodic tick;
 //   sleep-executor.ts  and wake-executor.ts: each action as a sequence of named steps over the
 //                      ports (Kubernetes, drivers, clock), recorded by recorder.ts;
-//   ledger.ts          the energy saved; bad-inputs.ts: inputs left out, reported.
+//   ledger.ts          the energy saved; bad-inputs.ts: inputs left out, reported;
+//   hold-reporter.ts   Events when a maintenance hold comes, is released or ends.
 // Every decision, refusals included, comes from decide() (src/power/core). Power state lives in
 // Node annotations, so a restart (or the other replica) resumes. Only the Lease holder acts. All
 // timers go through the injected clock.
@@ -12,10 +13,12 @@ import type { KubeClient } from '../../adapters/kube/client.js';
 import { policyFromCluster } from '../core/policy.js';
 import type { GatewaySessions, Policy, PowerState } from '../core/types.js';
 import type { PowerDrivers } from '../drivers/index.js';
-import { parsePowerAnnotations } from './annotations.js';
+import { activeHolds } from '../core/hold.js';
+import { parseHolds, parsePowerAnnotations } from './annotations.js';
 import { BadInputReporter } from './bad-inputs.js';
 import type { Clock } from './clock.js';
 import { ClusterView } from './cluster-view.js';
+import { HoldReporter } from './hold-reporter.js';
 import { LeaderElector } from './leader.js';
 import { EnergyLedger } from './ledger.js';
 import type { Logger } from './log.js';
@@ -75,7 +78,10 @@ export class PowerController {
       onChange: (leading) => {
         metrics.leader.set(leading ? 1 : 0);
         if (leading) this.reconciler.schedule();
-        else this.reconciler.abortAll('lost leadership');
+        else {
+          this.reconciler.abortAll('lost leadership');
+          holds.reset();
+        }
       },
     });
     this.view = new ClusterView({ kube, clock, log, metrics, onChange: (urgent) => this.reconciler.schedule(urgent) });
@@ -83,6 +89,11 @@ export class PowerController {
     const recorder = new NodeRecorder({ kube, view: this.view, ledger: this.ledger, clock, log, metrics, identity: deps.identity, apiBackoff: tuning.apiBackoff, apiRetries: tuning.apiRetries });
     const sshPort = (name: string) => cluster.spec.nodes.find((n) => n.name === name)?.ssh.port ?? 22;
     const ports = { view: this.view, recorder, drivers: deps.drivers, clock, log, metrics, tuning, sshPort };
+    const holds = new HoldReporter({ log, emit: (node, type, reason, message) => recorder.emit(node, type, reason, message) });
+    metrics.holdSource = () => {
+      const now = clock.now();
+      return this.view.nodeList().flatMap((n) => activeHolds({ holds: parseHolds(n.metadata?.annotations) }, now).map((hold) => ({ node: n.metadata?.name ?? '', hold })));
+    };
     const autoSleep = Object.values(this.policy.nodes).filter((n) => n.autoSleep).map((n) => n.name);
     this.reconciler = new Reconciler({
       view: this.view,
@@ -92,6 +103,7 @@ export class PowerController {
       waker: new WakeExecutor({ ...ports, policy: this.policy, retryFailedAfter: cluster.spec.power.retryFailedAfter }),
       ledger: this.ledger,
       badInputs: new BadInputReporter({ log, metrics, emit: (node, type, reason, message) => recorder.emit(node, type, reason, message), governedNodes: () => autoSleep }),
+      holds,
       leader: this.leader,
       clock,
       log,

@@ -18,6 +18,12 @@ export const EVENT_REASONS = {
   uncordoned: 'PowerUncordoned',
   /** An input the controller cannot use and leaves out (a window, an annotation, an object). */
   badInput: 'PowerInputInvalid',
+  /** A maintenance hold is in force on the node (taken, or taken again with another end or reason). */
+  holdTaken: 'PowerHold',
+  /** A maintenance hold was released before its end. */
+  holdReleased: 'PowerHoldReleased',
+  /** A maintenance hold reached its end without being released (a crashed run's, or a person's `--for`). */
+  holdExpired: 'PowerHoldExpired',
 } as const;
 
 export function nodeEvent(opts: { node: V1Node | { metadata: { name: string; uid?: string } }; type: EventType; reason: string; message: string; now: number; instance: string; seq: number }): CoreV1Event {

@@ -1,7 +1,7 @@
 // The controller's Prometheus metrics on its own registry (never the global one, so two
 // controllers in one test process do not collide). Names are what the alert rules use.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { POWER_STATES, type PowerState } from '../core/types.js';
+import { POWER_STATES, type MaintenanceHold, type PowerState } from '../core/types.js';
 
 /** Where a failure can be contained without stopping the process (`vmstation_internal_errors_total{component}`). */
 export const INTERNAL_ERROR_COMPONENTS = ['api', 'gateway', 'informer'] as const;
@@ -22,6 +22,17 @@ export class PowerMetrics {
   readonly badInputs = new Gauge({ name: 'vmstation_power_bad_inputs', help: 'Inputs the power manager leaves out because it cannot use them, by kind (window, node, pod); the log and the Nodes\' PowerInputInvalid Events say which.', labelNames: ['kind'], registers: [this.registry] });
   readonly internalErrors = new Counter({ name: 'vmstation_internal_errors_total', help: 'Failures contained inside the power manager by component (api: an HTTP request handler, gateway: a wake gateway connection or listener, informer: a watch callback); each is logged at error level and the process keeps running.', labelNames: ['component'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'vmstation_power_leader', help: '1 while this replica holds the leader Lease.', registers: [this.registry] });
+  /** The holds in force per node at scrape time (set by the controller; none before it starts). */
+  holdSource: (() => Array<{ node: string; hold: MaintenanceHold }>) | undefined;
+  // Read at scrape time, so a hold that reaches its end drops out at that moment, on every replica.
+  readonly hold = new Gauge({
+    name: 'vmstation_power_hold',
+    help: 'Maintenance holds in force: 1 per node and hold (id, reason); the series is gone once the hold is released or expires.',
+    labelNames: ['node', 'id', 'reason'],
+    registers: [this.registry],
+    collect: () => this.collectHolds(),
+  });
+  readonly holdExpiry = new Gauge({ name: 'vmstation_power_hold_expiry_timestamp_seconds', help: 'When each maintenance hold in force ends on its own unless released (Unix time).', labelNames: ['node', 'id'], registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     // Present from the start at 0, so an alert can use increase() from the first scrape.
@@ -31,6 +42,15 @@ export class PowerMetrics {
 
   setState(node: string, current: PowerState): void {
     for (const s of POWER_STATES) this.state.set({ node, state: s }, s === current ? 1 : 0);
+  }
+
+  private collectHolds(): void {
+    this.hold.reset();
+    this.holdExpiry.reset();
+    for (const { node, hold } of this.holdSource?.() ?? []) {
+      this.hold.set({ node, id: hold.id, reason: hold.reason }, 1);
+      this.holdExpiry.set({ node, id: hold.id }, hold.until / 1000);
+    }
   }
 
   /** Starts the energy counter of a node at the value recorded in its annotations. */

@@ -9,6 +9,7 @@ import { instantStep } from '../core/lifecycle.js';
 import type { Action, GatewaySessions, InFlightTransition, NodeActivity, Observed, Policy, RequestOutcome, TransitionKind, WakeSource } from '../core/types.js';
 import { parsePowerAnnotations, POWER_ANNOTATIONS } from './annotations.js';
 import type { BadInputReporter } from './bad-inputs.js';
+import type { HoldReporter } from './hold-reporter.js';
 import type { Clock } from './clock.js';
 import type { ClusterView } from './cluster-view.js';
 import { EVENT_REASONS } from './events.js';
@@ -35,6 +36,7 @@ export interface ReconcilerDeps {
   waker: WakeExecutor;
   ledger: EnergyLedger;
   badInputs: BadInputReporter;
+  holds: HoldReporter;
   leader: { isLeader(): boolean };
   clock: Clock;
   log: Logger;
@@ -148,6 +150,7 @@ export class Reconciler {
     for (const a of decision.actions) this.dispatch(a, observed);
     this.settle(decision.requests);
     this.deps.badInputs.report([...view.problems(), ...decision.problems]);
+    this.deps.holds.report(new Map(observed.nodes.map((n) => [n.name, n.holds ?? []])), now);
     end();
   }
 

@@ -34,3 +34,37 @@ export function wishesFromHolds(r: Round, wakeable: (n: ObservedNode, what: stri
       r.wish({ node: n.name, source: 'maintenance', reason: n.power.state === 'awake' ? `${what} (node not Ready)` : what, fromFailed: n.power.state === 'failed' });
   }
 }
+
+/** A hold appearing, released before its end, or reaching its end, on one node (the controller's Events). */
+export interface HoldChange {
+  node: string;
+  kind: 'taken' | 'released' | 'expired';
+  hold: MaintenanceHold;
+}
+
+const sameHold = (a: MaintenanceHold, b: MaintenanceHold): boolean => a.id === b.id && a.until === b.until && a.reason === b.reason;
+
+/**
+ * What changed between two looks at the nodes' holds. `before`: the holds that were in force at the
+ * last look; `recorded`: every hold recorded now (expired ones included). A hold in force now and
+ * not before (or taken again with another end or reason) is `taken`; one that was in force and is
+ * gone before its end is `released`; one whose end has passed is `expired` (recorded or not). A
+ * node no longer recorded at all (deleted) gives nothing: there is no Node to tell. Pure.
+ */
+export function holdChanges(before: ReadonlyMap<string, readonly MaintenanceHold[]>, recorded: ReadonlyMap<string, readonly MaintenanceHold[]>, now: Millis): HoldChange[] {
+  const out: HoldChange[] = [];
+  for (const [node, holds] of before) {
+    const current = recorded.get(node);
+    if (!current) continue;
+    for (const h of holds) {
+      const still = current.find((x) => x.id === h.id);
+      if (h.until <= now || (still && still.until <= now)) out.push({ node, kind: 'expired', hold: h });
+      else if (!still) out.push({ node, kind: 'released', hold: h });
+    }
+  }
+  for (const [node, holds] of recorded) {
+    const was = before.get(node) ?? [];
+    for (const h of activeHolds({ holds }, now)) if (!was.some((x) => sameHold(x, h))) out.push({ node, kind: 'taken', hold: h });
+  }
+  return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+}

@@ -11,4 +11,4 @@ export { checkWindow, openWindowAt, nextOpeningWithin, formatSeconds, WindowErro
 export { applyStep, instantStep, type PowerRecord, type Step, type StepResult } from './lifecycle.js';
 export { emptyProfile, forecast, localSlot, observeUntil, recordDemand, recordPredictedWake, recordSleep, HISTORY_DAYS, OUTCOMES_KEPT, SLOT_MINUTES, type DemandProfile, type NodeDemandHistory, type Forecast, type PredictionOutcome } from './profile.js';
 export { predictWake, nextPredictedWake, predictiveWakes, type PredictedWake } from './predict.js';
-export { activeHold, activeHolds, describeHold } from './hold.js';
+export { activeHold, activeHolds, describeHold, holdChanges, type HoldChange } from './hold.js';

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, PIPELINE } from '../../../src/power/core/decide.js';
-import { activeHold, activeHolds } from '../../../src/power/core/hold.js';
+import { activeHold, activeHolds, holdChanges } from '../../../src/power/core/hold.js';
 import { SLEEP_GATES } from '../../../src/power/core/sleeps.js';
 import { POWER_STATES, type MaintenanceHold } from '../../../src/power/core/types.js';
 import { asleep, examplePolicy, exampleNodes, MIN, node, observed, T0 } from './fixtures.js';
@@ -101,6 +101,51 @@ describe('maintenance hold properties', () => {
         // An expired hold is the same as none at all.
         const none = decide(observed({ nodes: nodes.map((n, i) => (w.holdMin[i] !== undefined && w.holdMin[i]! <= 0 ? { ...n, holds: undefined } : n)), sleepRequests }), policy, T0);
         expect(d).toEqual(none);
+      }),
+      { numRuns: Number(process.env.POWER_PROPERTY_RUNS ?? 200) },
+    );
+  });
+});
+
+describe('holdChanges (what the controller tells in Events)', () => {
+  const m = (entries: Array<[string, MaintenanceHold[]]>) => new Map(entries);
+  const manual = hold({ id: 'manual', reason: 'disk swap', until: T0 + 30 * MIN });
+  const run = hold({ id: 'deploy-9', until: T0 + 240 * MIN });
+
+  it('a hold in force for the first time is taken; one gone before its end is released; one past its end is expired', () => {
+    expect(holdChanges(m([]), m([['homelab', [manual]], ['masternode', []]]), T0)).toEqual([{ node: 'homelab', kind: 'taken', hold: manual }]);
+    expect(holdChanges(m([['homelab', [manual, run]]]), m([['homelab', [run]]]), T0 + MIN)).toEqual([{ node: 'homelab', kind: 'released', hold: manual }]);
+    // Past its end: expired whether the annotation still records it or someone removed it since.
+    expect(holdChanges(m([['homelab', [manual, run]]]), m([['homelab', [manual, run]]]), T0 + 30 * MIN)).toEqual([{ node: 'homelab', kind: 'expired', hold: manual }]);
+    expect(holdChanges(m([['homelab', [manual]]]), m([['homelab', []]]), T0 + 31 * MIN)).toEqual([{ node: 'homelab', kind: 'expired', hold: manual }]);
+  });
+
+  it('nothing changed says nothing; a hold taken again with a later end is announced again; a deleted Node gives nothing', () => {
+    expect(holdChanges(m([['homelab', [manual]]]), m([['homelab', [manual]]]), T0 + MIN)).toEqual([]);
+    const longer = { ...manual, until: T0 + 90 * MIN };
+    expect(holdChanges(m([['homelab', [manual]]]), m([['homelab', [longer]]]), T0 + MIN)).toEqual([{ node: 'homelab', kind: 'taken', hold: longer }]);
+    expect(holdChanges(m([['node4', [manual]]]), m([['homelab', []]]), T0 + MIN)).toEqual([]);
+    // Recorded but already past its end when first seen (a crashed run's, seen after a restart): nothing to announce.
+    expect(holdChanges(m([]), m([['homelab', [{ ...manual, until: T0 - MIN }]]]), T0)).toEqual([]);
+  });
+
+  it('each hold is announced once and ends once, over any sequence of looks', () => {
+    const step = fc.record({ present: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), advanceMin: fc.integer({ min: 0, max: 40 }) });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => {
+        const all = [hold({ id: 'a', until: T0 + 20 * MIN }), hold({ id: 'b', until: T0 + 60 * MIN }), hold({ id: 'c', until: T0 + 200 * MIN })];
+        let before = new Map<string, MaintenanceHold[]>();
+        let now = T0;
+        const taken = new Map<string, number>();
+        const ended = new Map<string, number>();
+        for (const s of steps) {
+          now += s.advanceMin * MIN;
+          const recorded = new Map([['homelab', all.filter((_, i) => s.present[i])]]);
+          for (const c of holdChanges(before, recorded, now)) (c.kind === 'taken' ? taken : ended).set(c.hold.id, ((c.kind === 'taken' ? taken : ended).get(c.hold.id) ?? 0) + 1);
+          before = new Map([...recorded].map(([n, hs]) => [n, hs.filter((h) => h.until > now)]));
+          // At every moment, announced minus ended is exactly the holds in force.
+          for (const h of all) expect((taken.get(h.id) ?? 0) - (ended.get(h.id) ?? 0), h.id).toBe(before.get('homelab')!.some((x) => x.id === h.id) ? 1 : 0);
+        }
       }),
       { numRuns: Number(process.env.POWER_PROPERTY_RUNS ?? 200) },
     );
