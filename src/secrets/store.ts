@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { parse, stringify } from 'yaml';
 import { errorMessage, fileSystemError, userError } from '../errors.js';
 
@@ -123,6 +122,9 @@ export class SecretsFile {
     const target = await writeTarget(file);
     let release: (() => Promise<void>) | undefined;
     try {
+      // Loaded here, not at start-up: every verb that reads the cluster file imports this module,
+      // and only writes need the lock (proper-lockfile brings graceful-fs and signal-exit).
+      const { default: lockfile } = await import('proper-lockfile');
       release = await lockfile.lock(target, { realpath: false, stale: LOCK_STALE_MS, retries: { retries: 60, minTimeout: 50, maxTimeout: 500 } });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw fileSystemError(err) ?? err;

@@ -123,21 +123,8 @@ export function planUpgrade(cluster: Cluster, observed: ObservedCluster, opts: {
   return steps;
 }
 
-/** The lowest version among the file's nodes in the cluster and the API server (undefined: none parsed). */
-export function lowestObserved(cluster: Cluster, observed: ObservedCluster): { version: KubeVersion; where: string } | undefined {
-  const candidates: Array<{ version: KubeVersion; where: string }> = [];
-  const api = parseKubeVersion(observed.version);
-  if (api) candidates.push({ version: api, where: 'the API server' });
-  for (const n of cluster.spec.nodes) {
-    const o = observed.nodes.find((x) => x.name === n.name);
-    const v = o ? parseKubeVersion(o.version) : undefined;
-    if (v) candidates.push({ version: v, where: n.name });
-  }
-  return candidates.sort((a, b) => compareVersions(a.version, b.version))[0];
-}
-
-/** The highest version among the file's nodes in the cluster and the API server. */
-export function highestObserved(cluster: Cluster, observed: ObservedCluster): { version: KubeVersion; where: string } | undefined {
+/** Every version the cluster reports: the API server's and those of the file's nodes (unparsed ones left out). */
+function observedVersions(cluster: Cluster, observed: ObservedCluster): Array<{ version: KubeVersion; where: string }> {
   const all: Array<{ version: KubeVersion; where: string }> = [];
   const api = parseKubeVersion(observed.version);
   if (api) all.push({ version: api, where: 'the API server' });
@@ -146,5 +133,15 @@ export function highestObserved(cluster: Cluster, observed: ObservedCluster): { 
     const v = o ? parseKubeVersion(o.version) : undefined;
     if (v) all.push({ version: v, where: n.name });
   }
-  return all.sort((a, b) => compareVersions(b.version, a.version))[0];
+  return all;
+}
+
+/** The lowest version among the file's nodes in the cluster and the API server (undefined: none parsed). */
+export function lowestObserved(cluster: Cluster, observed: ObservedCluster): { version: KubeVersion; where: string } | undefined {
+  return observedVersions(cluster, observed).sort((a, b) => compareVersions(a.version, b.version))[0];
+}
+
+/** The highest version among the file's nodes in the cluster and the API server. */
+export function highestObserved(cluster: Cluster, observed: ObservedCluster): { version: KubeVersion; where: string } | undefined {
+  return observedVersions(cluster, observed).sort((a, b) => compareVersions(b.version, a.version))[0];
 }

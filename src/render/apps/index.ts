@@ -9,35 +9,20 @@
 // the power manager may put the node to sleep; the evicted app's new pod then waits Pending until
 // the node wakes (a wake-on-request app's pending pod does not wake it: the gateway does).
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import type { INamespace } from 'kubernetes-models/v1/Namespace';
 import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
-import type { IService } from 'kubernetes-models/v1/Service';
 import type { Cluster } from '../../config/model.js';
 import { POWER_LABELS } from '../../power/core/types.js';
 import type { Artifact } from '../artifact.js';
 import { selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { kube, namespaceObject, objectMeta, service } from '../k8s/objects.js';
 import { volumeClaimSpec } from '../observability/storage.js';
 import type { Renderer } from '../registry.js';
 import { deployedApps, type DeployedApp, type ResolvedVolume } from './resolve.js';
 
 export { deployedApp, deployedApps, claimName, type DeployedApp } from './resolve.js';
 
-const obj = <T extends { apiVersion?: string; kind?: string }>(o: T): KubeObject => o as unknown as KubeObject;
-
 /** Namespaces Kubernetes itself creates (never rendered, never labelled by us). */
 const BUILT_IN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
-
-function namespaceObject(name: string): KubeObject {
-  return obj({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name,
-      // hostPath volumes (the media library, a render node) are outside Pod Security's baseline.
-      labels: { ...standardLabels(name, 'namespace'), 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/warn': 'baseline' },
-    },
-  } satisfies INamespace);
-}
 
 function volumeSource(v: ResolvedVolume) {
   return v.source.kind === 'claim' ? { persistentVolumeClaim: { claimName: v.source.claimName } } : { hostPath: { path: v.source.path, type: v.source.type } };
@@ -50,10 +35,10 @@ function httpProbe(app: DeployedApp) {
 function deployment(app: DeployedApp): KubeObject {
   const labels = standardLabels(app.name, 'app');
   const privileged = app.renderGroup !== undefined;
-  return obj({
+  return kube({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: app.name, namespace: app.namespace, labels },
+    metadata: objectMeta(app.name, { namespace: app.namespace, component: 'app' }),
     spec: {
       replicas: 1,
       selector: { matchLabels: selectorLabels(app.name) },
@@ -106,32 +91,25 @@ function claims(app: DeployedApp): KubeObject[] {
   return app.volumes.flatMap((v) =>
     v.source.kind !== 'claim'
       ? []
-      : [obj({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: v.source.claimName, namespace: app.namespace, labels: standardLabels(app.name, 'storage') }, spec: { ...volumeClaimSpec(v.source.size), accessModes: ['ReadWriteOnce'] } } satisfies IPersistentVolumeClaim)],
+      : [kube({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: objectMeta(v.source.claimName, { namespace: app.namespace, app: app.name, component: 'storage' }), spec: { ...volumeClaimSpec(v.source.size), accessModes: ['ReadWriteOnce'] } } satisfies IPersistentVolumeClaim)],
   );
 }
 
-function service(app: DeployedApp): KubeObject {
-  const nodePort = app.nodePort;
-  return obj({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: app.name, namespace: app.namespace, labels: standardLabels(app.name, 'app') },
-    spec: {
-      type: nodePort !== undefined ? 'NodePort' : 'ClusterIP',
-      // Local: the app's own node answers on the NodePort (where the wake gateway and the blackbox
-      // probe connect) and the app sees the client's address (Jellyfin tells LAN from remote by it).
-      ...(nodePort !== undefined ? { externalTrafficPolicy: 'Local' } : {}),
-      selector: selectorLabels(app.name),
-      ports: [{ name: 'http', port: app.port, targetPort: 'http', protocol: 'TCP', ...(nodePort !== undefined ? { nodePort } : {}) }],
-    },
-  } satisfies IService);
+// Local traffic policy (the builder's NodePort default): the app's own node answers on the NodePort
+// (where the wake gateway and the blackbox probe connect) and the app sees the client's address
+// (Jellyfin tells LAN from remote by it).
+function appService(app: DeployedApp): KubeObject {
+  return service(objectMeta(app.name, { namespace: app.namespace, component: 'app' }), app.name, [{ name: 'http', port: app.port, nodePort: app.nodePort }]);
 }
 
 /** Every object of the deployed apps: namespaces first, then per app its claims, Deployment and Service. */
 export function appObjects(cluster: Cluster): KubeObject[] {
   const apps = deployedApps(cluster);
   const namespaces = [...new Set(apps.map((a) => a.namespace))].filter((n) => !BUILT_IN_NAMESPACES.has(n) && n !== cluster.spec.monitoring.namespace && n !== cluster.spec.power.controller.namespace);
-  return [...namespaces.map(namespaceObject), ...apps.flatMap((a) => [...claims(a), deployment(a), service(a)])];
+  return [...namespaces.map(
+      // hostPath volumes (the media library, a render node) are outside Pod Security's baseline.
+      (n) => namespaceObject(n, { enforce: 'privileged', warn: 'baseline' }),
+    ), ...apps.flatMap((a) => [...claims(a), deployment(a), appService(a)])];
 }
 
 export const appsRenderer: Renderer = {

@@ -12,7 +12,7 @@
 import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { toYaml } from '../k8s/common.js';
-import { KUBEADM_DIR, NETWORK } from '../kubeadm/index.js';
+import { KUBEADM_DIR, NETWORK, pkgsK8sAptRepositoryTask, pkgsK8sRpmRepositoryTask } from '../kubeadm/index.js';
 import type { Renderer } from '../registry.js';
 import { RKE2_DIR, rke2Release } from '../rke2/index.js';
 
@@ -23,12 +23,7 @@ function kubeadmPackageTasks(version: string, packages: readonly string[]): unkn
   const minor = version.split('.').slice(0, 2).join('.');
   const deb = `${version}-1.1`;
   return [
-    {
-      name: `pkgs.k8s.io repository of v${minor}`,
-      'ansible.builtin.apt_repository': { repo: `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /`, filename: 'kubernetes', state: 'present' },
-      when: debian,
-      tags: NETWORK,
-    },
+    pkgsK8sAptRepositoryTask(minor, `pkgs.k8s.io repository of v${minor}`),
     {
       name: `${packages.join(', ')} ${version} (Debian/Ubuntu; held packages changed on purpose)`,
       'ansible.builtin.apt': { name: packages.map((p) => `${p}=${deb}`), state: 'present', update_cache: true, allow_change_held_packages: true },
@@ -36,18 +31,7 @@ function kubeadmPackageTasks(version: string, packages: readonly string[]): unkn
       tags: NETWORK,
     },
     { name: `Hold ${packages.join(', ')} at ${version}`, 'ansible.builtin.dpkg_selections': { name: '{{ item }}', selection: 'hold' }, loop: [...packages], when: debian },
-    {
-      name: `pkgs.k8s.io repository of v${minor} (RPM)`,
-      'ansible.builtin.yum_repository': {
-        name: 'kubernetes',
-        description: `Kubernetes v${minor}`,
-        baseurl: `https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/`,
-        gpgkey: `https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/repodata/repomd.xml.key`,
-        gpgcheck: true,
-        exclude: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni'],
-      },
-      when: redhat,
-    },
+    pkgsK8sRpmRepositoryTask(minor, `pkgs.k8s.io repository of v${minor} (RPM)`),
     { name: `${packages.join(', ')} ${version} (RHEL/Rocky)`, 'ansible.builtin.dnf': { name: packages.map((p) => `${p}-${version}`), state: 'present', disable_excludes: 'kubernetes' }, when: redhat, tags: NETWORK },
   ];
 }

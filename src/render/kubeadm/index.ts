@@ -32,6 +32,38 @@ export const KERNEL_TAG = 'kernel';
 export const KERNEL_MODULES_FILE = '/etc/modules-load.d/vmstation-kubernetes.conf';
 export const SYSCTL_FILE = '/etc/sysctl.d/90-vmstation-kubernetes.conf';
 
+/**
+ * The pkgs.k8s.io apt repository of a Kubernetes minor, signed by the key in
+ * /etc/apt/keyrings ("Installing kubeadm" and, on upgrade, "Changing the package repository":
+ * kubernetes.io/docs/tasks/administer-cluster/kubeadm/change-package-repository). Install and
+ * upgrade share it, so both point at the same repository file.
+ */
+export function pkgsK8sAptRepositoryTask(minor: string, name: string): Record<string, unknown> {
+  return {
+    name,
+    'ansible.builtin.apt_repository': { repo: `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /`, filename: 'kubernetes', state: 'present' },
+    when: "os_family_name == 'debian'",
+    // It installs python3-apt from the network when missing.
+    tags: NETWORK,
+  };
+}
+
+/** The pkgs.k8s.io RPM repository of a minor; its packages are excluded from upgrades (held) unless asked by name. */
+export function pkgsK8sRpmRepositoryTask(minor: string, name: string): Record<string, unknown> {
+  return {
+    name,
+    'ansible.builtin.yum_repository': {
+      name: 'kubernetes',
+      description: `Kubernetes v${minor}`,
+      baseurl: `https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/`,
+      gpgkey: `https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/repodata/repomd.xml.key`,
+      gpgcheck: true,
+      exclude: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni'],
+    },
+    when: "os_family_name == 'redhat'",
+  };
+}
+
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
 
 export function controlPlaneEndpoint(cluster: Cluster): string {
@@ -136,13 +168,7 @@ function prepareTasks(cluster: Cluster): unknown[] {
       when: "os_family_name == 'debian'",
       tags: NETWORK,
     },
-    {
-      name: `pkgs.k8s.io repository (v${minor})`,
-      'ansible.builtin.apt_repository': { repo: `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /`, filename: 'kubernetes', state: 'present' },
-      when: "os_family_name == 'debian'",
-      // It installs python3-apt from the network when missing.
-      tags: NETWORK,
-    },
+    pkgsK8sAptRepositoryTask(minor, `pkgs.k8s.io repository (v${minor})`),
     {
       name: 'containerd and Kubernetes packages (Debian/Ubuntu), at the version',
       'ansible.builtin.apt': { name: ['containerd', `kubelet=${pkgVersionDeb}`, `kubeadm=${pkgVersionDeb}`, `kubectl=${pkgVersionDeb}`], state: 'present', update_cache: true, allow_change_held_packages: true },
@@ -150,18 +176,7 @@ function prepareTasks(cluster: Cluster): unknown[] {
       tags: NETWORK,
     },
     { name: 'Hold the Kubernetes packages at the version', 'ansible.builtin.dpkg_selections': { name: '{{ item }}', selection: 'hold' }, loop: ['kubelet', 'kubeadm', 'kubectl'], when: "os_family_name == 'debian'" },
-    {
-      name: `pkgs.k8s.io repository (v${minor}, RPM; excluded from upgrades = held)`,
-      'ansible.builtin.yum_repository': {
-        name: 'kubernetes',
-        description: `Kubernetes v${minor}`,
-        baseurl: `https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/`,
-        gpgkey: `https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/repodata/repomd.xml.key`,
-        gpgcheck: true,
-        exclude: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni'],
-      },
-      when: "os_family_name == 'redhat'",
-    },
+    pkgsK8sRpmRepositoryTask(minor, `pkgs.k8s.io repository (v${minor}, RPM; excluded from upgrades = held)`),
     {
       name: 'containerd repository (RHEL/Rocky ship none)',
       'ansible.builtin.yum_repository': { name: 'docker-ce-stable', description: 'Docker CE (containerd.io)', baseurl: 'https://download.docker.com/linux/rhel/$releasever/$basearch/stable', gpgkey: 'https://download.docker.com/linux/rhel/gpg', gpgcheck: true },

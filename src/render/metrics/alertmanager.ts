@@ -5,9 +5,9 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
 import { userError } from '../../errors.js';
 import type { Artifact } from '../artifact.js';
-import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
-import { checksum, configMap, image, kube, meta, restricted, service, serviceAccount, volumeOwnerInit } from './kube.js';
+import { configChecksumAnnotation, configMap, kube, objectMeta, restricted, service, serviceAccount, volumeOwnerInit } from '../k8s/objects.js';
 import { ALERTMANAGER_SECRET_DIR, alertmanagerSecretKeys, monitoringNode, NAMES, PORTS, serviceHost } from './names.js';
 
 type Receiver = Cluster['spec']['monitoring']['alertmanager']['receivers'][number];
@@ -108,13 +108,13 @@ function statefulSet(cluster: Cluster, config: string): KubeObject {
   return kube({
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: meta(cluster, name, 'alerting'),
+    metadata: objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'alerting' }),
     spec: {
       serviceName: name,
       replicas: 1,
       selector: { matchLabels: selectorLabels(name) },
       template: {
-        metadata: { labels: standardLabels(name, 'alerting'), annotations: { 'vmstation.io/config-checksum': checksum(config) } },
+        metadata: { labels: standardLabels(name, 'alerting'), annotations: configChecksumAnnotation(config) },
         spec: {
           serviceAccountName: name,
           automountServiceAccountToken: false,
@@ -125,7 +125,7 @@ function statefulSet(cluster: Cluster, config: string): KubeObject {
           containers: [
             {
               name,
-              image: image('alertmanager'),
+              image: IMAGES.alertmanager,
               args: [
                 '--config.file=/etc/alertmanager/alertmanager.yml',
                 '--storage.path=/alertmanager',
@@ -170,10 +170,10 @@ export function renderAlertmanager(cluster: Cluster): Artifact[] {
   const config = fastYaml(alertmanagerConfig(cluster));
   const name = NAMES.alertmanager;
   const objects: KubeObject[] = [
-    serviceAccount(cluster, name, 'alerting'),
-    configMap(cluster, `${name}-config`, 'alerting', { 'alertmanager.yml': config }),
+    serviceAccount(objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'alerting' })),
+    configMap(objectMeta(`${name}-config`, { namespace: cluster.spec.monitoring.namespace, component: 'alerting' }), { 'alertmanager.yml': config }),
     statefulSet(cluster, config),
-    service(cluster, name, 'alerting', [{ name: 'http', port: PORTS.alertmanager, ...(am.nodePort === undefined ? {} : { nodePort: am.nodePort }) }], am.nodePort === undefined ? 'ClusterIP' : 'NodePort'),
+    service(objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'alerting' }), name, [{ name: 'http', port: PORTS.alertmanager, nodePort: am.nodePort }]),
   ];
   return [
     { path: 'configs/alertmanager/alertmanager.yml', content: config, component: 'alertmanager', checker: 'amtool' },

@@ -6,9 +6,9 @@ import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContex
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
-import { checksum, clusterRbac, configMap, image, kube, meta, restricted, service, serviceAccount } from './kube.js';
+import { clusterRbac, configChecksumAnnotation, configMap, kube, objectMeta, restricted, service, serviceAccount } from '../k8s/objects.js';
 import { bmcNodes, IPMI_SECRET_DIR, NAMES, PORTS } from './names.js';
 import { SPC_T } from '../selinux/index.js';
 
@@ -20,7 +20,7 @@ function deployment(cluster: Cluster, name: string, component: string, annotatio
   return kube({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: meta(cluster, name, component),
+    metadata: objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component }),
     spec: {
       replicas: 1,
       selector: { matchLabels: selectorLabels(name) },
@@ -72,15 +72,15 @@ export function renderBlackbox(cluster: Cluster): Artifact[] {
   const name = NAMES.blackbox;
   const config = fastYaml(blackboxConfig(cluster));
   const objects: KubeObject[] = [
-    configMap(cluster, `${name}-config`, 'probes', { 'blackbox.yml': config }),
-    deployment(cluster, name, 'probes', { 'vmstation.io/config-checksum': checksum(config) }, {
+    configMap(objectMeta(`${name}-config`, { namespace: cluster.spec.monitoring.namespace, component: 'probes' }), { 'blackbox.yml': config }),
+    deployment(cluster, name, 'probes', configChecksumAnnotation(config), {
       automountServiceAccountToken: false,
       // Unprivileged ICMP sockets (a safe sysctl) let the exporter ping without NET_RAW or root.
       securityContext: { ...nonRoot, sysctls: [{ name: 'net.ipv4.ping_group_range', value: '0 2147483647' }] },
       containers: [
         {
           name,
-          image: image('blackboxExporter'),
+          image: IMAGES.blackboxExporter,
           args: ['--config.file=/etc/blackbox/blackbox.yml', `--web.listen-address=:${PORTS.blackbox}`],
           ports: [{ name: 'http', containerPort: PORTS.blackbox, protocol: 'TCP' }],
           readinessProbe: { httpGet: { path: '/-/healthy', port: 'http' } },
@@ -97,7 +97,7 @@ export function renderBlackbox(cluster: Cluster): Artifact[] {
         { name: 'kube-ca', configMap: { name: KUBE_ROOT_CA_CONFIGMAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
       ],
     }),
-    service(cluster, name, 'probes', [{ name: 'http', port: PORTS.blackbox }]),
+    service(objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'probes' }), name, [{ name: 'http', port: PORTS.blackbox }]),
   ];
   return [
     { path: 'configs/blackbox/blackbox.yml', content: config, component: 'blackbox-exporter', checker: 'blackbox-config' },
@@ -133,7 +133,7 @@ export function renderNodeExporter(cluster: Cluster): Artifact[] {
   const ds = kube({
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: meta(cluster, name, 'metrics'),
+    metadata: objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'metrics' }),
     spec: {
       selector: { matchLabels: selectorLabels(name) },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%' } },
@@ -153,7 +153,7 @@ export function renderNodeExporter(cluster: Cluster): Artifact[] {
           containers: [
             {
               name,
-              image: image('nodeExporter'),
+              image: IMAGES.nodeExporter,
               args: [
                 '--path.procfs=/host/proc',
                 '--path.sysfs=/host/sys',
@@ -213,9 +213,9 @@ export function renderKubeStateMetrics(cluster: Cluster): Artifact[] {
   const name = NAMES.kubeStateMetrics;
   const groups = [...new Set(KSM_RESOURCES.map((r) => r.group))];
   const objects: KubeObject[] = [
-    serviceAccount(cluster, name, 'metrics'),
+    serviceAccount(objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'metrics' })),
     ...clusterRbac(
-      cluster,
+      cluster.spec.monitoring.namespace,
       name,
       'metrics',
       groups.map((g) => ({ apiGroups: [g], resources: KSM_RESOURCES.filter((r) => r.group === g).map((r) => r.resource), verbs: ['list', 'watch'] })),
@@ -226,7 +226,7 @@ export function renderKubeStateMetrics(cluster: Cluster): Artifact[] {
       containers: [
         {
           name,
-          image: image('kubeStateMetrics'),
+          image: IMAGES.kubeStateMetrics,
           args: [
             `--port=${PORTS.kubeStateMetrics}`,
             `--telemetry-port=${PORTS.kubeStateMetricsTelemetry}`,
@@ -243,7 +243,7 @@ export function renderKubeStateMetrics(cluster: Cluster): Artifact[] {
         },
       ],
     }),
-    service(cluster, name, 'metrics', [
+    service(objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'metrics' }), name, [
       { name: 'http-metrics', port: PORTS.kubeStateMetrics },
       { name: 'telemetry', port: PORTS.kubeStateMetricsTelemetry },
     ]),
@@ -312,14 +312,14 @@ export function renderIpmiExporter(cluster: Cluster): Artifact[] {
   // Double-quoted scalars so the placeholders can be replaced by quoted values.
   const config = ipmiConfigText(cluster);
   const objects: KubeObject[] = [
-    configMap(cluster, `${name}-config`, 'hardware', { 'fill-credentials.awk': FILL_CREDENTIALS_AWK, 'ipmi.yml': config }),
-    deployment(cluster, name, 'hardware', { 'vmstation.io/config-checksum': checksum(config) }, {
+    configMap(objectMeta(`${name}-config`, { namespace: cluster.spec.monitoring.namespace, component: 'hardware' }), { 'fill-credentials.awk': FILL_CREDENTIALS_AWK, 'ipmi.yml': config }),
+    deployment(cluster, name, 'hardware', configChecksumAnnotation(config), {
       automountServiceAccountToken: false,
       securityContext: nonRoot,
       initContainers: [
         {
           name: 'fill-credentials',
-          image: image('busybox'),
+          image: IMAGES.busybox,
           command: ['awk', '-v', 'out=/etc/ipmi-exporter/config/ipmi.yml', '-f', '/etc/ipmi-exporter/template/fill-credentials.awk', '/etc/ipmi-exporter/template/ipmi.yml'],
           resources: { requests: { cpu: '10m', memory: '8Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
           securityContext: restricted(),
@@ -333,7 +333,7 @@ export function renderIpmiExporter(cluster: Cluster): Artifact[] {
       containers: [
         {
           name,
-          image: image('ipmiExporter'),
+          image: IMAGES.ipmiExporter,
           args: ['--config.file=/etc/ipmi-exporter/config/ipmi.yml', `--web.listen-address=:${PORTS.ipmiExporter}`],
           // Remote scrapes hand FreeIPMI its credentials through a FIFO in os.TempDir(), and
           // ipmi-sensors keeps its SDR cache under $HOME/.freeipmi: both need a writable folder
@@ -357,7 +357,7 @@ export function renderIpmiExporter(cluster: Cluster): Artifact[] {
         { name: 'config', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
       ],
     }),
-    service(cluster, name, 'hardware', [{ name: 'http', port: PORTS.ipmiExporter }]),
+    service(objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'hardware' }), name, [{ name: 'http', port: PORTS.ipmiExporter }]),
   ];
   return [
     { path: 'configs/ipmi-exporter/ipmi.yml', content: config, component: 'ipmi-exporter', checker: 'yaml' },

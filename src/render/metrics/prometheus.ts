@@ -4,12 +4,17 @@
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
-import { checksum, clusterRbac, configMap, image, kube, meta, prometheusSize, restricted, service, serviceAccount, volumeOwnerInit } from './kube.js';
+import { clusterRbac, configChecksumAnnotation, configMap, kube, objectMeta, restricted, service, serviceAccount, volumeOwnerInit } from '../k8s/objects.js';
 import { monitoringNode, NAMES, PORTS } from './names.js';
 import { prometheusConfig } from './prometheus-config.js';
 import { ruleFile, type RuleGroup } from './rules/index.js';
+
+/** Kubernetes quantity for a Prometheus size flag: 20Gi -> 20GB (Prometheus units are base 2). */
+export function prometheusSize(size: string): string {
+  return size.replace(/([KMGT])i$/, '$1B');
+}
 
 const CONFIG_DIR = '/etc/prometheus';
 const DATA_DIR = '/prometheus';
@@ -47,7 +52,7 @@ export function prometheusArgs(cluster: Cluster): string[] {
 }
 
 function rbac(cluster: Cluster): KubeObject[] {
-  return clusterRbac(cluster, NAMES.prometheus, 'metrics', [
+  return clusterRbac(cluster.spec.monitoring.namespace, NAMES.prometheus, 'metrics', [
     // Service discovery (roles endpointslice, node, pod) and kubelet/cAdvisor scrapes.
     { apiGroups: [''], resources: ['nodes', 'services', 'pods'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
@@ -64,7 +69,7 @@ function statefulSet(cluster: Cluster, files: PrometheusFiles): KubeObject {
   return kube({
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: meta(cluster, name, 'metrics'),
+    metadata: objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'metrics' }),
     spec: {
       serviceName: name,
       replicas: 1,
@@ -72,7 +77,7 @@ function statefulSet(cluster: Cluster, files: PrometheusFiles): KubeObject {
       template: {
         metadata: {
           labels: standardLabels(name, 'metrics'),
-          annotations: { 'vmstation.io/config-checksum': checksum(files.config, ...files.rules.map((r) => r.text)) },
+          annotations: configChecksumAnnotation(files.config, ...files.rules.map((r) => r.text)),
         },
         spec: {
           serviceAccountName: name,
@@ -91,7 +96,7 @@ function statefulSet(cluster: Cluster, files: PrometheusFiles): KubeObject {
           containers: [
             {
               name,
-              image: image('prometheus'),
+              image: IMAGES.prometheus,
               args: prometheusArgs(cluster),
               ports: [{ name: 'http', containerPort: PORTS.prometheus, protocol: 'TCP' }],
               readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
@@ -135,11 +140,11 @@ export function renderPrometheus(cluster: Cluster, groups: RuleGroup[]): Artifac
   const data: Record<string, string> = { 'prometheus.yml': files.config };
   for (const r of files.rules) data[`rules-${r.group}.yaml`] = r.text;
   const objects: KubeObject[] = [
-    serviceAccount(cluster, name, 'metrics'),
+    serviceAccount(objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'metrics' })),
     ...rbac(cluster),
-    configMap(cluster, `${name}-config`, 'metrics', data),
+    configMap(objectMeta(`${name}-config`, { namespace: cluster.spec.monitoring.namespace, component: 'metrics' }), data),
     statefulSet(cluster, files),
-    service(cluster, name, 'metrics', [{ name: 'http', port: PORTS.prometheus, nodePort: cluster.spec.monitoring.prometheus.nodePort }], 'NodePort'),
+    service(objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'metrics' }), name, [{ name: 'http', port: PORTS.prometheus, nodePort: cluster.spec.monitoring.prometheus.nodePort }]),
   ];
   return [
     { path: 'configs/prometheus/prometheus.yml', content: files.config, component: 'prometheus', checker: 'promtool-config' },

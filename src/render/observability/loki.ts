@@ -2,10 +2,11 @@
 // the compactor, limits sized for a homelab. The config is built from a typed model of the
 // documented settings (no Loki binary runs here; a golden file pins the text).
 import { durationSeconds } from '../../config/duration.js';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
 import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYaml, type KubeObject } from '../k8s/common.js';
-import { COMPONENTS, RUN_AS } from './names.js';
-import { configHash, configMap, containerSecurityContext, meta, podSecurityContext, resources, service, serviceAccount } from './objects.js';
+import { COMPONENTS, monitoringNamespace, RUN_AS } from './names.js';
+import { configChecksumAnnotation, configMap, kube, objectMeta, podSecurityContext, resources, restricted, scrapeAnnotations, service, serviceAccount } from '../k8s/objects.js';
 import { volumeClaimSpec } from './storage.js';
 
 /** The subset of Loki's configuration file we set (names as in Loki's configuration reference). */
@@ -121,23 +122,23 @@ export function lokiObjects(cluster: Cluster, configText: string): KubeObject[] 
   const name = COMPONENTS.loki.name;
   const labels = standardLabels(name, 'logs');
   return [
-    serviceAccount(cluster, name),
-    configMap(cluster, `${name}-config`, name, { 'loki.yaml': configText }),
-    service(cluster, name, [
+    serviceAccount(objectMeta(name, { namespace: monitoringNamespace(cluster) }), false),
+    configMap(objectMeta(`${name}-config`, { namespace: monitoringNamespace(cluster), app: name, component: 'config' }), { 'loki.yaml': configText }),
+    service(objectMeta(name, { namespace: monitoringNamespace(cluster), annotations: scrapeAnnotations(COMPONENTS.loki.port) }), name, [
       // A NodePort only when the file asks for one: Loki's API pushes and deletes logs (issue 17 §4).
-      { name: 'http', port: COMPONENTS.loki.port, ...(cluster.spec.monitoring.loki.nodePort === undefined ? {} : { nodePort: cluster.spec.monitoring.loki.nodePort }) },
+      { name: 'http', port: COMPONENTS.loki.port, nodePort: cluster.spec.monitoring.loki.nodePort },
       { name: 'grpc', port: COMPONENTS.loki.grpcPort },
-    ], { port: COMPONENTS.loki.port }),
-    {
+    ]),
+    kube({
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
-      metadata: meta(cluster, name, 'logs'),
+      metadata: objectMeta(name, { namespace: monitoringNamespace(cluster), component: 'logs' }),
       spec: {
         serviceName: name,
         replicas: 1,
         selector: { matchLabels: selectorLabels(name) },
         template: {
-          metadata: { labels, annotations: { 'vmstation.io/config-checksum': configHash(configText) } },
+          metadata: { labels, annotations: configChecksumAnnotation(configText) },
           spec: {
             serviceAccountName: name,
             automountServiceAccountToken: false,
@@ -155,7 +156,7 @@ export function lokiObjects(cluster: Cluster, configText: string): KubeObject[] 
                 ],
                 readinessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 },
                 livenessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 120, periodSeconds: 30, failureThreshold: 5 },
-                securityContext: containerSecurityContext(),
+                securityContext: restricted(),
                 resources: resources({ cpu: '100m', memory: '256Mi' }, { memory: '1Gi' }),
                 volumeMounts: [
                   { name: 'config', mountPath: '/etc/loki', readOnly: true },
@@ -172,6 +173,6 @@ export function lokiObjects(cluster: Cluster, configText: string): KubeObject[] 
         },
         volumeClaimTemplates: [{ metadata: { name: 'data', labels: standardLabels(name, 'storage') }, spec: volumeClaimSpec(cluster.spec.monitoring.loki.storage) }],
       },
-    },
+    } satisfies IStatefulSet),
   ];
 }

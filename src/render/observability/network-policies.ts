@@ -5,9 +5,9 @@
 // nodelocaldns the resolver is a link-local address on the node, not a pod in kube-system.
 // Calico and Cilium enforce these; flannel does not (they are then inert, not harmful).
 import type { Cluster } from '../../config/model.js';
-import { selectorLabels, standardLabels, SYSLOG_RECEIVER_PORT, type KubeObject } from '../k8s/common.js';
-import { COMPONENTS } from './names.js';
-import { meta } from './objects.js';
+import { selectorLabels, SYSLOG_RECEIVER_PORT, type KubeObject } from '../k8s/common.js';
+import { COMPONENTS, monitoringNamespace } from './names.js';
+import { objectMeta } from '../k8s/objects.js';
 import type { ShipperKind } from './shipper.js';
 
 type Protocol = 'TCP' | 'UDP';
@@ -30,7 +30,7 @@ export const DNS_PORTS: readonly Port[] = [
 ];
 
 function policy(cluster: Cluster, name: string, spec: Record<string, unknown>): KubeObject {
-  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { ...meta(cluster, name, 'network-policy'), labels: standardLabels(name, 'network-policy') }, spec };
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: objectMeta(name, { namespace: monitoringNamespace(cluster), component: 'network-policy' }), spec };
 }
 
 interface IngressNeed {

@@ -1,11 +1,12 @@
 // The log shipper DaemonSet (Alloy by default, Promtail when asked): one pod per node, every
 // taint tolerated, host log folders read-only, the syslog receiver on a host port, and RBAC
 // that can only read pods (for discovering this node's containers).
+import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import type { Cluster } from '../../config/model.js';
 import { IMAGES, selectorLabels, standardLabels, SYSLOG_RECEIVER_PORT, type KubeObject } from '../k8s/common.js';
 import { NODE_NAME_ENV } from './alloy/config.js';
 import { COMPONENTS, monitoringNamespace } from './names.js';
-import { configHash, configMap, meta, resources, service } from './objects.js';
+import { clusterRbac, configChecksumAnnotation, configMap, kube, objectMeta, resources, scrapeAnnotations, service, serviceAccount } from '../k8s/objects.js';
 import { SPC_T } from '../selinux/index.js';
 
 export type ShipperKind = 'alloy' | 'promtail';
@@ -56,32 +57,20 @@ export function shipperObjects(cluster: Cluster, kind: ShipperKind, configText: 
   const ns = monitoringNamespace(cluster);
   const labels = standardLabels(s.name, 'log-shipper');
   return [
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(cluster, s.name, 'log-shipper') },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: `vmstation-${s.name}`, labels },
-      // Discovering the containers on this node is all it asks of the API.
-      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `vmstation-${s.name}`, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `vmstation-${s.name}` },
-      subjects: [{ kind: 'ServiceAccount', name: s.name, namespace: ns }],
-    },
-    configMap(cluster, `${s.name}-config`, s.name, { [s.configFile]: configText }),
-    service(cluster, s.name, [{ name: 'http-metrics', port: s.port }], { port: s.port }),
-    {
+    serviceAccount(objectMeta(s.name, { namespace: ns, component: 'log-shipper' })),
+    // Discovering the containers on this node is all it asks of the API.
+    ...clusterRbac(ns, s.name, 'log-shipper', [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }], s.name),
+    configMap(objectMeta(`${s.name}-config`, { namespace: ns, app: s.name, component: 'config' }), { [s.configFile]: configText }),
+    service(objectMeta(s.name, { namespace: ns, annotations: scrapeAnnotations(s.port) }), s.name, [{ name: 'http-metrics', port: s.port }]),
+    kube({
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
-      metadata: meta(cluster, s.name, 'log-shipper'),
+      metadata: objectMeta(s.name, { namespace: ns, component: 'log-shipper' }),
       spec: {
         selector: { matchLabels: selectorLabels(s.name) },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
         template: {
-          metadata: { labels, annotations: { 'vmstation.io/config-checksum': configHash(configText) } },
+          metadata: { labels, annotations: configChecksumAnnotation(configText) },
           spec: {
             serviceAccountName: s.name,
             // Every node ships its logs, whatever its taints.
@@ -131,6 +120,6 @@ export function shipperObjects(cluster: Cluster, kind: ShipperKind, configText: 
           },
         },
       },
-    },
+    } satisfies IDaemonSet),
   ];
 }

@@ -5,9 +5,10 @@
 //   (not hostPath) so the kubelet applies fsGroup and each pod owns its data directory; or
 // - statically (mode static), by a no-provisioner StorageClass of the same name and one local
 //   PersistentVolume per component on the monitoring node, pre-bound to its claim.
+import type { IPersistentVolumeClaimSpec } from 'kubernetes-models/v1/PersistentVolumeClaimSpec';
 import type { Cluster } from '../../config/model.js';
 import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYaml, type KubeObject } from '../k8s/common.js';
-import { containerSecurityContext, resources } from './objects.js';
+import { namespaceObject, resources, restricted } from '../k8s/objects.js';
 import { COMPONENTS, LOCAL_PATH_NAMESPACE, monitoringNamespace, RUN_AS, STORAGE_CLASS } from './names.js';
 
 /** One persistent volume a monitoring component claims. */
@@ -42,23 +43,9 @@ function staticVolumePath(cluster: Cluster, v: MonitoringVolume): string {
 }
 
 export function namespaceObjects(cluster: Cluster): KubeObject[] {
-  return [
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: monitoringNamespace(cluster),
-        labels: {
-          ...standardLabels(monitoringNamespace(cluster), 'namespace'),
-          // node-exporter needs host network and PID, the log shipper host paths and a host port:
-          // say so explicitly, so a distribution that enforces `restricted` by default (RKE2's
-          // CIS profile) admits them, and warn about anything beyond baseline.
-          'pod-security.kubernetes.io/enforce': 'privileged',
-          'pod-security.kubernetes.io/warn': 'baseline',
-        },
-      },
-    },
-  ];
+  // node-exporter needs host network and PID, the log shipper host paths and a host port: say so
+  // explicitly, and warn about anything beyond baseline.
+  return [namespaceObject(monitoringNamespace(cluster), { enforce: 'privileged', warn: 'baseline' })];
 }
 
 /** The local-path provisioner (upstream layout, least-privilege RBAC, pinned images). */
@@ -81,7 +68,7 @@ export function localPathProvisionerObjects(cluster: Cluster): KubeObject[] {
     },
   });
   return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ...standardLabels(ns, 'namespace'), 'pod-security.kubernetes.io/enforce': 'privileged' } } },
+    namespaceObject(ns, { enforce: 'privileged' }),
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns, labels } },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -150,7 +137,7 @@ export function localPathProvisionerObjects(cluster: Cluster): KubeObject[] {
                   // Reload helperPod.yaml too when the ConfigMap changes.
                   { name: 'CONFIG_MOUNT_PATH', value: '/etc/config/' },
                 ],
-                securityContext: containerSecurityContext({ readOnlyRootFilesystem: false }),
+                securityContext: restricted({ readOnlyRootFilesystem: false }),
                 resources: resources({ cpu: '10m', memory: '32Mi' }, { memory: '128Mi' }),
                 volumeMounts: [{ name: 'config-volume', mountPath: '/etc/config/' }],
               },
@@ -213,6 +200,6 @@ export function staticVolumeObjects(cluster: Cluster): KubeObject[] {
 }
 
 /** A claim on the `local-path` class (Grafana's; StatefulSets use volumeClaimTemplate). */
-export function volumeClaimSpec(size: string) {
+export function volumeClaimSpec(size: string): IPersistentVolumeClaimSpec {
   return { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: size } } };
 }

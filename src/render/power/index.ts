@@ -3,20 +3,17 @@
 // ServiceAccount with least-privilege RBAC, the Service Prometheus scrapes, and the cluster file
 // as a ConfigMap. Secrets (SSH key, API token, BMC credentials) are only referenced by name: they
 // are created at apply time from the vault, never rendered.
-import { createHash } from 'node:crypto';
-import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import type { INamespace } from 'kubernetes-models/v1/Namespace';
-import type { IService } from 'kubernetes-models/v1/Service';
-import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IService } from 'kubernetes-models/v1/Service';
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { stringify } from 'yaml';
 import { gatewayPortOf, type Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { CONTROL_PLANE_TOLERATIONS, controlPlaneNodeAffinity, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { configChecksumAnnotation, configMap, kube, namespaceObject, objectMeta, restricted, scrapeAnnotations, serviceAccount } from '../k8s/objects.js';
 import type { RenderContext, Renderer } from '../registry.js';
 
 /** Names of the Secrets `vmstation deploy` creates from the vault for the power manager. */
@@ -44,10 +41,6 @@ const MOUNTS = {
   drivers: '/etc/vmstation/drivers',
 } as const;
 
-function obj<T extends { apiVersion: string; kind: string; metadata?: { name?: string } }>(o: T): KubeObject {
-  return o as unknown as KubeObject;
-}
-
 /** Vault secrets the drivers read in the cluster (BMC credentials, SecureOn passwords). */
 export function driverSecretNames(cluster: Cluster): string[] {
   const names = new Set<string>();
@@ -66,11 +59,42 @@ export function clusterFileForController(cluster: Cluster): string {
   return stringify(cluster, { lineWidth: 0, aliasDuplicateObjects: false, sortMapEntries: true });
 }
 
+/**
+ * Its ClusterRole and binding: named as the power manager itself (not `vmstation-NAME` as the
+ * other components' roles: renaming would leave the old role behind on upgrade).
+ */
+function powerClusterRbac(ns: string): KubeObject[] {
+  const name = POWER_MANAGER.name;
+  const metadata = objectMeta(name, { component: 'power-manager' });
+  return [
+    kube({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata,
+      rules: [
+        { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+        { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
+        // To tell whether a pod's claim is bound to a node-local volume (it cannot move).
+        { apiGroups: [''], resources: ['persistentvolumeclaims', 'persistentvolumes'], verbs: ['get', 'list', 'watch'] },
+      ],
+    } satisfies IClusterRole),
+    kube({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+    } satisfies IClusterRoleBinding),
+  ];
+}
+
 export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation): KubeObject[] {
   const ns = cluster.spec.power.controller.namespace;
   const name = POWER_MANAGER.name;
   const labels = standardLabels(name, 'power-manager');
-  const meta = (n: string) => ({ name: n, namespace: ns, labels });
+  const meta = (n: string) => objectMeta(n, { namespace: ns, app: name, component: 'power-manager' });
   const clusterText = clusterFileForController(cluster);
   const prometheusUrl = cluster.spec.monitoring.enabled ? `http://prometheus.${cluster.spec.monitoring.namespace}.svc.${cluster.spec.kubernetes.clusterDomain}:9090` : undefined;
   const args = [
@@ -96,29 +120,11 @@ export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation)
   const secretNames = [POWER_SECRETS.ssh, POWER_SECRETS.token, POWER_SECRETS.drivers];
 
   return [
-    obj({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ...standardLabels(ns, 'namespace'), 'pod-security.kubernetes.io/enforce': 'privileged' } } } satisfies INamespace),
-    obj({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name), automountServiceAccountToken: true } satisfies IServiceAccount),
-    obj({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name, labels },
-      rules: [
-        { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch', 'patch'] },
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
-        { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
-        // To tell whether a pod's claim is bound to a node-local volume (it cannot move).
-        { apiGroups: [''], resources: ['persistentvolumeclaims', 'persistentvolumes'], verbs: ['get', 'list', 'watch'] },
-      ],
-    } satisfies IClusterRole),
-    obj({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
-    } satisfies IClusterRoleBinding),
-    obj({
+    namespaceObject(ns, { enforce: 'privileged' }),
+    serviceAccount(meta(name), true),
+    ...powerClusterRbac(ns),
+
+    kube({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: meta(name),
@@ -129,33 +135,28 @@ export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation)
         { apiGroups: [''], resources: ['secrets'], resourceNames: secretNames, verbs: ['get'] },
       ],
     } satisfies IRole),
-    obj({
+    kube({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
       metadata: meta(name),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
     } satisfies IRoleBinding),
-    obj({
+    kube({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
-      metadata: { name: `${name}-events`, namespace: NODE_EVENTS_NAMESPACE, labels },
+      metadata: objectMeta(`${name}-events`, { namespace: NODE_EVENTS_NAMESPACE, app: name, component: 'power-manager' }),
       rules: [{ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] }],
     } satisfies IRole),
-    obj({
+    kube({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
-      metadata: { name: `${name}-events`, namespace: NODE_EVENTS_NAMESPACE, labels },
+      metadata: objectMeta(`${name}-events`, { namespace: NODE_EVENTS_NAMESPACE, app: name, component: 'power-manager' }),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-events` },
       subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
     } satisfies IRoleBinding),
-    obj({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: meta(POWER_CLUSTER_CONFIGMAP),
-      data: { 'vmstation.yaml': clusterText },
-    } satisfies IConfigMap),
-    obj({
+    configMap(meta(POWER_CLUSTER_CONFIGMAP), { 'vmstation.yaml': clusterText }),
+    kube({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: meta(name),
@@ -167,7 +168,7 @@ export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation)
         template: {
           metadata: {
             labels: { ...labels, ...selectorLabels(name) },
-            annotations: { 'vmstation.io/cluster-file-sha256': sha256(clusterText) },
+            annotations: configChecksumAnnotation(clusterText),
           },
           spec: {
             serviceAccountName: name,
@@ -207,7 +208,7 @@ export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation)
                 readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
                 resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '512Mi' } },
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                securityContext: restricted(),
                 volumeMounts: [
                   { name: 'cluster', mountPath: MOUNTS.cluster, readOnly: true },
                   { name: 'ssh', mountPath: MOUNTS.ssh, readOnly: true },
@@ -230,13 +231,10 @@ export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation)
         },
       },
     } satisfies IDeployment),
-    obj({
+    kube({
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: {
-        ...meta(name),
-        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(POWER_MANAGER.port), 'prometheus.io/path': POWER_MANAGER.metricsPath },
-      },
+      metadata: objectMeta(name, { namespace: ns, component: 'power-manager', annotations: scrapeAnnotations(POWER_MANAGER.port, POWER_MANAGER.metricsPath) }),
       spec: {
         type: cluster.spec.power.controller.nodePort ? 'NodePort' : 'ClusterIP',
         selector: selectorLabels(name),
@@ -244,10 +242,6 @@ export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation)
       },
     } satisfies IService),
   ];
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Vault secret names `deploy` must turn into the power manager's Secrets (never their values). */

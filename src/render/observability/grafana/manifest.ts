@@ -1,10 +1,12 @@
 // Grafana on the monitoring node: provisioning and dashboards from ConfigMaps, data on a
 // `local-path` claim owned through fsGroup 472, the admin password from a Secret the deploy
 // creates from the encrypted secrets file (only its name is rendered, never the value).
+import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { Cluster } from '../../../config/model.js';
 import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, type KubeObject } from '../../k8s/common.js';
-import { COMPONENTS, RUN_AS } from '../names.js';
-import { configHash, configMap, containerSecurityContext, meta, podSecurityContext, resources, service, serviceAccount } from '../objects.js';
+import { COMPONENTS, monitoringNamespace, RUN_AS } from '../names.js';
+import { configChecksumAnnotation, configMap, kube, objectMeta, podSecurityContext, resources, restricted, scrapeAnnotations, service, sortedRecord, serviceAccount } from '../../k8s/objects.js';
 import { volumeClaimSpec } from '../storage.js';
 import { GRAFANA_PATHS } from './config.js';
 
@@ -34,23 +36,24 @@ export function grafanaObjects(cluster: Cluster, files: GrafanaFiles): KubeObjec
   const secret = grafanaAdminSecret(cluster);
   const labels = standardLabels(name, 'dashboards');
   const anonymous = g.anonymousRole !== 'None';
-  const hash = configHash(files.ini, files.datasources, files.dashboardProvider, ...Object.values(files.dashboards));
   return [
-    serviceAccount(cluster, name),
-    configMap(cluster, `${name}-config`, name, { 'grafana.ini': files.ini }),
-    configMap(cluster, `${name}-provisioning`, name, { 'datasources.yaml': files.datasources, 'dashboards.yaml': files.dashboardProvider }),
-    configMap(cluster, `${name}-dashboards`, name, files.dashboards),
-    {
+    serviceAccount(objectMeta(name, { namespace: monitoringNamespace(cluster) }), false),
+    configMap(objectMeta(`${name}-config`, { namespace: monitoringNamespace(cluster), app: name, component: 'config' }), { 'grafana.ini': files.ini }),
+    configMap(objectMeta(`${name}-provisioning`, { namespace: monitoringNamespace(cluster), app: name, component: 'config' }), sortedRecord({ 'datasources.yaml': files.datasources, 'dashboards.yaml': files.dashboardProvider })),
+    configMap(objectMeta(`${name}-dashboards`, { namespace: monitoringNamespace(cluster), app: name, component: 'config' }), sortedRecord(files.dashboards)),
+    kube({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: meta(cluster, `${name}-data`, 'storage'),
+      metadata: objectMeta(`${name}-data`, { namespace: monitoringNamespace(cluster), component: 'storage' }),
       spec: volumeClaimSpec(g.storage),
-    },
-    service(cluster, name, [{ name: 'http', port: COMPONENTS.grafana.port, nodePort: g.nodePort }], { port: COMPONENTS.grafana.port }),
-    {
+    } satisfies IPersistentVolumeClaim),
+    service(objectMeta(name, { namespace: monitoringNamespace(cluster), annotations: scrapeAnnotations(COMPONENTS.grafana.port) }), name, [{ name: 'http', port: COMPONENTS.grafana.port, nodePort: g.nodePort }]),
+    kube({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: meta(cluster, name, 'dashboards', {
+      metadata: objectMeta(name, {
+        namespace: monitoringNamespace(cluster),
+        component: 'dashboards',
         // Names only: the deploy creates this Secret from the encrypted secrets file before applying.
         annotations: { 'vmstation.io/secrets-from-vault': JSON.stringify([{ secret: secret.name, key: secret.key, from: secret.vaultSecret }]) },
       }),
@@ -60,7 +63,7 @@ export function grafanaObjects(cluster: Cluster, files: GrafanaFiles): KubeObjec
         strategy: { type: 'Recreate' },
         selector: { matchLabels: selectorLabels(name) },
         template: {
-          metadata: { labels, annotations: { 'vmstation.io/config-checksum': hash } },
+          metadata: { labels, annotations: configChecksumAnnotation(files.ini, files.datasources, files.dashboardProvider, ...Object.values(files.dashboards)) },
           spec: {
             serviceAccountName: name,
             automountServiceAccountToken: false,
@@ -84,7 +87,7 @@ export function grafanaObjects(cluster: Cluster, files: GrafanaFiles): KubeObjec
                 ports: [{ name: 'http', containerPort: COMPONENTS.grafana.port, protocol: 'TCP' }],
                 readinessProbe: { httpGet: { path: '/api/health', port: 'http' }, periodSeconds: 10, timeoutSeconds: 2 },
                 livenessProbe: { httpGet: { path: '/api/health', port: 'http' }, initialDelaySeconds: 60, periodSeconds: 30, failureThreshold: 5 },
-                securityContext: containerSecurityContext(),
+                securityContext: restricted(),
                 resources: resources({ cpu: '50m', memory: '128Mi' }, { memory: '512Mi' }),
                 volumeMounts: [
                   { name: 'config', mountPath: GRAFANA_PATHS.config, subPath: 'grafana.ini', readOnly: true },
@@ -108,6 +111,6 @@ export function grafanaObjects(cluster: Cluster, files: GrafanaFiles): KubeObjec
           },
         },
       },
-    },
+    } satisfies IDeployment),
   ];
 }
