@@ -1,13 +1,20 @@
 // Every rendered file of the host layer goes through its real checker: chronyd -p, rsyslogd -N1,
-// nft -c, firewall-offline-cmd --check-config, ansible-playbook --syntax-check, ansible-inventory.
+// nft -c, firewall-offline-cmd --check-config, systemd-analyze verify, ansible-playbook
+// --syntax-check, ansible-inventory; the files no tool here can check are pinned by golden files.
+// Each check records the files it ran on, and the last test of each cluster proves that every
+// rendered file was checked by the checker index.json names for it (nothing left unchecked).
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CASES, renderAnsible, writeTree } from '../../unit/ansible/clusters.js';
+import type { Artifact } from '../../../src/render/artifact.js';
+import { POWER_READINESS_SCRIPT_PATH } from '../../../src/render/ansible/power-readiness.js';
+import { CASES, ROOT, renderAnsible, writeTree } from '../../unit/ansible/clusters.js';
 import { unwrapUnsafe } from '../../helpers/ansible-unsafe.js';
+import { unitRoot } from '../../helpers/systemd-verify.js';
 
 const run = promisify(execFile);
 const trees: string[] = [];
@@ -25,12 +32,20 @@ async function check(cmd: string, args: string[], opts: { cwd?: string; env?: No
 }
 
 const ansibleEnv = { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: os.tmpdir() };
+/** Clusters whose golden-checked files test/golden/ansible pins (golden.test.ts): all of them. */
+const GOLDEN_DIR = path.join(ROOT, 'test/golden/ansible');
 
 describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
   const artifacts = renderAnsible(load());
   const dir = writeTree(artifacts);
   trees.push(dir);
   const byChecker = (c: string) => artifacts.filter((a) => a.checker === c);
+  /** path -> the checkers that ran on it in this file (and passed). */
+  const checked = new Map<string, Set<string>>();
+  const mark = (a: Artifact | string, checker: Artifact['checker']): void => {
+    const p = typeof a === 'string' ? a : a.path;
+    checked.set(p, (checked.get(p) ?? new Set()).add(checker));
+  };
 
   it('renders the same bytes every time', () => {
     expect(renderAnsible(load())).toEqual(artifacts);
@@ -42,6 +57,7 @@ describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
     for (const a of files) {
       const { stdout } = await check('chronyd', ['-p', '-f', path.join(dir, a.path)]);
       expect(stdout).toMatch(/^(server|pool) /m);
+      mark(a, 'chronyd');
     }
   });
 
@@ -62,11 +78,15 @@ describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
       const { stderr } = await check('rsyslogd', ['-N1', '-f', file]);
       expect(stderr).toContain('End of config validation run');
       expect(stderr).not.toMatch(/error|can not be accessed/i);
+      mark(a, 'rsyslogd');
     }
   });
 
   it('nft -c accepts every nftables ruleset (Debian nodes)', async () => {
-    for (const a of byChecker('nft')) await check('nft', ['-c', '-f', path.join(dir, a.path)]);
+    for (const a of byChecker('nft')) {
+      await check('nft', ['-c', '-f', path.join(dir, a.path)]);
+      mark(a, 'nft');
+    }
     expect(byChecker('nft').length).toBe(artifacts.filter((a) => a.path.endsWith('.nft')).length);
   });
 
@@ -78,8 +98,9 @@ describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
         if (existsSync('/etc/firewalld/firewalld.conf')) copyFileSync('/etc/firewalld/firewalld.conf', path.join(conf, 'firewalld.conf'));
         copyFileSync(path.join(dir, a.path), path.join(conf, 'zones', 'public.xml'));
         await check('firewall-offline-cmd', ['--system-config', conf, '--check-config']);
+        mark(a, 'firewall-offline-cmd');
         // The check must be able to fail: a broken copy of the same zone is refused.
-        writeFileSync(path.join(conf, 'zones', 'public.xml'), artifacts.find((x) => x === a)!.content.replace('<accept/>', '<acept/>'));
+        writeFileSync(path.join(conf, 'zones', 'public.xml'), a.content.replace('<accept/>', '<acept/>'));
         await expect(check('firewall-offline-cmd', ['--system-config', conf, '--check-config'])).rejects.toThrow(/Unexpected element acept/);
       } finally {
         rmSync(conf, { recursive: true, force: true });
@@ -87,9 +108,47 @@ describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
     }
   });
 
-  it('ansible-playbook --syntax-check accepts the playbook and roles', async () => {
-    const { stdout } = await check('ansible-playbook', ['--syntax-check', 'site.yaml'], { cwd: path.join(dir, 'ansible'), env: ansibleEnv });
+  it('systemd-analyze verify accepts every unit, with the program it runs in place', () => {
+    const units = byChecker('systemd-analyze');
+    // The sleepers' power-readiness unit is the only unit of the host layer.
+    expect(units.map((a) => a.path)).toEqual(load().spec.nodes.filter((n) => n.power.autoSleep).map((n) => `configs/power/${n.name}.service`));
+    const script = artifacts.find((a) => a.path === 'configs/power/power-readiness.py');
+    for (const a of units) {
+      const r = unitRoot('vmstation-power-units');
+      trees.push(r.root);
+      r.put(POWER_READINESS_SCRIPT_PATH, script!.content, 0o755);
+      r.copyFromHost('/usr/bin/python3');
+      // The role installs it under the name the playbook gives it (roles/power/tasks).
+      r.put('etc/systemd/system/vmstation-power-readiness.service', a.content);
+      const ok = r.verify(['vmstation-power-readiness.service']);
+      expect(ok.stderr).toBe('');
+      expect(ok.status).toBe(0);
+      mark(a, 'systemd-analyze');
+    }
+  });
+
+  it('ansible-playbook --syntax-check accepts the playbook, with ansible.cfg read', async () => {
+    const { stdout } = await check('ansible-playbook', ['-v', '--syntax-check', 'site.yaml'], { cwd: path.join(dir, 'ansible'), env: ansibleEnv });
     expect(stdout).toContain('playbook: site.yaml');
+    expect(stdout).toContain(`Using ${path.join(dir, 'ansible', 'ansible.cfg')} as config file`);
+    mark('ansible/site.yaml', 'ansible-syntax');
+    mark('ansible/ansible.cfg', 'ansible-syntax');
+  });
+
+  it('ansible-playbook --syntax-check accepts every role file, also of roles this cluster leaves out', async () => {
+    // site.yaml names only the roles this cluster uses, and --syntax-check does not follow
+    // include_tasks: a play applying every role, importing every task file, reads them all.
+    const roleFiles = artifacts.filter((a) => a.path.startsWith('ansible/roles/'));
+    const roles = [...new Set(roleFiles.map((a) => a.path.split('/')[2]!))].sort();
+    const taskFiles = roleFiles.filter((a) => /\/tasks\/(?!main\.yaml$)[^/]+$/.test(a.path));
+    const play = [{ name: 'every role', hosts: 'all', gather_facts: false, roles, tasks: taskFiles.map((a) => ({ name: `import ${a.path}`, 'ansible.builtin.import_tasks': path.join(dir, a.path) })) }];
+    writeFileSync(path.join(dir, 'ansible', 'every-role.yaml'), JSON.stringify(play));
+    const { stdout } = await check('ansible-playbook', ['--syntax-check', 'every-role.yaml'], { cwd: path.join(dir, 'ansible'), env: ansibleEnv });
+    expect(stdout).toContain('playbook: every-role.yaml');
+    for (const a of roleFiles) {
+      expect(/\/(tasks|handlers)\/[^/]+\.yaml$/.test(a.path), `${a.path}: a role file --syntax-check does not read`).toBe(true);
+      mark(a, 'ansible-syntax');
+    }
   });
 
   it('ansible-inventory --list shows the groups by role, OS family, sleep and service', async () => {
@@ -116,12 +175,42 @@ describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
       expect(hv.ansible_port).toBe(n.ssh.port);
       expect(hv.ansible_ssh_private_key_file).toBe(n.ssh.privateKey);
       expect(hv.vmstation_chrony_conf).toBe(n.os.startsWith('rhel') ? '/etc/chrony.conf' : '/etc/chrony/chrony.conf');
+      // host_vars/NODE.yaml was read: every variable it sets is the node's.
+      const own = artifacts.find((a) => a.path === `ansible/host_vars/${n.name}.yaml`)!;
+      expect(hv).toMatchObject(unwrapUnsafe(parse(own.content.replace(/!unsafe /g, '')) as Record<string, unknown>));
+      mark(own, 'ansible-inventory');
+    }
+    mark('ansible/inventory.yaml', 'ansible-inventory');
+  });
+
+  it('ansible-inventory reads every group_vars file, also of a group this cluster leaves empty', async () => {
+    // A group with no host has its group_vars file skipped; a probe host in every group reads them all.
+    const groupFiles = artifacts.filter((a) => a.path.startsWith('ansible/group_vars/'));
+    const groups = groupFiles.map((a) => path.basename(a.path, '.yaml')).filter((g) => g !== 'all');
+    writeFileSync(path.join(dir, 'ansible', 'probe.yaml'), JSON.stringify({ all: { children: Object.fromEntries(groups.map((g) => [g, { hosts: { [`probe-${g}`]: null } }])) } }));
+    const { stdout } = await check('ansible-inventory', ['-i', 'inventory.yaml', '-i', 'probe.yaml', '--list'], { cwd: path.join(dir, 'ansible'), env: ansibleEnv });
+    const hostvars = unwrapUnsafe(JSON.parse(stdout) as { _meta: { hostvars: Record<string, Record<string, unknown>> } })._meta.hostvars;
+    for (const a of groupFiles) {
+      const group = path.basename(a.path, '.yaml');
+      const vars = parse(a.content.replace(/!unsafe /g, '')) as Record<string, unknown>;
+      expect(Object.keys(vars).length, a.path).toBeGreaterThan(0);
+      expect(hostvars[group === 'all' ? `probe-${groups[0]}` : `probe-${group}`], a.path).toMatchObject(unwrapUnsafe(vars));
+      mark(a, 'ansible-inventory');
     }
   });
 
-  it('every checked file is listed with a real checker and nothing is left unchecked', () => {
-    const real = new Set(['chronyd', 'rsyslogd', 'nft', 'firewall-offline-cmd', 'ansible-syntax', 'ansible-inventory', 'golden']);
-    for (const a of artifacts) expect(real.has(a.checker), `${a.path}: ${a.checker}`).toBe(true);
-    expect(name).toBeTruthy();
+  it('every file no tool here can check is pinned by its golden file (test/golden/ansible)', () => {
+    for (const a of byChecker('golden')) {
+      const golden = path.join(GOLDEN_DIR, name, a.path);
+      expect(existsSync(golden), `${golden} is missing: UPDATE_GOLDEN=1 npx vitest run --project unit test/unit/ansible/golden.test.ts`).toBe(true);
+      expect(a.content).toBe(readFileSync(golden, 'utf8'));
+      mark(a, 'golden');
+    }
+  });
+
+  it('nothing is left unchecked: every rendered file went through the checker index.json names for it', () => {
+    const missed = artifacts.filter((a) => !checked.get(a.path)?.has(a.checker)).map((a) => `${a.path} (${a.checker})`);
+    expect(missed).toEqual([]);
+    expect(checked.size).toBe(artifacts.length);
   });
 });
