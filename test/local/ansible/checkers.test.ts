@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Artifact } from '../../../src/render/artifact.js';
-import { POWER_READINESS_SCRIPT_PATH } from '../../../src/render/ansible/power-readiness.js';
+import { POWER_READINESS_SCRIPT_PATH, POWER_READINESS_UNIT } from '../../../src/render/ansible/power-readiness.js';
 import { CASES, ROOT, renderAnsible, writeTree } from '../../unit/ansible/clusters.js';
 import { unwrapUnsafe } from '../../helpers/ansible-unsafe.js';
 import { unitRoot } from '../../helpers/systemd-verify.js';
@@ -118,12 +118,18 @@ describe.each(Object.entries(CASES))('host layer of %s', (name, load) => {
       trees.push(r.root);
       r.put(POWER_READINESS_SCRIPT_PATH, script!.content, 0o755);
       r.copyFromHost('/usr/bin/python3');
-      // The role installs it under the name the playbook gives it (roles/power/tasks).
-      r.put('etc/systemd/system/vmstation-power-readiness.service', a.content);
-      const ok = r.verify(['vmstation-power-readiness.service']);
+      // The power role installs it under this name (roles/power/tasks).
+      r.put(`etc/systemd/system/${POWER_READINESS_UNIT}`, a.content);
+      const ok = r.verify([POWER_READINESS_UNIT]);
       expect(ok.stderr).toBe('');
       expect(ok.status).toBe(0);
       mark(a, 'systemd-analyze');
+      // The check can fail: a wrong Type= and a missing interpreter are both refused (the script
+      // is an argument of python3, so systemd does not look for it).
+      r.put(`etc/systemd/system/${POWER_READINESS_UNIT}`, a.content.replace('Type=oneshot', 'Type=oneshoot'));
+      expect(r.verify([POWER_READINESS_UNIT]).stderr).toMatch(/oneshoot/);
+      r.put(`etc/systemd/system/${POWER_READINESS_UNIT}`, a.content.replace('ExecStart=/usr/bin/python3 ', 'ExecStart=/usr/bin/python9 '));
+      expect(r.verify([POWER_READINESS_UNIT]).status).not.toBe(0);
     }
   });
 
