@@ -28,8 +28,9 @@ function refuse(what: string): never {
 
 const describeCommand = (file: unknown, args?: unknown): string => [file, ...(Array.isArray(args) ? args : [])].map(String).join(' ').slice(0, 120);
 
-ChildProcess.prototype.spawn = function spawnRefused(this: ChildProcess, options: { file?: string; args?: string[] }) {
-  refuse(`started a process (${describeCommand(options?.args?.[0] ?? options?.file)})`);
+// Not in Node's public types: spawn, exec, execFile and fork all end in ChildProcess#spawn(options).
+(ChildProcess.prototype as unknown as { spawn: (options: { file?: string; args?: string[] }) => void }).spawn = function spawnRefused(options) {
+  refuse(`started a process (${describeCommand(options?.args?.join(' ') ?? options?.file)})`);
 };
 const cp = childProcess as unknown as Record<string, unknown>;
 cp['spawnSync'] = (file: unknown, args?: unknown) => refuse(`started a process (${describeCommand(file, args)})`);
