@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyHostLayer, selectedTags } from '../../../src/host/apply.js';
-import { example, exampleKerberos } from './clusters.js';
+import { example, exampleKerberos } from '../../unit/ansible/clusters.js';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'vmstation-apply-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));

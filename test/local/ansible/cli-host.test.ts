@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
-import { ROOT } from './clusters.js';
+import { ROOT } from '../../unit/ansible/clusters.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vmstation-cli-host-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
