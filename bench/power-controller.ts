@@ -20,7 +20,7 @@ import { DEFAULT_TUNING } from '../src/power/controller/controller.js';
 import { runController } from '../src/power/controller/run.js';
 import { silentLogger } from '../src/power/controller/log.js';
 import { mapSecrets } from '../src/power/drivers/secrets.js';
-import { startLoopbackLab } from '../test/integration/power/loopback-lab.js';
+import { startLoopbackLab } from '../test/local/power/loopback-lab.js';
 import { fmtMs, generatedClusterYaml, percentile, report } from './_util.js';
 import { mib, root, rssOf, sleep, startControllerProcess as startControllerProcessIn, TOKEN, until } from './_controller-process.js';
 

@@ -1,4 +1,4 @@
-// The integration project's global setup: one lab for the whole run. Registers this run as a
+// The lab project's global setup: one lab for the whole run. Registers this run as a
 // user of the lab, brings the lab up unless it is up already, and at the end takes it down if
 // no other run uses it and no person started it with `lab up` (down asserts nothing is left).
 // Tests find it through VMSTATION_LAB_FIXTURE (lab.json in the state folder; lab-fixture.ts).
@@ -24,7 +24,7 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
     return undefined;
   }
   if (process.getuid?.() !== 0) {
-    process.env.VMSTATION_LAB_UNAVAILABLE = 'the lab needs root; run the integration tests as root';
+    process.env.VMSTATION_LAB_UNAVAILABLE = 'the lab needs root; run the lab project as root';
     console.warn(`[lab] ${process.env.VMSTATION_LAB_UNAVAILABLE}`);
     return undefined;
   }

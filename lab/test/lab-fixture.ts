@@ -17,7 +17,7 @@ export function labFixture(): LabFixture {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LabFixture;
   } catch {
-    throw new Error(`no running lab (${file}): ${process.env.VMSTATION_LAB_UNAVAILABLE ?? 'run the integration project (lab/test/global-setup.ts) or `npm run lab -- up`'}`);
+    throw new Error(`no running lab (${file}): ${process.env.VMSTATION_LAB_UNAVAILABLE ?? 'run the lab project (lab/test/global-setup.ts) or `npm run lab -- up`'}`);
   }
 }
 

@@ -4,8 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, ExitWith, fileSystemError, formatDebug, formatError, isVmstationError, VmstationError } from '../errors.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { VERBS } from './verbs/index.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 /** The verb a command line runs (first word that is not a flag), if it is a known verb. */
 function verbOf(argv: readonly string[]): string | undefined {

@@ -3,7 +3,7 @@
 import type { Cluster } from '../config/model.js';
 import { builtImageFor } from '../image/metadata.js';
 import { controllerImage, type ControllerImage } from '../image/reference.js';
-import { VERSION } from './main.js';
+import { VERSION } from './version.js';
 
 export async function powerImageFor(cluster: Cluster, env: NodeJS.ProcessEnv): Promise<ControllerImage> {
   const configured = cluster.spec.power.controller.image !== undefined;

@@ -18,7 +18,7 @@ import { directorySecrets, vaultSecrets, type SecretSource } from '../../power/d
 import { readVaultPassword, SecretsFile } from '../../secrets/store.js';
 import { loadCluster, secretsPath } from '../cluster-file.js';
 import { formatTable, writeJson, writeLine, type CliIo } from '../io.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../version.js';
 import { withClusterFile, withOutput, type ClusterFlags, type OutputFlags } from '../options.js';
 import type { RegisterVerb } from './index.js';
 

@@ -32,8 +32,8 @@ export function renderHostConfigs(cluster: Cluster): Artifact[] {
   if (plans.some((p) => p.node.power.autoSleep)) c('power/power-readiness.py', POWER_READINESS_SCRIPT, 'power', 'golden', 0o755);
   for (const p of plans) {
     const name = p.node.name;
-    if (p.node.power.autoSleep) c(`power/${name}.service`, renderPowerReadinessUnit(p), 'power', 'golden');
-    if (p.node.power.autoSleep && cluster.spec.power.enabled) c(`power/${name}-suspend.sh`, renderPowerSuspendScript(p.node), 'power', 'golden', 0o755);
+    if (p.node.power.autoSleep) c(`power/${name}.service`, renderPowerReadinessUnit(p), 'power', 'systemd-analyze');
+    if (p.node.power.autoSleep && cluster.spec.power.enabled) c(`power/${name}-suspend.sh`, renderPowerSuspendScript(p.node), 'power', 'shellcheck', 0o755);
     if (infra.ntp.enabled) c(`chrony/${name}.conf`, renderChronyConf(cluster, p), 'chrony', 'chronyd');
     if (infra.syslog.enabled) c(`rsyslog/${name}.conf`, renderRsyslogConf(cluster, p), 'rsyslog', 'rsyslogd');
     if (infra.firewall.enabled) {

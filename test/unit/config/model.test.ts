@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { durationSeconds, isDuration } from '../../../src/config/duration.js';
+import { sharedFile } from '../../helpers/shared-dir.js';
 import { KUBESPRAY_KUBE_VERSIONS } from '../../../src/config/data/kubespray-versions.js';
 import { etcdMembers } from '../../../src/config/model.js';
 import { broadcastAddress } from '../../../src/config/ipv4.js';
@@ -62,18 +63,13 @@ describe('broadcast addresses', () => {
 });
 
 describe('Kubespray data', () => {
-  const shared = path.resolve(root, '../shared/data/kubespray-v2.31.0/kube-versions.txt');
-  it('the embedded version list matches shared/data (when present beside the repo)', () => {
-    let text: string;
-    try {
-      text = readFileSync(shared, 'utf8');
-    } catch {
-      // A clone without shared/ beside it still checks the embedded list's shape.
-      expect(KUBESPRAY_KUBE_VERSIONS[0]).toBe('1.35.4');
-      return;
-    }
-    const listed = text.split('\n').filter((l) => l && !l.startsWith('#'));
-    expect([...KUBESPRAY_KUBE_VERSIONS]).toEqual(listed);
+  const listed = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  it('the embedded version list is the one in test/data (Kubespray v2.31.0, kubelet_checksums.amd64)', () => {
+    expect([...KUBESPRAY_KUBE_VERSIONS]).toEqual(listed(path.join(root, 'test/data/kubespray-v2.31.0/kube-versions.txt')));
+  });
+
+  it('test/data holds the same list as the project\'s shared/data (fails when shared/ is missing)', () => {
+    expect(listed(path.join(root, 'test/data/kubespray-v2.31.0/kube-versions.txt'))).toEqual(listed(sharedFile('data/kubespray-v2.31.0/kube-versions.txt')));
   });
 });
 

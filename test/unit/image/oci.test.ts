@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { containerdImportManifest, epochTime, imageConfig, jsonBlob, MEDIA_TYPES, ociIndex, ociManifest, sha256Digest, type LayerBlobs } from '../../../src/image/oci.js';
 import { IMAGE_REPOSITORY, IMAGE_UID, appDependenciesKey, baseLayerKey, baseRootfsKey, imageReference } from '../../../src/image/spec.js';
 import { IMAGES } from '../../../src/render/k8s/common.js';
-import { VERSION } from '../../../src/cli/main.js';
+import { VERSION } from '../../../src/cli/version.js';
 import { readFileSync } from 'node:fs';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
