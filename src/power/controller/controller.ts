@@ -14,6 +14,7 @@ import type { GatewaySessions, Policy, PowerState } from '../core/types.js';
 import type { PowerDrivers } from '../drivers/index.js';
 import { parsePowerAnnotations } from './annotations.js';
 import { BadInputReporter } from './bad-inputs.js';
+import { DemandLearner } from './demand-learner.js';
 import type { Clock } from './clock.js';
 import { ClusterView } from './cluster-view.js';
 import { LeaderElector } from './leader.js';
@@ -54,6 +55,7 @@ export class PowerController {
   private readonly view: ClusterView;
   private readonly ledger: EnergyLedger;
   private readonly reconciler: Reconciler;
+  private readonly learner: DemandLearner;
   private readonly stop = new AbortController();
   private readonly background: Array<Promise<unknown>> = [];
   /** The wake gateway's sessions per app (set by run.ts once the gateway exists). */
@@ -64,8 +66,10 @@ export class PowerController {
     const { clock, log, kube, cluster } = deps;
     this.policy = policyFromCluster(cluster);
     const metrics = (this.metrics = deps.metrics ?? new PowerMetrics());
+    const namespace = deps.namespace ?? cluster.spec.power.controller.namespace;
+    this.learner = new DemandLearner({ kube, namespace, policy: this.policy, log, metrics, now: () => clock.now(), ...(tuning.profileSaveMs !== undefined ? { saveEveryMs: tuning.profileSaveMs } : {}) });
     this.leader = new LeaderElector(kube, {
-      namespace: deps.namespace ?? cluster.spec.power.controller.namespace,
+      namespace,
       name: tuning.leaseName,
       identity: deps.identity,
       leaseDurationSeconds: tuning.leaseDurationSeconds,
@@ -74,8 +78,14 @@ export class PowerController {
       log,
       onChange: (leading) => {
         metrics.leader.set(leading ? 1 : 0);
-        if (leading) this.reconciler.schedule();
-        else this.reconciler.abortAll('lost leadership');
+        if (leading) {
+          this.reconciler.schedule();
+          // Predictions start once the profile is read (load() never throws).
+          void this.learner.load().then(() => this.reconciler.schedule());
+        } else {
+          this.learner.forget();
+          this.reconciler.abortAll('lost leadership');
+        }
       },
     });
     this.view = new ClusterView({ kube, clock, log, metrics, onChange: (urgent) => this.reconciler.schedule(urgent) });
@@ -99,6 +109,7 @@ export class PowerController {
       tuning,
       activity: deps.activity,
       sessions: () => this.sessionSource?.(),
+      learner: this.learner,
     });
   }
 
@@ -122,21 +133,31 @@ export class PowerController {
 
   /** Stops acting, releases the Lease, stops the informers. Jobs in flight are aborted (and roll back). */
   async close(): Promise<void> {
+    // What was learned since the last save, while this replica still holds the Lease.
+    if (this.leader.isLeader()) await this.learner.save(true);
     this.stop.abort(new Error('controller stopping'));
     await this.reconciler.stop();
     await Promise.allSettled(this.background);
     await this.view.stop();
   }
 
+  /** A user of an app on `node` came through the wake gateway: a demand start for the learner. */
+  gatewayDemand(node: string): void {
+    this.learner.gatewayDemand(node, this.deps.clock.now());
+  }
+
   status(): ControllerStatus {
     const now = this.deps.clock.now();
+    const predicted = this.learner.nextWakes(now);
     const nodes = this.view
       .nodeList()
       .map((n): NodeStatus => {
         const name = n.metadata?.name ?? '';
         const rec = parsePowerAnnotations(n.metadata?.annotations, this.view.firstSeenAt(name) ?? now);
+        const next = predicted.get(name);
         return {
           ...nodeStatus(n, rec, now),
+          ...(next ? { nextPredictedWake: { at: new Date(next.at).toISOString(), reason: next.reason } } : {}),
           energySavedKwh: Math.round((rec.energySavedKwh + this.ledger.pending(name, rec, now)) * 1e6) / 1e6,
           inFlight: this.reconciler.inFlightKind(name),
           pods: this.view

@@ -18,6 +18,7 @@ import { gatewayPortOf, type Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
 import { CONTROL_PLANE_TOLERATIONS, controlPlaneNodeAffinity, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import type { RenderContext, Renderer } from '../registry.js';
+import { PROFILE_CONFIGMAP } from '../../power/core/profile-codec.js';
 
 /** Names of the Secrets `vmstation deploy` creates from the vault for the power manager. */
 export const POWER_SECRETS = {
@@ -127,6 +128,9 @@ export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation)
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [POWER_LEASE], verbs: ['get', 'update'] },
         { apiGroups: [''], resources: ['secrets'], resourceNames: secretNames, verbs: ['get'] },
+        // The learned demand profile (spec.power.predict): the controller creates it the first time.
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [PROFILE_CONFIGMAP], verbs: ['get', 'update'] },
       ],
     } satisfies IRole),
     obj({
