@@ -8,6 +8,7 @@
 // arrives, and the reason cites the evidence. A corrupt ConfigMap is ignored with a warning and
 // rewritten.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -18,7 +19,10 @@ import { kubeClient } from '../../../src/power/api/client.js';
 import { PROFILE_CONFIGMAP, PROFILE_FORMAT, parseProfile } from '../../../src/power/core/profile-codec.js';
 import { POWER_ANNOTATIONS } from '../../../src/power/controller/annotations.js';
 import { DEFAULT_TUNING, PowerController } from '../../../src/power/controller/controller.js';
-import { jsonLogger } from '../../../src/power/controller/log.js';
+import { jsonLogger, silentLogger } from '../../../src/power/controller/log.js';
+import type { ControllerStatus } from '../../../src/power/controller/status.js';
+import { createPowerApi } from '../../../src/power/api/server.js';
+import { runCli } from '../../helpers/cli.js';
 import type { PowerDrivers } from '../../../src/power/drivers/index.js';
 import { testKube, type TestKube } from '../../helpers/kube-test-client.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -100,6 +104,25 @@ describe('predictive wake in the controller over simulated days', () => {
     }
   }
 
+  /** `vmstation power status` (table, then --output json) against the real HTTP API serving `ctl`'s status. */
+  async function statusCli(ctl: PowerController): Promise<{ table: string; json: ControllerStatus }> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmstation-predict-cli-'));
+    const token = 'predict-weeks-token-0123456789';
+    writeFileSync(path.join(dir, 'token'), `${token}\n`, { mode: 0o600 });
+    writeFileSync(path.join(dir, 'vmstation.yaml'), CLUSTER);
+    const server = createPowerApi({ token, status: () => ctl.status(), nodes: () => ['masternode', 'w1'], request: async () => undefined, hold: async () => undefined, release: async () => undefined, metrics: async () => '', healthy: () => true, log: silentLogger });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const args = ['power', 'status', '-f', path.join(dir, 'vmstation.yaml'), '--url', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, '--token-file', path.join(dir, 'token')];
+      const table = await runCli(args);
+      const json = await runCli([...args, '--output', 'json']);
+      expect([table.code, table.stderr, json.code]).toEqual([0, '', 0]);
+      return { table: table.stdout, json: JSON.parse(json.stdout) as ControllerStatus };
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }
+
   const state = async () => (await kube.getNode('w1'))?.metadata?.annotations?.[POWER_ANNOTATIONS.state];
   const ready = async () => (await kube.getNode('w1'))?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
@@ -139,8 +162,12 @@ describe('predictive wake in the controller over simulated days', () => {
     expect(await state()).toBe('asleep');
     const next = first.status().nodes.find((n) => n.node === 'w1')?.nextPredictedWake;
     expect(next).toEqual({ at: new Date(MONDAY + 3 * DAY + (18 * 60 + 44) * MIN).toISOString(), reason: 'predicted demand: demand started 18:45-19:15 on 3 of the last 3 days (chance 100 % >= 60 %); waking 1m boot ahead' });
-    // The kubeconfig path (no controller) reads the same from the ConfigMap once it is written.
+    // `power status` through the HTTP API (the controller's status), as a table and as JSON.
+    const viaApi = await statusCli(first);
+    expect(viaApi.table).toContain(`next predicted wake of w1: ${next!.at.replace('.000Z', 'Z')} (${next!.reason})`);
+    expect(viaApi.json.nodes.find((n) => n.node === 'w1')?.nextPredictedWake).toEqual(next);
     await first.close();
+    // The kubeconfig path (no controller) reads the same from the ConfigMap the controller wrote.
 
     const cm = await kube.getConfigMap(NS, PROFILE_CONFIGMAP);
     expect(cm?.data?.['format']).toBe(PROFILE_FORMAT);
