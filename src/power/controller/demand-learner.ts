@@ -152,6 +152,8 @@ export class DemandLearner {
 
   /** Writes the profile when it changed and `saveEveryMs` has passed (or `force`, when stopping). */
   async save(force = false): Promise<void> {
+    // When stopping, a write in flight may predate the last changes: wait for it, then write again.
+    if (force && this.saving) await this.saving;
     if (!this.current() || !this.dirty || this.saving) return this.saving;
     const now = this.deps.now();
     if (!force && now - this.lastSaveAt < (this.deps.saveEveryMs ?? PROFILE_SAVE_EVERY_MS)) return;

@@ -19,6 +19,9 @@ import { kubeClient } from '../../../src/power/api/client.js';
 import { PROFILE_CONFIGMAP, PROFILE_FORMAT, parseProfile } from '../../../src/power/core/profile-codec.js';
 import { POWER_ANNOTATIONS } from '../../../src/power/controller/annotations.js';
 import { DEFAULT_TUNING, PowerController } from '../../../src/power/controller/controller.js';
+import { DemandLearner } from '../../../src/power/controller/demand-learner.js';
+import { PowerMetrics } from '../../../src/power/controller/metrics.js';
+import { policyFromCluster } from '../../../src/power/core/policy.js';
 import { jsonLogger, silentLogger } from '../../../src/power/controller/log.js';
 import type { ControllerStatus } from '../../../src/power/controller/status.js';
 import { createPowerApi } from '../../../src/power/api/server.js';
@@ -94,13 +97,19 @@ describe('predictive wake in the controller over simulated days', () => {
     });
   }
 
-  /** Moves the manual clock to `until`: 30 s steps around the evening demand and w1's sleep after it, 15 min otherwise, letting real I/O run between steps. */
-  async function runUntil(until: number): Promise<void> {
+  /**
+   * Moves the manual clock to `until`, letting real I/O (the stand-in, its kubelet emulator's
+   * probes) run between steps: 10 s steps while w1 is in a transition (the executors wait on the
+   * kubelet), 30 s around the evening demand, 15 min otherwise.
+   */
+  async function runUntil(ctl: PowerController, until: number): Promise<void> {
     while (clock.now() < until) {
-      const minute = ((clock.now() % DAY) + DAY) % DAY / MIN;
+      const minute = (((clock.now() % DAY) + DAY) % DAY) / MIN;
+      const w1 = ctl.status().nodes.find((n) => n.node === 'w1');
+      const moving = w1?.inFlight !== undefined || (w1 !== undefined && !['awake', 'asleep'].includes(w1.state));
       const busy = minute >= 18 * 60 + 20 && minute < 20 * 60 + 30;
-      await clock.advance(Math.min(busy ? 30_000 : 15 * MIN, until - clock.now()));
-      await new Promise((r) => setTimeout(r, busy ? 8 : 3));
+      await clock.advance(Math.min(moving ? 10_000 : busy ? 30_000 : 15 * MIN, until - clock.now()));
+      await new Promise((r) => setTimeout(r, moving || busy ? 8 : 3));
     }
   }
 
@@ -129,7 +138,7 @@ describe('predictive wake in the controller over simulated days', () => {
   /** Day `d`'s job: a pod pinned to w1 at 19:00 for 20 minutes. What was w1 when it arrived, and which wake got it there. */
   async function eveningJob(ctl: PowerController, d: number): Promise<{ awakeOnArrival: boolean; wakes: string[] }> {
     const day = MONDAY + d * DAY;
-    await runUntil(day + 19 * 60 * MIN);
+    await runUntil(ctl, day + 19 * 60 * MIN);
     const awakeOnArrival = (await state()) === 'awake' && (await ready());
     const name = `job-${d}`;
     standin.create({
@@ -138,7 +147,7 @@ describe('predictive wake in the controller over simulated days', () => {
       metadata: { name, namespace: 'default', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: `uid-${name}`, controller: true }] },
       spec: { nodeSelector: { 'kubernetes.io/hostname': 'w1' }, containers: [{ name: 'c', image: 'x' }] },
     });
-    await runUntil(day + (19 * 60 + 20) * MIN);
+    await runUntil(ctl, day + (19 * 60 + 20) * MIN);
     const pod = await kube.core.readNamespacedPod({ name, namespace: 'default' });
     expect(pod.spec?.nodeName, `day ${d}: the pod ran on w1`).toBe('w1');
     await kube.core.deleteNamespacedPod({ name, namespace: 'default', gracePeriodSeconds: 0 });
@@ -158,7 +167,7 @@ describe('predictive wake in the controller over simulated days', () => {
     expect(days[2]).toEqual({ awakeOnArrival: true, wakes: ['predicted'] });
     expect(logs).toMatch(/"action".*predicted demand: demand started 18:45-19:15 on 2 of the last 2 days \(chance 100 % >= 60 %\); waking 1m boot ahead/);
     // w1 went back to sleep after each job (idleAfter 30m): the status shows the next wake ahead.
-    await runUntil(MONDAY + 3 * DAY + 12 * 60 * MIN);
+    await runUntil(first, MONDAY + 3 * DAY + 12 * 60 * MIN);
     expect(await state()).toBe('asleep');
     const next = first.status().nodes.find((n) => n.node === 'w1')?.nextPredictedWake;
     expect(next).toEqual({ at: new Date(MONDAY + 3 * DAY + (18 * 60 + 44) * MIN).toISOString(), reason: 'predicted demand: demand started 18:45-19:15 on 3 of the last 3 days (chance 100 % >= 60 %); waking 1m boot ahead' });
@@ -200,6 +209,22 @@ describe('predictive wake in the controller over simulated days', () => {
     expect(logs).not.toContain('"reconcile failed"');
     expect(logs).not.toContain('demand profile: ');
   }, 240_000);
+
+  it('a write the API refuses (its namespace is missing) is a warning and the metric, tried again at the next save, never a throw', async () => {
+    const metrics = new PowerMetrics();
+    let out = '';
+    const stream = new PassThrough();
+    stream.on('data', (d: Buffer) => (out += d.toString()));
+    const learner = new DemandLearner({ kube, namespace: 'no-such-namespace', policy: policyFromCluster(cluster), log: jsonLogger(stream, { level: 'info' }), metrics, now: () => clock.now() });
+    await learner.load();
+    learner.gatewayDemand('w1', clock.now());
+    await learner.save(true);
+    expect(out).toMatch(/"level":"warn".*"msg":"demand profile: could not write it \(.*\); retried at the next save".*"kind":"write"/);
+    expect(await metrics.text()).toContain('vmstation_power_profile_problems_total{kind="write"} 1');
+    await learner.save(true);
+    expect(await metrics.text()).toContain('vmstation_power_profile_problems_total{kind="write"} 2');
+    expect(await kube.getConfigMap('no-such-namespace', PROFILE_CONFIGMAP)).toBeUndefined();
+  });
 
   it('ignores a corrupt profile ConfigMap with a warning and the metric, keeps managing, and rewrites it', async () => {
     const cm = (await kube.getConfigMap(NS, PROFILE_CONFIGMAP))!;
