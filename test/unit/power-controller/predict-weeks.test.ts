@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startStandin, type Standin } from '../../../lab/kube-apiserver-standin/index.js';
 import { validateText } from '../../../src/config/validate.js';
 import { kubeClient } from '../../../src/power/api/client.js';
@@ -82,10 +82,16 @@ describe('predictive wake in the controller over simulated days', () => {
   });
   afterAll(async () => standin?.stop());
 
+  const running = new Set<PowerController>();
+  afterEach(async () => {
+    for (const c of running) await c.close();
+    running.clear();
+  });
+
   function controller(identity: string): PowerController {
     const stream = new PassThrough();
     stream.on('data', (d: Buffer) => (logs += d.toString()));
-    return new PowerController({
+    const ctl = new PowerController({
       cluster,
       kube,
       drivers,
@@ -95,6 +101,8 @@ describe('predictive wake in the controller over simulated days', () => {
       namespace: NS,
       tuning: { ...DEFAULT_TUNING, tickMs: MIN, leaseRenewMs: MIN, leaseDurationSeconds: 3600, routineDelayMs: 1000, profileSaveMs: 30 * MIN },
     });
+    running.add(ctl);
+    return ctl;
   }
 
   /**
@@ -108,8 +116,10 @@ describe('predictive wake in the controller over simulated days', () => {
       const w1 = ctl.status().nodes.find((n) => n.node === 'w1');
       const moving = w1?.inFlight !== undefined || (w1 !== undefined && !['awake', 'asleep'].includes(w1.state));
       const busy = minute >= 18 * 60 + 20 && minute < 20 * 60 + 30;
-      await clock.advance(Math.min(moving ? 10_000 : busy ? 30_000 : 15 * MIN, until - clock.now()));
-      await new Promise((r) => setTimeout(r, moving || busy ? 8 : 3));
+      // To the next multiple of the step, so reconciles fall on whole minutes again after a transition.
+      const step = moving ? 5_000 : busy ? 30_000 : 15 * MIN;
+      await clock.advance(Math.min((Math.floor(clock.now() / step) + 1) * step, until) - clock.now());
+      await new Promise((r) => setTimeout(r, moving ? 15 : busy ? 8 : 3));
     }
   }
 
@@ -176,6 +186,7 @@ describe('predictive wake in the controller over simulated days', () => {
     expect(viaApi.table).toContain(`next predicted wake of w1: ${next!.at.replace('.000Z', 'Z')} (${next!.reason})`);
     expect(viaApi.json.nodes.find((n) => n.node === 'w1')?.nextPredictedWake).toEqual(next);
     await first.close();
+    running.delete(first);
     // The kubeconfig path (no controller) reads the same from the ConfigMap the controller wrote.
 
     const cm = await kube.getConfigMap(NS, PROFILE_CONFIGMAP);
@@ -206,6 +217,7 @@ describe('predictive wake in the controller over simulated days', () => {
     expect(calls.length).toBeGreaterThan(0);
     for (const r of calls) expect(`${r.method} ${r.path.split('?')[0]}`).toMatch(new RegExp(`^(GET|PUT) /api/v1/namespaces/${NS}/configmaps/${PROFILE_CONFIGMAP}$|^POST /api/v1/namespaces/${NS}/configmaps$`));
     await second.close();
+    running.delete(second);
     expect(logs).not.toContain('"reconcile failed"');
     expect(logs).not.toContain('demand profile: ');
   }, 240_000);
@@ -239,6 +251,7 @@ describe('predictive wake in the controller over simulated days', () => {
     expect(logs).toMatch(/"level":"warn".*"msg":"demand profile: node w1: entry is not JSON; its learning starts over"/);
     expect(await ctl.metrics.text()).toContain('vmstation_power_profile_problems_total{kind="node"} 1');
     await ctl.close();
+    running.delete(ctl);
     const rewritten = parseProfile((await kube.getConfigMap(NS, PROFILE_CONFIGMAP))?.data, 'UTC', ['w1']);
     expect(rewritten.problems).toEqual([]);
     // Learned again from its start (the evening before, no demand seen) to this evening's pod.
