@@ -359,7 +359,7 @@ const Power = z.strictObject({
   wakeTimeout: Duration.default('5m'),
   wakeAttempts: z.number().int().min(1).default(3),
   retryFailedAfter: Duration.default('30m'),
-  predict: Predict.default('off'),
+  predict: Predict.default(0.6),
   wol: z
     .strictObject({
       port: Port.default(9),

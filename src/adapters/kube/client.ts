@@ -4,7 +4,7 @@
 // all the time on the control plane and must stay under 100 MB, and importing client-node alone
 // costs ~75 MiB (see docs/power.md, "Memory"). client-node's types are used (type-only imports
 // cost nothing at run time); the deploy side, which runs briefly, keeps client-node itself.
-import type { CoreV1Event, V1Lease, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap, V1Lease, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { ListWatchInformer, type CachedInformer, type CallbackErrorHandler } from './informer.js';
 import { loadConnection, type KubeConnectOptions } from './kubeconfig.js';
 import { KubeApiError, KubeRest } from './rest.js';
@@ -122,6 +122,19 @@ export class KubeClient {
     });
   }
 
+  getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    return this.getOrUndefined<V1ConfigMap>(`/api/v1/namespaces/${enc(namespace)}/configmaps/${enc(name)}`);
+  }
+
+  createConfigMap(namespace: string, cm: V1ConfigMap): Promise<V1ConfigMap> {
+    return this.rest.request<V1ConfigMap>('POST', `/api/v1/namespaces/${enc(namespace)}/configmaps`, { body: { apiVersion: 'v1', kind: 'ConfigMap', ...cm } });
+  }
+
+  /** Replaces with the ConfigMap's resourceVersion (when set): a 409 means someone else wrote it first. */
+  replaceConfigMap(namespace: string, cm: V1ConfigMap): Promise<V1ConfigMap> {
+    return this.rest.request<V1ConfigMap>('PUT', `/api/v1/namespaces/${enc(namespace)}/configmaps/${enc(cm.metadata?.name ?? '')}`, { body: { apiVersion: 'v1', kind: 'ConfigMap', ...cm } });
+  }
+
   // Informers holding slimmed objects (see slim.ts), listed in pages.
   nodeInformer(): CachedInformer<V1Node> {
     return this.informer<V1Node>('/api/v1/nodes', slimNode);
@@ -189,4 +202,4 @@ export function keepInformerRunning<T>(
 /** client-go's reflector resets its backoff after 2 minutes without a failure. */
 export const INFORMER_BACKOFF_RESET_MS = 120_000;
 
-export type { V1Node, V1Pod, V1PodDisruptionBudget, V1Lease, CoreV1Event };
+export type { V1Node, V1Pod, V1PodDisruptionBudget, V1Lease, V1ConfigMap, CoreV1Event };

@@ -61,6 +61,7 @@ function printStatus(io: CliIo, status: ControllerStatus): void {
   ]);
   writeLine(io.stdout, formatTable(['NODE', 'STATE', 'SINCE', 'LAST-WAKE', 'KWH-SAVED', 'REASON'], rows));
   for (const h of holdsOf(status)) writeLine(io.stdout, `maintenance hold ${h.id}: ${h.reason}, until ${h.until} (${h.nodes.join(', ')}: woken, none put to sleep)`);
+  for (const n of status.nodes) if (n.nextPredictedWake) writeLine(io.stdout, `next predicted wake of ${n.node}: ${n.nextPredictedWake.at.replace(/\.\d{3}Z$/, 'Z')} (${n.nextPredictedWake.reason})`);
 }
 
 /** The end of a hold from --for DURATION or --until TIME (default: 1 h). */

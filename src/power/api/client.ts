@@ -6,6 +6,9 @@ import type { KubeClient } from '../../adapters/kube/client.js';
 import { httpStatusOf } from '../../adapters/kube/client.js';
 import type { Cluster } from '../../config/model.js';
 import { errorMessage, userError } from '../../errors.js';
+import { nextPredictedWakes, predictableNodes } from '../core/demand.js';
+import { policyFromCluster } from '../core/policy.js';
+import { parseProfile, PROFILE_CONFIGMAP } from '../core/profile-codec.js';
 import type { WakeSource } from '../core/types.js';
 import { parsePowerAnnotations } from '../controller/annotations.js';
 import type { Clock } from '../controller/clock.js';
@@ -54,25 +57,45 @@ export function apiClient(target: ApiTarget): PowerClient {
   };
 }
 
-/** The status of the cluster file's nodes as their annotations record it (no controller needed). */
-export function statusFromNodes(cluster: Cluster, nodes: Awaited<ReturnType<KubeClient['listNodes']>>, now: number): ControllerStatus {
+/**
+ * The status of the cluster file's nodes as their annotations record it (no controller needed),
+ * with the next predicted wakes from the profile ConfigMap's data when predict is on.
+ */
+export function statusFromNodes(cluster: Cluster, nodes: Awaited<ReturnType<KubeClient['listNodes']>>, now: number, profileData?: Record<string, string>): ControllerStatus {
   const wanted = new Set(cluster.spec.nodes.map((n) => n.name));
+  const policy = policyFromCluster(cluster);
+  // A profile the controller would ignore shows no prediction here either.
+  const next = policy.predict && profileData ? nextPredictedWakes(parseProfile(profileData, policy.timezone, predictableNodes(policy)).profile, policy, now) : new Map<string, { at: number; reason: string }>();
   const out: NodeStatus[] = nodes
     .filter((n) => wanted.has(n.metadata?.name ?? ''))
-    .map((n) => nodeStatus(n, parsePowerAnnotations(n.metadata?.annotations, now), now))
+    .map((n) => {
+      const wake = next.get(n.metadata?.name ?? '');
+      return { ...nodeStatus(n, parsePowerAnnotations(n.metadata?.annotations, now), now), ...(wake ? { nextPredictedWake: { at: new Date(wake.at).toISOString(), reason: wake.reason } } : {}) };
+    })
     .sort(byNodeName);
   return { identity: 'kubeconfig', leader: false, synced: true, nodes: out };
+}
+
+/** The profile ConfigMap's data when predict is on and it can be read; status goes on without it otherwise. */
+async function profileData(kube: Partial<Pick<KubeClient, 'getConfigMap'>>, cluster: Cluster): Promise<Record<string, string> | undefined> {
+  if (cluster.spec.power.predict === 'off' || !kube.getConfigMap) return undefined;
+  try {
+    return (await kube.getConfigMap(cluster.spec.power.controller.namespace, PROFILE_CONFIGMAP))?.data;
+  } catch {
+    return undefined;
+  }
 }
 
 const KUBE_HINT = 'pass --kubeconfig, or --url and --token-file for the power manager API';
 
 /** The Node annotations through a kubeconfig: the status they record, and a request annotation. */
-export function kubeClient(kube: Pick<KubeClient, 'listNodes' | 'patchNode' | 'getNode'>, cluster: Cluster, opts: { now: () => number; source?: WakeSource }): PowerClient {
+export function kubeClient(kube: Pick<KubeClient, 'listNodes' | 'patchNode' | 'getNode'> & Partial<Pick<KubeClient, 'getConfigMap'>>, cluster: Cluster, opts: { now: () => number; source?: WakeSource }): PowerClient {
   const managed = cluster.spec.nodes.map((n) => n.name);
   return {
     status: async () => {
       try {
-        return statusFromNodes(cluster, await kube.listNodes(), opts.now());
+        const nodes = await kube.listNodes();
+        return statusFromNodes(cluster, nodes, opts.now(), await profileData(kube, cluster));
       } catch (err) {
         throw userError('kube-unreachable', `cannot list Nodes: ${errorMessage(err)}`, KUBE_HINT);
       }

@@ -16,6 +16,7 @@ import type { PowerDrivers } from '../drivers/index.js';
 import { activeHolds } from '../core/hold.js';
 import { parseHolds, parsePowerAnnotations } from './annotations.js';
 import { BadInputReporter } from './bad-inputs.js';
+import { DemandLearner } from './demand-learner.js';
 import type { Clock } from './clock.js';
 import { ClusterView } from './cluster-view.js';
 import { HoldReporter } from './hold-reporter.js';
@@ -57,6 +58,7 @@ export class PowerController {
   private readonly view: ClusterView;
   private readonly ledger: EnergyLedger;
   private readonly reconciler: Reconciler;
+  private readonly learner: DemandLearner;
   private readonly stop = new AbortController();
   private readonly background: Array<Promise<unknown>> = [];
   /** The wake gateway's sessions per app (set by run.ts once the gateway exists). */
@@ -67,8 +69,10 @@ export class PowerController {
     const { clock, log, kube, cluster } = deps;
     this.policy = policyFromCluster(cluster);
     const metrics = (this.metrics = deps.metrics ?? new PowerMetrics());
+    const namespace = deps.namespace ?? cluster.spec.power.controller.namespace;
+    this.learner = new DemandLearner({ kube, namespace, policy: this.policy, log, metrics, now: () => clock.now(), ...(tuning.profileSaveMs !== undefined ? { saveEveryMs: tuning.profileSaveMs } : {}) });
     this.leader = new LeaderElector(kube, {
-      namespace: deps.namespace ?? cluster.spec.power.controller.namespace,
+      namespace,
       name: tuning.leaseName,
       identity: deps.identity,
       leaseDurationSeconds: tuning.leaseDurationSeconds,
@@ -77,8 +81,12 @@ export class PowerController {
       log,
       onChange: (leading) => {
         metrics.leader.set(leading ? 1 : 0);
-        if (leading) this.reconciler.schedule();
-        else {
+        if (leading) {
+          this.reconciler.schedule();
+          // Predictions start once the profile is read (load() never throws).
+          void this.learner.load().then(() => this.reconciler.schedule());
+        } else {
+          this.learner.forget();
           this.reconciler.abortAll('lost leadership');
           holds.reset();
         }
@@ -111,6 +119,7 @@ export class PowerController {
       tuning,
       activity: deps.activity,
       sessions: () => this.sessionSource?.(),
+      learner: this.learner,
     });
   }
 
@@ -134,21 +143,31 @@ export class PowerController {
 
   /** Stops acting, releases the Lease, stops the informers. Jobs in flight are aborted (and roll back). */
   async close(): Promise<void> {
+    // What was learned since the last save, while this replica still holds the Lease.
+    if (this.leader.isLeader()) await this.learner.save(true);
     this.stop.abort(new Error('controller stopping'));
     await this.reconciler.stop();
     await Promise.allSettled(this.background);
     await this.view.stop();
   }
 
+  /** A user of an app on `node` came through the wake gateway: a demand start for the learner. */
+  gatewayDemand(node: string): void {
+    this.learner.gatewayDemand(node, this.deps.clock.now());
+  }
+
   status(): ControllerStatus {
     const now = this.deps.clock.now();
+    const predicted = this.learner.nextWakes(now);
     const nodes = this.view
       .nodeList()
       .map((n): NodeStatus => {
         const name = n.metadata?.name ?? '';
         const rec = parsePowerAnnotations(n.metadata?.annotations, this.view.firstSeenAt(name) ?? now);
+        const next = predicted.get(name);
         return {
           ...nodeStatus(n, rec, now),
+          ...(next ? { nextPredictedWake: { at: new Date(next.at).toISOString(), reason: next.reason } } : {}),
           energySavedKwh: Math.round((rec.energySavedKwh + this.ledger.pending(name, rec, now)) * 1e6) / 1e6,
           inFlight: this.reconciler.inFlightKind(name),
           pods: this.view

@@ -7,6 +7,10 @@ import { POWER_STATES, type MaintenanceHold, type PowerState } from '../core/typ
 export const INTERNAL_ERROR_COMPONENTS = ['api', 'gateway', 'informer'] as const;
 export type InternalErrorComponent = (typeof INTERNAL_ERROR_COMPONENTS)[number];
 
+/** What can go wrong with the persisted demand profile (`vmstation_power_profile_problems_total{kind}`). */
+export const PROFILE_PROBLEM_KINDS = ['ignored', 'node', 'read', 'write'] as const;
+export type ProfileProblemKind = (typeof PROFILE_PROBLEM_KINDS)[number];
+
 export const WAKE_LATENCY_BUCKETS = [5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600];
 
 export class PowerMetrics {
@@ -21,6 +25,7 @@ export class PowerMetrics {
   readonly gatewayWait = new Histogram({ name: 'vmstation_gateway_wait_seconds', help: 'How long a connection through the wake gateway waited for its node and app.', labelNames: ['app'], buckets: WAKE_LATENCY_BUCKETS, registers: [this.registry] });
   readonly badInputs = new Gauge({ name: 'vmstation_power_bad_inputs', help: 'Inputs the power manager leaves out because it cannot use them, by kind (window, node, pod); the log and the Nodes\' PowerInputInvalid Events say which.', labelNames: ['kind'], registers: [this.registry] });
   readonly internalErrors = new Counter({ name: 'vmstation_internal_errors_total', help: 'Failures contained inside the power manager by component (api: an HTTP request handler, gateway: a wake gateway connection or listener, informer: a watch callback); each is logged at error level and the process keeps running.', labelNames: ['component'], registers: [this.registry] });
+  readonly profileProblems = new Counter({ name: 'vmstation_power_profile_problems_total', help: 'Problems with the demand profile kept in its ConfigMap, by kind: ignored (the whole ConfigMap: corrupt, oversized, another format or time zone), node (one node\'s entry), read, write (the Kubernetes API call failed); each is logged as a warning and learning goes on.', labelNames: ['kind'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'vmstation_power_leader', help: '1 while this replica holds the leader Lease.', registers: [this.registry] });
   /** The holds in force per node at scrape time (set by the controller; none before it starts). */
   holdSource: (() => Array<{ node: string; hold: MaintenanceHold }>) | undefined;
@@ -37,6 +42,7 @@ export class PowerMetrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     // Present from the start at 0, so an alert can use increase() from the first scrape.
     for (const component of INTERNAL_ERROR_COMPONENTS) this.internalErrors.inc({ component }, 0);
+    for (const kind of PROFILE_PROBLEM_KINDS) this.profileProblems.inc({ kind }, 0);
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'vmstation_power_manager_' });
   }
 

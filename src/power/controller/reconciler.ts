@@ -20,6 +20,7 @@ import { NodeWorkQueue } from './queue.js';
 import type { NodeRecorder } from './recorder.js';
 import type { SleepExecutor } from './sleep-executor.js';
 import { StepFailure } from './steps.js';
+import type { DemandLearner } from './demand-learner.js';
 import type { ControllerTuning } from './tuning.js';
 import type { WakeExecutor } from './wake-executor.js';
 
@@ -45,6 +46,8 @@ export interface ReconcilerDeps {
   activity?: ActivitySource | undefined;
   /** Sessions through this process's wake gateway (decide() reads them; works without Prometheus). */
   sessions?: (() => GatewaySessions[] | undefined) | undefined;
+  /** The demand profile for predictive wake: fed before decide(), told what decide() predicted. */
+  learner?: DemandLearner | undefined;
 }
 
 export interface DispatchRecord {
@@ -140,8 +143,12 @@ export class Reconciler {
     if (!this.deps.leader.isLeader()) return;
     const end = metrics.reconcile.startTimer();
     const now = clock.now();
-    const observed = { ...view.observe(now, this.activity, this.inFlightList(), this.pendingClear), sessions: this.deps.sessions?.() };
+    const seen = view.observe(now, this.activity, this.inFlightList(), this.pendingClear);
+    const learner = this.deps.learner;
+    learner?.observe(seen.pods, now);
+    const observed: Observed = { ...seen, sessions: this.deps.sessions?.(), demandProfile: learner?.current() };
     const decision = decide(observed, policy, now);
+    learner?.afterDecision(decision, now);
     view.markActive(
       decision.active.map((a) => a.node),
       now,
@@ -254,6 +261,8 @@ export class Reconciler {
         now,
       );
       this.schedule();
+      // Never throws: a failed write is a warning and retried at the next tick.
+      if (leader.isLeader()) void this.deps.learner?.save();
     }
   }
 

@@ -121,6 +121,7 @@ export async function runController(opts: RunControllerOptions): Promise<Running
       if (outcome === 'woken') metrics.gatewayWait.observe({ app }, seconds);
     },
     onInternalError: () => metrics.internalError('gateway'),
+    onDemand: (_app, node) => controller.gatewayDemand(node),
     waitMs: () => waitMs,
     ...opts.gateway,
   });

@@ -21,6 +21,14 @@ export interface NodeStatus {
   pods?: string[] | undefined;
   /** Maintenance holds in force on the node (expired ones left out). */
   holds?: HoldStatus[] | undefined;
+  /** With spec.power.predict on: the next time within a day the learned profile wakes it ahead (if asleep then), and why. */
+  nextPredictedWake?: PredictedWakeStatus | undefined;
+}
+
+export interface PredictedWakeStatus {
+  /** ISO time at which the wake would be sent (boot time ahead of the predicted demand). */
+  at: string;
+  reason: string;
 }
 
 export interface HoldStatus {

@@ -25,6 +25,8 @@ export interface ControllerTuning {
   leaseName: string;
   leaseDurationSeconds: number;
   leaseRenewMs: number;
+  /** How often the demand profile is written at most (default PROFILE_SAVE_EVERY_MS, 5 min). */
+  profileSaveMs?: number | undefined;
 }
 
 export const DEFAULT_TUNING: ControllerTuning = {

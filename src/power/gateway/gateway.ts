@@ -99,6 +99,8 @@ export interface GatewayDeps {
   nodeInfo?: (node: string) => NodeInfo | undefined;
   log: Logger;
   onConnection?: (app: string, outcome: GatewayOutcome, waitedSeconds: number) => void;
+  /** A user of the app (it sent something or stayed; not a port scan nor an ignored User-Agent): demand for its node. */
+  onDemand?: (app: string, node: string) => void;
   /** A connection or a listener failed unexpectedly (logged already): the internal-errors metric. */
   onInternalError?: (err: unknown) => void;
   /** How long a connection may wait for its node and app (default 5 min). */
@@ -212,8 +214,12 @@ export class WakeGateway {
 
   /** Reports an outcome; a failing reporter (metrics) is an internal error, not the connection's. */
   private report(route: GatewayRoute, outcome: GatewayOutcome, seconds: number): void {
+    this.tell(route, () => this.deps.onConnection?.(route.app, outcome, seconds));
+  }
+
+  private tell(route: GatewayRoute, f: () => void): void {
     try {
-      this.deps.onConnection?.(route.app, outcome, seconds);
+      f();
     } catch (err) {
       this.internalError(route, err);
     }
@@ -291,6 +297,7 @@ export class WakeGateway {
     const wantWake = () => {
       if (wants) return;
       wants = true;
+      this.tell(route, () => this.deps.onDemand?.(route.app, route.node));
       this.maybeRequestWake(route);
     };
     const browserAware = knowsBrowsers(route);

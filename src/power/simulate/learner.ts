@@ -2,8 +2,8 @@
 // wake gateway, on simulated time. Every demand arrival (a pod pinned to a node, a user of an app)
 // is a demand start for that node; decide()'s predicted wakes and the sleeps that end them unused
 // are recorded as the controller records them. Also counts the predicted wakes for the report.
-import { predictWake } from '../core/predict.js';
-import { emptyProfile, observeUntil, recordDemand, recordPredictedWake, recordSleep, type DemandProfile, type ForecastBasis } from '../core/profile.js';
+import { learnFromDecision } from '../core/demand.js';
+import { emptyProfile, observeUntil, recordDemand, type DemandProfile } from '../core/profile.js';
 import type { Decision, Policy } from '../core/types.js';
 import type { Trace } from './trace.js';
 import type { SimWorld } from './world.js';
@@ -28,24 +28,12 @@ export class SimLearner {
     for (const name of world.names) this.profile = observeUntil(this.profile, name, now);
   }
 
-  /** The same pure forecast decide() made this round, for what it was judged from. */
-  private basisOf(node: string, now: number): ForecastBasis {
-    const np = this.policy.nodes[node];
-    const predict = this.policy.predict;
-    return (np && predict && predictWake(this.profile, predict, node, np.bootSeconds, now)?.basis) || 'weekday';
-  }
-
   /** After decide(): predicted wakes start, sleeps end any predicted wake still unused (a miss). */
   learn(decision: Decision, now: number): void {
-    for (const a of decision.actions) {
-      if (a.kind === 'wake' && a.source === 'predicted') {
-        this.profile = recordPredictedWake(this.profile, a.node, now, this.basisOf(a.node, now));
-        this.predictedWakes.set(a.node, (this.predictedWakes.get(a.node) ?? 0) + 1);
-      } else if (a.kind === 'sleep' && this.profile.nodes[a.node]?.pendingSince !== undefined) {
-        this.profile = recordSleep(this.profile, a.node, now);
-        this.unusedWakes.set(a.node, (this.unusedWakes.get(a.node) ?? 0) + 1);
-      }
-    }
+    const learned = learnFromDecision(this.profile, this.policy, decision, now);
+    this.profile = learned.profile;
+    for (const node of learned.predicted) this.predictedWakes.set(node, (this.predictedWakes.get(node) ?? 0) + 1);
+    for (const node of learned.unused) this.unusedWakes.set(node, (this.unusedWakes.get(node) ?? 0) + 1);
   }
 }
 

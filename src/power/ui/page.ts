@@ -48,7 +48,8 @@ var h=el('h2','',n.node);h.id='n-'+n.node;c.appendChild(h);var st=el('span','sta
 var dl=el('dl');row(dl,'since',new Date(n.since).toLocaleString());row(dl,'reason',n.reason);
 row(dl,'last wake',n.lastWakeLatencySeconds===undefined?'not measured':Math.round(n.lastWakeLatencySeconds)+' s');
 row(dl,'saved',n.energySavedKwh.toFixed(2)+' kWh');row(dl,'pods',(n.pods||[]).length?n.pods.join(', '):'none');
-if(n.inFlight)row(dl,'doing',n.inFlight);if(n.holds&&n.holds.length)row(dl,'held',n.holds.map(function(h){return h.reason+' until '+new Date(h.until).toLocaleString();}).join('; '));c.appendChild(dl);
+if(n.inFlight)row(dl,'doing',n.inFlight);if(n.holds&&n.holds.length)row(dl,'held',n.holds.map(function(h){return h.reason+' until '+new Date(h.until).toLocaleString();}).join('; '));
+if(n.nextPredictedWake)row(dl,'next predicted wake',new Date(n.nextPredictedWake.at).toLocaleString()+': '+n.nextPredictedWake.reason);c.appendChild(dl);
 var links=apps.filter(function(a){return a.node===n.node;});if(links.length){var p=el('p');links.forEach(function(a){
 var l=el('a','',a.name);l.href='http://'+location.hostname+':'+a.gatewayPort+'/';p.appendChild(l);p.appendChild(document.createTextNode(' '));});c.appendChild(p);}
 var act=el('div','actions'),w=el('button','','Wake');w.type='button';w.disabled=n.state==='awake';

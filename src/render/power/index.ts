@@ -15,6 +15,7 @@ import type { Artifact } from '../artifact.js';
 import { CONTROL_PLANE_TOLERATIONS, controlPlaneNodeAffinity, IMAGES, POWER_MANAGER, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { configChecksumAnnotation, configMap, kube, namespaceObject, objectMeta, restricted, scrapeAnnotations, serviceAccount } from '../k8s/objects.js';
 import type { RenderContext, Renderer } from '../registry.js';
+import { PROFILE_CONFIGMAP } from '../../power/core/profile-codec.js';
 
 /** Names of the Secrets `vmstation deploy` creates from the vault for the power manager. */
 export const POWER_SECRETS = {
@@ -133,6 +134,9 @@ export function powerObjects(cluster: Cluster, image: string = IMAGES.vmstation)
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [POWER_LEASE], verbs: ['get', 'update'] },
         { apiGroups: [''], resources: ['secrets'], resourceNames: secretNames, verbs: ['get'] },
+        // The learned demand profile (spec.power.predict): the controller creates it the first time.
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [PROFILE_CONFIGMAP], verbs: ['get', 'update'] },
       ],
     } satisfies IRole),
     kube({

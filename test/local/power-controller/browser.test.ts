@@ -74,7 +74,20 @@ describe('in chromium', () => {
       identity: 'unit',
       leader: true,
       synced: true,
-      nodes: [{ node: 'homelab', state: 'asleep', since: new Date(0).toISOString(), reason: 'idle', attempts: 0, ready: false, cordoned: true, energySavedKwh: 1.5, pods: [] }],
+      nodes: [
+        {
+          node: 'homelab',
+          state: 'asleep',
+          since: new Date(0).toISOString(),
+          reason: 'idle',
+          attempts: 0,
+          ready: false,
+          cordoned: true,
+          energySavedKwh: 1.5,
+          pods: [],
+          nextPredictedWake: { at: '2026-03-05T18:44:00.000Z', reason: 'predicted demand: demand started 18:45-19:15 on 5 of the last 6 Thursdays (chance 83 % >= 60 %); waking 1m boot ahead' },
+        },
+      ],
     };
     const api = createPowerApi({
       token: TOKEN,
@@ -104,6 +117,9 @@ describe('in chromium', () => {
       await page.fill('#token', TOKEN);
       await Promise.all([page.waitForURL(`${url}/`), page.click('button[type=submit]')]);
       await page.waitForSelector('section[data-node="homelab"]');
+      // The next predicted wake is on the node's card, its reason as text.
+      const next = await page.evaluate("(() => { const dt = [...document.querySelectorAll('section[data-node=homelab] dt')].find((d) => d.textContent === 'next predicted wake'); return dt ? dt.nextElementSibling.textContent : null; })()");
+      expect(next).toMatch(/: predicted demand: demand started 18:45-19:15 on 5 of the last 6 Thursdays \(chance 83 % >= 60 %\); waking 1m boot ahead$/);
       expect((await page.context().cookies()).find((c) => c.name === 'vmstation_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
       expect(await page.evaluate("document.cookie")).toBe(''); // HttpOnly: no script can read it
       expect(await page.evaluate("fetch('/ui/wake/homelab', { method: 'POST' }).then((r) => r.status)")).toBe(403);

@@ -172,6 +172,32 @@ describe('wake gateway', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
   });
 
+  it('tells the learner of each user (awake node too), never of a port scan; a throwing learner is an internal error, not the connection\'s', async () => {
+    const appPort = await freePort();
+    await startApp(appPort);
+    const demands: string[] = [];
+    let internal = 0;
+    const { port } = await startGateway(
+      { app: 'media', node: 'w1', listenPort: 0, target: { host: '127.0.0.1', port: appPort } },
+      {
+        nodeAwake: () => true,
+        limits: { wakeAfterSilentMs: 300 },
+        onDemand: (app, node) => {
+          demands.push(`${app}@${node}`);
+          if (demands.length === 2) throw new Error('learner broke');
+        },
+        onInternalError: () => void internal++,
+      },
+    );
+    for (let i = 0; i < 3; i++) (await connected(port)).destroy();
+    await new Promise((r) => setTimeout(r, 600)); // past wakeAfterSilentMs: scans are not users
+    expect(demands).toEqual([]);
+    expect(await exchange(port, 'one').reply).toBe('echo: one\n');
+    expect(await exchange(port, 'two').reply).toBe('echo: two\n');
+    expect(demands).toEqual(['media@w1', 'media@w1']);
+    expect(internal).toBe(1);
+  });
+
   it('refuses connections over the per-app and the overall cap with a reset, and frees a slot when a client leaves', async () => {
     const appPort = await freePort();
     const routes: GatewayRoute[] = ['a', 'b'].map((app) => ({ app, node: 'w1', listenPort: 0, target: { host: '127.0.0.1', port: appPort } }));

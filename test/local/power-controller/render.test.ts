@@ -10,6 +10,7 @@ import { validateText } from '../../../src/config/validate.js';
 import { POWER_MANAGER, IMAGES } from '../../../src/render/k8s/common.js';
 import { renderCluster } from '../../../src/render/index.js';
 import { POWER_SECRETS, powerRenderer } from '../../../src/render/power/index.js';
+import { PROFILE_CONFIGMAP } from '../../../src/power/core/profile-codec.js';
 import { validateKubeObjects } from '../../helpers/kube-schema.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
@@ -86,6 +87,14 @@ describe('power manager render', () => {
     const ns = rules('Role', POWER_MANAGER.name);
     expect(ns).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [POWER_MANAGER.name], verbs: ['get', 'update'] });
     expect(ns).toContainEqual({ apiGroups: [''], resources: ['secrets'], resourceNames: [POWER_SECRETS.ssh, POWER_SECRETS.token, POWER_SECRETS.drivers], verbs: ['get'] });
+    // The demand profile: get/update only on its own ConfigMap; create cannot be limited by name
+    // ("You cannot restrict create or deletecollection requests by their resource name",
+    // https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources).
+    expect(ns.filter((r) => r.resources?.includes('configmaps'))).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [PROFILE_CONFIGMAP], verbs: ['get', 'update'] },
+    ]);
+    expect(PROFILE_CONFIGMAP).toBe('vmstation-power-manager-profile');
     expect(rules('Role', `${POWER_MANAGER.name}-events`)).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] }]);
   });
 

@@ -160,12 +160,16 @@ describe('predictive wake stage', () => {
     expect(used.actions).toEqual([]);
   });
 
+  it('is on by default: the example (no predict in its file) resolves to threshold 0.6, unusedAfter 30m', () => {
+    expect(examplePolicy().predict).toEqual({ threshold: 0.6, unusedAfterSeconds: 30 * 60 });
+  });
+
   it('property: with predict off, the profile changes nothing and nothing is woken as predicted', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 7 * 24 * 60 }), fc.boolean(), (minute, awakeNode) => {
         const t = THURSDAY - 3 * DAY + minute * MIN;
         const ns = [controlPlane('masternode'), awakeNode ? node(NODE) : asleep(NODE), node('homelab', { lastActivityAt: t - 5 * MIN })];
-        const policy = examplePolicy();
+        const policy = examplePolicy({ predict: undefined });
         const withProfile = decide(observed({ nodes: ns, demandProfile: recordPredictedWake(thursdays(t), NODE, t - 40 * MIN, 'weekday') }), policy, t);
         const without = decide(observed({ nodes: ns }), policy, t);
         expect(withProfile).toEqual(without);
