@@ -1,5 +1,7 @@
 // Small helpers shared by the benchmark scripts.
+import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { labPaths } from '../lab/paths.js';
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -66,4 +68,14 @@ ${nodes.join('\n')}
     grafana:
       adminPassword: { secret: grafana-admin-password }
 `;
+}
+
+/** The running lab's cluster file and kubeconfig; exits (0, with the reason) when no lab runs. */
+export function runningLab(): { clusterFile: string; kubeconfig: string | null } {
+  const fixtureFile = labPaths().fixtureFile;
+  if (!existsSync(fixtureFile)) {
+    console.log('no running lab: this bench needs `npm run lab -- up` (as root)');
+    process.exit(0);
+  }
+  return JSON.parse(readFileSync(fixtureFile, 'utf8')) as { clusterFile: string; kubeconfig: string | null };
 }

@@ -8,24 +8,18 @@
 // folder moved aside, restored, etcd healthy), every key read back after each. Needs a running lab
 // and `npm run build`; removes etcd and its files from the lab at the end.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { labPaths } from '../lab/paths.js';
 import { putKeys, readKeys, removeLabEtcd, startLabEtcd } from '../lab/test/etcd-lab.js';
 import { ensureAllAwake } from '../lab/test/lab-fixture.js';
-import { fmtMs, report, timeRuns } from './_util.js';
+import { fmtMs, report, runningLab, timeRuns } from './_util.js';
 
 const KEYS = 1000;
 const VALUE_BYTES = 2048;
 
-const fixtureFile = labPaths().fixtureFile;
-if (!existsSync(fixtureFile)) {
-  console.log('no running lab: this bench needs `npm run lab -- up` (as root)');
-  process.exit(0);
-}
-const lab = JSON.parse(readFileSync(fixtureFile, 'utf8')) as { clusterFile: string; kubeconfig: string | null };
+const lab = runningLab();
 const bin = path.resolve(import.meta.dirname, '..', 'bin', 'vmstation.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-etcd-'));
 const env = { ...process.env, VMSTATION_STATE_DIR: path.join(dir, 'state'), VMSTATION_CACHE_DIR: path.join(dir, 'cache') };

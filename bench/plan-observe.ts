@@ -3,17 +3,10 @@
 // included), 5 runs each, medians. --observe adds one SSH-port probe per node (in parallel) and
 // the API's /version and Node list. Needs a running lab and `npm run build`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { labPaths } from '../lab/paths.js';
-import { fmtMs, report, timeRuns } from './_util.js';
+import { fmtMs, report, runningLab, timeRuns } from './_util.js';
 
-const fixtureFile = labPaths().fixtureFile;
-if (!existsSync(fixtureFile)) {
-  console.log('no running lab: this bench needs `npm run lab -- up` (as root)');
-  process.exit(0);
-}
-const lab = JSON.parse(readFileSync(fixtureFile, 'utf8')) as { clusterFile: string; kubeconfig: string | null };
+const lab = runningLab();
 const bin = path.resolve(import.meta.dirname, '..', 'bin', 'vmstation.js');
 const cli = (args: string[]) => {
   const r = spawnSync(process.execPath, [bin, 'plan', '-f', lab.clusterFile, ...args], { encoding: 'utf8' });
