@@ -2,7 +2,11 @@
 // created there by the host layer when missing (or taken from there when the operator stored one
 // with `vmstation secrets set power-ssh-key`). Only its public half leaves this machine through
 // Ansible; the private half goes only into the power manager's Secret, at deploy time.
-import { utils } from 'ssh2';
+// ssh2 is CommonJS and sets `utils` in a way Node's ESM loader cannot see as a named export
+// ("does not provide an export named 'utils'" from the built CLI): take it off the default.
+import ssh2 from 'ssh2';
+
+const { utils } = ssh2;
 import { userError } from '../errors.js';
 import { POWER_KEY_COMMENT, POWER_KEY_SECRET } from '../render/ansible/power-key.js';
 
