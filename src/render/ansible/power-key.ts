@@ -5,6 +5,7 @@
 // request is only passed in SSH_ORIGINAL_COMMAND, which the program ignores); `from=` accepts the
 // key only from the control-plane nodes, where the power manager runs with the host's network.
 import { hasRole, type Cluster, type ClusterNode } from '../../config/model.js';
+import { shellQuote } from '../../util/shell-quote.js';
 
 /** The forced command: `sync`, then the node's suspend command. Installed by the power role. */
 export const POWER_SUSPEND_SCRIPT_PATH = '/usr/local/libexec/vmstation/power-suspend';
@@ -39,7 +40,9 @@ export function renderPowerSuspendScript(node: ClusterNode): string {
     "# (command= in the suspend user's authorized_keys). Whatever the client asks for, this runs.",
     '# Flush the disks first, so a node that never resumes loses nothing.',
     'sync',
-    node.power.suspendCommand,
+    // The node's suspendCommand is the file's text: quoted as one word for sh -c, so whatever it
+    // holds (a stray quote included) is never syntax of this script.
+    `exec /bin/sh -c ${shellQuote(node.power.suspendCommand)}`,
     '',
   ].join('\n');
 }
