@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { changedCount, checkAnsibleVersion, classifyAnsibleRun, ensureAnsibleVersion, playbookArgs, requireSuccess, runPlaybook, withSecretVarsFile, type AnsibleEvent } from '../../../src/adapters/ansible/index.js';
 import { formatHostResult, LineSplitter, parseEventLine } from '../../../src/adapters/ansible/events.js';
 
-const FIXTURES = path.join(import.meta.dirname, 'fixtures');
+const FIXTURES = path.join(import.meta.dirname, '../../unit/ansible/fixtures');
 interface Fixture {
   scenario: string;
   exitCode: number;
