@@ -18,33 +18,32 @@ export default defineConfig({
       reportsDirectory: 'coverage',
       // A failing test must not hide the coverage figures (the run fails either way).
       reportOnFailure: true,
-      // Line coverage per folder (and of src as a whole), measured when the gate was added (issue 16)
-      // by `vitest run --project unit --coverage` on 2026-12-04 and rounded down. CI measures unit
-      // and local together, which covers at least as much, so these are floors: raise each to the
-      // unit + local figure of a green CI run, and as tests land; never lower one to let a change
-      // through.
+      // Line coverage per folder (and of src as a whole): the unit + local figures of the CI run of
+      // 2026-12-04 (`vitest run --project unit --project local --coverage`, total 89.5 %,
+      // power/controller 95.1 %), rounded down, less one point for the paths that timing decides
+      // (retries, backoff). Raise each as tests land; never lower one to let a change through.
       thresholds: {
-        lines: 59,
-        'src/adapters/ansible/**': { lines: 3 },
-        'src/adapters/kube/**': { lines: 14 },
-        'src/adapters/process/**': { lines: 37 },
-        'src/adapters/ssh/**': { lines: 1 },
-        'src/cli/**': { lines: 52 },
-        'src/config/**': { lines: 97 },
-        'src/deploy/**': { lines: 55 },
-        'src/etcd/**': { lines: 44 },
-        'src/host/**': { lines: 34 },
-        'src/image/**': { lines: 28 },
-        'src/power/api/**': { lines: 5 },
-        'src/power/controller/**': { lines: 25 },
+        lines: 88,
+        'src/adapters/ansible/**': { lines: 87 },
+        'src/adapters/kube/**': { lines: 91 },
+        'src/adapters/process/**': { lines: 99 },
+        'src/adapters/ssh/**': { lines: 88 },
+        'src/cli/**': { lines: 67 },
+        'src/config/**': { lines: 96 },
+        'src/deploy/**': { lines: 82 },
+        'src/etcd/**': { lines: 43 },
+        'src/host/**': { lines: 73 },
+        'src/image/**': { lines: 31 },
+        'src/power/api/**': { lines: 95 },
+        'src/power/controller/**': { lines: 94 },
         'src/power/core/**': { lines: 97 },
-        'src/power/drivers/**': { lines: 14 },
-        'src/power/gateway/**': { lines: 5 },
-        'src/power/simulate/**': { lines: 99 },
-        'src/power/ui/**': { lines: 15 },
-        'src/render/**': { lines: 93 },
-        'src/secrets/**': { lines: 7 },
-        'src/util/**': { lines: 93 },
+        'src/power/drivers/**': { lines: 86 },
+        'src/power/gateway/**': { lines: 95 },
+        'src/power/simulate/**': { lines: 98 },
+        'src/power/ui/**': { lines: 92 },
+        'src/render/**': { lines: 97 },
+        'src/secrets/**': { lines: 87 },
+        'src/util/**': { lines: 95 },
       },
     },
     projects: [

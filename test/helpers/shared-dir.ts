@@ -1,6 +1,7 @@
 // The project's shared folder (design, research, upstream data), which lives beside the main
-// checkout as ../shared; CI lays a copy there too. A test that needs it fails when it is missing,
-// saying where it looked, instead of checking less.
+// checkout as ../shared. A clean clone elsewhere (CI's, for one) may have none: a test that needs
+// it is then reported as skipped (counted in the run's closing line), never passed by checking
+// less; and where the folder is there but lacks the file, it fails saying where it looked.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -29,4 +30,9 @@ export function sharedFile(relative: string): string {
   const found = tried.find((f) => existsSync(f));
   if (!found) throw new Error(`this test needs the project's shared folder, but ${relative} is in none of: ${tried.join(', ')}. Put shared/ beside the checkout or set VMSTATION_SHARED.`);
   return found;
+}
+
+/** Whether any shared folder is there (a test that needs it is skipped, visibly, when none is). */
+export function hasSharedFolder(): boolean {
+  return sharedCandidates().some((dir) => existsSync(dir));
 }
