@@ -9,6 +9,7 @@
 //     drained and uncordoned before the next (the API's own history, ordered by resourceVersion);
 //     a failure on the last worker stops with the nodes done and not done; the next run does the rest.
 // The standard three-host lab is left as it was: node4 removed, versions back, test objects gone.
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,7 +117,9 @@ beforeAll(async () => {
   doc.spec.nodes.push({ name: NODE4.name, address: NODE4.address, mac: NODE4.mac, os: 'debian-12', roles: ['worker'], power: { autoSleep: false } });
   file4 = path.join(dir, 'vmstation.four.yaml');
   writeFileSync(file4, stringify(doc));
-  env = { ...process.env, VMSTATION_STATE_DIR: path.join(dir, 'state'), VMSTATION_CACHE_DIR: path.join(dir, 'cache'), STANDIN_KUBECONFIG: kubeconfig, STANDIN_STATE_DIR: markerDir, STANDIN_KUBECACHEDIR: path.join(dir, 'kube-cache-standin') };
+  // The host phase keeps the power manager's SSH key in the secrets file (created beside file4).
+  writeFileSync(path.join(dir, 'vault-password'), `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  env = { ...process.env, VMSTATION_VAULT_PASSWORD_FILE: path.join(dir, 'vault-password'), VMSTATION_STATE_DIR: path.join(dir, 'state'), VMSTATION_CACHE_DIR: path.join(dir, 'cache'), STANDIN_KUBECONFIG: kubeconfig, STANDIN_STATE_DIR: markerDir, STANDIN_KUBECACHEDIR: path.join(dir, 'kube-cache-standin') };
   expect(await addHosts(file4, { log: (l) => console.log(`[lab] ${l}`) })).toEqual(['node4']);
   await kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'day-two' } }));
 }, 300_000);

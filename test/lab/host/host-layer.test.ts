@@ -44,7 +44,7 @@ const runs: Array<{ label: string; result: HostApplyResult; events: AnsibleEvent
 
 async function apply(label: string, diff = false): Promise<HostApplyResult> {
   const events: AnsibleEvent[] = [];
-  const result = await applyHostLayer({ cluster, workDir, diff, secrets: async () => kerberosSecrets, ensureAwake: wake, onEvent: (e) => events.push(e), notice: (l) => console.log(`[host] ${l}`) });
+  const result = await applyHostLayer({ cluster, workDir, diff, secrets: async () => ({ get: (n: string) => kerberosSecrets.get(n), put: async (n: string, v: string) => void kerberosSecrets.set(n, v) }), ensureAwake: wake, onEvent: (e) => events.push(e), notice: (l) => console.log(`[host] ${l}`) });
   runs.push({ label, result, events });
   console.log(`[host] ${label}: ${(result.run.durationMs / 1000).toFixed(1)}s, ${changedCount(result.run)} changed`);
   return result;
