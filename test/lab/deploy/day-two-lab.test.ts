@@ -117,9 +117,10 @@ beforeAll(async () => {
   doc.spec.nodes.push({ name: NODE4.name, address: NODE4.address, mac: NODE4.mac, os: 'debian-12', roles: ['worker'], power: { autoSleep: false } });
   file4 = path.join(dir, 'vmstation.four.yaml');
   writeFileSync(file4, stringify(doc));
-  // The host phase keeps the power manager's SSH key in the secrets file (created beside file4).
+  // The host phase keeps the power manager's SSH key in the secrets file (created beside file4);
+  // only that call gets the password: the other runs' files reference secrets this one lacks.
   writeFileSync(path.join(dir, 'vault-password'), `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
-  env = { ...process.env, VMSTATION_VAULT_PASSWORD_FILE: path.join(dir, 'vault-password'), VMSTATION_STATE_DIR: path.join(dir, 'state'), VMSTATION_CACHE_DIR: path.join(dir, 'cache'), STANDIN_KUBECONFIG: kubeconfig, STANDIN_STATE_DIR: markerDir, STANDIN_KUBECACHEDIR: path.join(dir, 'kube-cache-standin') };
+  env = { ...process.env, VMSTATION_STATE_DIR: path.join(dir, 'state'), VMSTATION_CACHE_DIR: path.join(dir, 'cache'), STANDIN_KUBECONFIG: kubeconfig, STANDIN_STATE_DIR: markerDir, STANDIN_KUBECACHEDIR: path.join(dir, 'kube-cache-standin') };
   expect(await addHosts(file4, { log: (l) => console.log(`[lab] ${l}`) })).toEqual(['node4']);
   await kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'day-two' } }));
 }, 300_000);
@@ -161,7 +162,7 @@ describe('day two on the lab (Kubespray stand-in, API stand-in)', () => {
     expect((await sshOk('node4', `cat ${markerDir}/node4.txt`)).trim()).toBe('kube_version=1.35.4 kube_network_plugin=calico container_manager=containerd joined_by=scale.yml');
     for (const n of ['masternode', ...WORKERS]) expect((await ssh(n, `test -e ${markerDir}/${n}.txt`)).code).not.toBe(0);
 
-    const host = await cli(['deploy', '-f', file4, '--phase', 'host', '--yes', '--kubeconfig', kubeconfig]);
+    const host = await cli(['deploy', '-f', file4, '--phase', 'host', '--yes', '--kubeconfig', kubeconfig], { VMSTATION_VAULT_PASSWORD_FILE: path.join(dir, 'vault-password') });
     expect(host.code, `${host.err}\n${host.out}`).toBe(0);
     const server = '10.78.0.63';
     await waitFor('chrony on node4 to select masternode', async () => (await sshOk('node4', 'chronyc -n sources')).split('\n').find((l) => l.startsWith('^*') && l.includes(server)), 90_000, 1000);
