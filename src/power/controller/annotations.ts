@@ -13,6 +13,8 @@ export const POWER_ANNOTATIONS = {
   cordoned: 'vmstation.io/power-cordoned',
   /** When the current wake was triggered (wake latency survives a restart). */
   wakeTriggeredAt: 'vmstation.io/power-wake-triggered-at',
+  /** Who asked for the current wake (manual, gateway, pending-pod, ...): its retries keep it. */
+  wakeSource: 'vmstation.io/power-wake-source',
   /** kWh saved so far (the counter restarts from here). */
   energySavedKwh: 'vmstation.io/power-energy-saved-kwh',
   /** A pending request from the CLI, the HTTP API or preflight: JSON `{action, source, at, reason}`. */
@@ -43,6 +45,10 @@ function num(s: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+function wakeSourceOf(s: string | undefined): WakeSource | undefined {
+  return s !== undefined && (WAKE_SOURCES as readonly string[]).includes(s) ? (s as WakeSource) : undefined;
+}
+
 function time(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   const t = Date.parse(s);
@@ -65,6 +71,7 @@ export function parsePowerAnnotations(annotations: Readonly<Record<string, strin
     lastWakeLatencySeconds: num(a[POWER_ANNOTATIONS.lastWakeSeconds]),
     cordonedByPowerManager: a[POWER_ANNOTATIONS.cordoned] === 'true',
     wakeTriggeredAt: time(a[POWER_ANNOTATIONS.wakeTriggeredAt]),
+    wakeSource: wakeSourceOf(a[POWER_ANNOTATIONS.wakeSource]),
     energySavedKwh: num(a[POWER_ANNOTATIONS.energySavedKwh]) ?? 0,
   };
 }
@@ -79,6 +86,7 @@ export function formatPowerAnnotations(r: PowerAnnotations): Record<string, stri
     [POWER_ANNOTATIONS.lastWakeSeconds]: r.lastWakeLatencySeconds === undefined ? null : String(Math.round(r.lastWakeLatencySeconds * 1000) / 1000),
     [POWER_ANNOTATIONS.cordoned]: r.cordonedByPowerManager ? 'true' : null,
     [POWER_ANNOTATIONS.wakeTriggeredAt]: r.wakeTriggeredAt === undefined ? null : new Date(r.wakeTriggeredAt).toISOString(),
+    [POWER_ANNOTATIONS.wakeSource]: r.wakeSource ?? null,
     [POWER_ANNOTATIONS.energySavedKwh]: String(Math.round(r.energySavedKwh * 1e6) / 1e6),
   };
 }

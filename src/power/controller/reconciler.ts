@@ -213,8 +213,7 @@ export class Reconciler {
     if (a.kind === 'sleep') return this.startJob(a, 'sleep', (signal) => sleeper.run({ node: a.node, reason: a.reason, evict: a.evict, signal }));
     if (a.kind === 'wake' || a.kind === 'retry-wake') {
       const requestedAt = observed.wakeRequests.find((r) => r.node === a.node)?.at;
-      const source = a.kind === 'wake' ? a.source : 'schedule';
-      this.startJob(a, 'wake', (signal) => waker.run({ node: a.node, reason: a.reason, source, firstAttempt: a.attempt, drivers: a.drivers, requestedAt, signal }));
+      this.startJob(a, 'wake', (signal) => waker.run({ node: a.node, reason: a.reason, source: a.source, firstAttempt: a.attempt, drivers: a.drivers, requestedAt, signal }));
     }
   }
 

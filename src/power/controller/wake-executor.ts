@@ -131,7 +131,7 @@ export class WakeExecutor {
   private async attempt(job: WakeJob, attempt: number, lastError: string, triggeredAt: number): Promise<void> {
     const { recorder, clock, policy } = this.deps;
     // Recorded in parallel with the first driver: a pending pod's wake costs no extra round trip.
-    const recorded = recorder.record(job.node, { step: 'wake-attempt', reason: job.reason, attempt, of: policy.wakeAttempts, lastError: lastError || undefined, triggeredAt });
+    const recorded = recorder.record(job.node, { step: 'wake-attempt', reason: job.reason, source: job.source, attempt, of: policy.wakeAttempts, lastError: lastError || undefined, triggeredAt });
     recorded.catch(() => undefined);
     const a: Attempt = { job, attempt, lastError, triggeredAt, deadline: clock.now() + policy.wakeTimeoutSeconds * 1000, recorded };
     await runSteps(this.steps, a, () => undefined);

@@ -25,7 +25,7 @@ export type Step =
   /** A sleep failed or was cancelled before the suspend command: back to awake, uncordon if ours. */
   | { step: 'sleep-aborted'; reason: string }
   /** A wake attempt starts (the drivers are sent). */
-  | { step: 'wake-attempt'; reason: string; attempt: number; of: number; lastError?: string | undefined; triggeredAt: Millis }
+  | { step: 'wake-attempt'; reason: string; source: WakeSource; attempt: number; of: number; lastError?: string | undefined; triggeredAt: Millis }
   /** The node is Ready after a wake attempt: uncordon if ours, record awake with the latency. */
   | { step: 'woken'; source: WakeSource; attempt: number; triggeredAt: Millis }
   /** Wake attempts used up. */
@@ -55,7 +55,7 @@ function change<R extends PowerRecord>(prev: R, to: PowerState, reason: string, 
 
 /** Back to awake: attempts reset, and the cordon released when the power manager holds it. */
 function backAwake<R extends PowerRecord>(prev: R, reason: string, now: Millis, kind: StepEvent, type: 'Normal' | 'Warning', extra: Partial<PowerRecord> = {}): StepResult<R> {
-  return change(prev, 'awake', reason, now, { attempts: 0, cordonedByPowerManager: false, wakeTriggeredAt: undefined, ...extra }, kind, type, prev.cordonedByPowerManager ? false : undefined);
+  return change(prev, 'awake', reason, now, { attempts: 0, cordonedByPowerManager: false, wakeTriggeredAt: undefined, wakeSource: undefined, ...extra }, kind, type, prev.cordonedByPowerManager ? false : undefined);
 }
 
 function latencyOf(prev: PowerRecord, now: Millis): number | undefined {
@@ -74,14 +74,14 @@ export function applyStep<R extends PowerRecord>(prev: R, step: Step, now: Milli
     case 'sleep-aborted':
       return backAwake(prev, step.reason, now, 'sleepAborted', 'Warning');
     case 'wake-attempt':
-      return change(prev, 'waking', `${step.reason} (attempt ${step.attempt} of ${step.of}${step.lastError ? `; last: ${step.lastError}` : ''})`, now, { attempts: step.attempt, wakeTriggeredAt: step.triggeredAt }, 'waking');
+      return change(prev, 'waking', `${step.reason} (attempt ${step.attempt} of ${step.of}${step.lastError ? `; last: ${step.lastError}` : ''})`, now, { attempts: step.attempt, wakeTriggeredAt: step.triggeredAt, wakeSource: step.source }, 'waking');
     case 'woken': {
       const latency = (now - step.triggeredAt) / 1000;
       const reason = `woken (${step.source}): Ready ${latency.toFixed(1)} s after the trigger, attempt ${step.attempt}`;
       return { ...backAwake(prev, reason, now, 'awake', 'Normal', { lastWakeLatencySeconds: latency }), wakeLatencySeconds: latency };
     }
     case 'wake-failed':
-      return change(prev, 'failed', step.reason, now, { wakeTriggeredAt: undefined }, 'failed', 'Warning');
+      return change(prev, 'failed', step.reason, now, { wakeTriggeredAt: undefined, wakeSource: undefined }, 'failed', 'Warning');
     case 'marked-awake': {
       const latency = latencyOf(prev, now);
       return { ...backAwake(prev, step.reason, now, 'awake', 'Normal', latency === undefined ? {} : { lastWakeLatencySeconds: latency }), wakeLatencySeconds: latency };

@@ -30,6 +30,8 @@ function repairTimedOutWake(r: Round, n: ObservedNode): void {
       kind: 'retry-wake',
       node: n.name,
       reason: `not Ready ${formatSeconds(policy.wakeTimeoutSeconds)} after wake attempt ${attempts} of ${policy.wakeAttempts}`,
+      // The next attempt is still the same wake: whoever asked for it is who wakes the node.
+      source: n.power.wakeSource ?? 'schedule',
       drivers: [...np.usableDrivers],
       attempt: attempts + 1,
     });

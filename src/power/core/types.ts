@@ -56,6 +56,8 @@ export interface NodePowerRecord {
   attempts: number;
   /** Trigger -> Ready of the last successful wake. */
   lastWakeLatencySeconds?: number | undefined;
+  /** What asked for the wake in progress, so a retried attempt is recorded as woken by it (absent when not waking). */
+  wakeSource?: WakeSource | undefined;
 }
 
 export interface ObservedNode {
@@ -292,7 +294,7 @@ export type Action =
   /** Send the drivers in order, then confirm TCP 22 -> SSH -> Ready -> uncordon. */
   | { kind: 'wake'; node: string; reason: string; source: WakeSource; drivers: WakeDriver[]; attempt: number }
   /** A wake attempt timed out or a failed node is due for its slow retry. */
-  | { kind: 'retry-wake'; node: string; reason: string; drivers: WakeDriver[]; attempt: number }
+  | { kind: 'retry-wake'; node: string; reason: string; source: WakeSource; drivers: WakeDriver[]; attempt: number }
   /** Wake attempts exhausted: record `failed`, emit an Event and the failure metric. */
   | { kind: 'mark-failed'; node: string; reason: string; attempts: number }
   /** A draining node is needed again: stop evicting, uncordon, back to awake. */

@@ -164,7 +164,7 @@ export function allocateWakes(r: Round): void {
     }
     r.transitioning.add(w.node);
     const n = r.byNode.get(w.node) as ObservedNode;
-    if (w.fromFailed) r.act({ kind: 'retry-wake', node: w.node, reason: `${w.reason} (node failed to wake ${r.ago(n.power.since)} ago)`, drivers: [...np.usableDrivers], attempt: 1 });
+    if (w.fromFailed) r.act({ kind: 'retry-wake', node: w.node, reason: `${w.reason} (node failed to wake ${r.ago(n.power.since)} ago)`, source: w.source, drivers: [...np.usableDrivers], attempt: 1 });
     else r.act({ kind: 'wake', node: w.node, reason: w.reason, source: w.source, drivers: [...np.usableDrivers], attempt: 1 });
   }
 }

@@ -248,7 +248,7 @@ export class SimWorld {
   }
 
   private startAttempt(n: SimNode, now: number, attempt: number, lastError?: string): void {
-    this.record(n, { step: 'wake-attempt', reason: n.job.reason, attempt, of: this.policy.wakeAttempts, lastError, triggeredAt: n.wakeTriggeredAt ?? now }, now);
+    this.record(n, { step: 'wake-attempt', reason: n.job.reason, source: n.job.source, attempt, of: this.policy.wakeAttempts, lastError, triggeredAt: n.wakeTriggeredAt ?? now }, now);
     n.bootOk = n.failNext === 0;
     if (n.failNext > 0) n.failNext--;
     n.on = n.bootOk;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { POWER_STATES } from '../../../src/config/schema.js';
 import { formatPowerAnnotations, formatPowerRequest, parsePowerAnnotations, parsePowerRequest, POWER_ANNOTATIONS, type PowerAnnotations } from '../../../src/power/controller/annotations.js';
+import { WAKE_SOURCES } from '../../../src/power/core/types.js';
 import { energySavedKwh, PowerMetrics } from '../../../src/power/controller/metrics.js';
 
 /** What a merge patch of these annotations leaves on the Node (null removes). */
@@ -19,6 +20,7 @@ describe('power annotations', () => {
       lastWakeLatencySeconds: fc.option(fc.integer({ min: 0, max: 10_000_000 }).map((n) => n / 1000), { nil: undefined }),
       cordonedByPowerManager: fc.boolean(),
       wakeTriggeredAt: fc.option(fc.integer({ min: 0, max: 4_102_444_800_000 }), { nil: undefined }),
+      wakeSource: fc.option(fc.constantFrom(...WAKE_SOURCES), { nil: undefined }),
       energySavedKwh: fc.integer({ min: 0, max: 1e9 }).map((n) => n / 1e6),
     });
     fc.assert(
@@ -39,10 +41,16 @@ describe('power annotations', () => {
     expect(r.since).toBe(99);
   });
 
+  it('reads an unknown wake source as none (a retry is then recorded as the schedule\'s)', () => {
+    expect(parsePowerAnnotations({ [POWER_ANNOTATIONS.state]: 'waking', [POWER_ANNOTATIONS.wakeSource]: 'telepathy' }, 0).wakeSource).toBeUndefined();
+    expect(parsePowerAnnotations({ [POWER_ANNOTATIONS.state]: 'waking', [POWER_ANNOTATIONS.wakeSource]: 'gateway' }, 0).wakeSource).toBe('gateway');
+  });
+
   it('removes optional keys with null so a merge patch clears them', () => {
     const f = formatPowerAnnotations({ state: 'awake', since: 0, reason: 'r', attempts: 0, cordonedByPowerManager: false, energySavedKwh: 0 });
     expect(f[POWER_ANNOTATIONS.cordoned]).toBeNull();
     expect(f[POWER_ANNOTATIONS.wakeTriggeredAt]).toBeNull();
+    expect(f[POWER_ANNOTATIONS.wakeSource]).toBeNull();
     expect(f[POWER_ANNOTATIONS.lastWakeSeconds]).toBeNull();
   });
 

@@ -230,9 +230,14 @@ describe('failed wakes and recovery', () => {
   const waking = (attempts: number, since = T0 - 6 * MIN) => asleep(H, { power: { state: 'waking', since, reason: 'x', attempts } });
 
   it('a wake not Ready within wakeTimeout is retried, then marked failed after wakeAttempts', () => {
-    expect(decide(observed({ nodes: [waking(1)] }), examplePolicy(), T0).actions).toEqual([{ kind: 'retry-wake', node: H, drivers: ['wol'], attempt: 2, reason: 'not Ready 5m after wake attempt 1 of 3' }]);
+    expect(decide(observed({ nodes: [waking(1)] }), examplePolicy(), T0).actions).toEqual([{ kind: 'retry-wake', node: H, drivers: ['wol'], attempt: 2, source: 'schedule', reason: 'not Ready 5m after wake attempt 1 of 3' }]);
     expect(decide(observed({ nodes: [waking(3)] }), examplePolicy(), T0).actions).toEqual([{ kind: 'mark-failed', node: H, attempts: 3, reason: 'not Ready after 3 wake attempts; retrying in 30m' }]);
     expect(decide(observed({ nodes: [waking(1, T0 - 4 * MIN)] }), examplePolicy(), T0).actions).toEqual([]);
+  });
+
+  it('the next attempt of a wake keeps who asked for it (recorded as woken by the gateway, not by the schedule)', () => {
+    const byGateway = asleep(H, { power: { state: 'waking', since: T0 - 6 * MIN, reason: 'x', attempts: 1, wakeSource: 'gateway' } });
+    expect(decide(observed({ nodes: [byGateway] }), examplePolicy(), T0).actions).toMatchObject([{ kind: 'retry-wake', node: H, attempt: 2, source: 'gateway' }]);
   });
 
   it('a failed node is retried at retryFailedAfter, not before (unless a person asks)', () => {
@@ -240,9 +245,9 @@ describe('failed wakes and recovery', () => {
     const early = decide(observed({ nodes: [failed(T0 - 10 * MIN)] }), examplePolicy(), T0);
     expect(early.actions).toEqual([]);
     expect(reasonFor(early, H)).toMatch(/failed to wake \(not Ready\); next retry in 20m/);
-    expect(decide(observed({ nodes: [failed(T0 - 30 * MIN)] }), examplePolicy(), T0).actions).toMatchObject([{ kind: 'retry-wake', node: H, attempt: 1 }]);
+    expect(decide(observed({ nodes: [failed(T0 - 30 * MIN)] }), examplePolicy(), T0).actions).toMatchObject([{ kind: 'retry-wake', node: H, attempt: 1, source: 'schedule' }]);
     const manual = decide(observed({ nodes: [failed(T0 - 1 * MIN)], wakeRequests: [{ node: H, source: 'manual', at: T0, reason: 'please' }] }), examplePolicy(), T0);
-    expect(manual.actions).toMatchObject([{ kind: 'retry-wake', node: H }]);
+    expect(manual.actions).toMatchObject([{ kind: 'retry-wake', node: H, source: 'manual' }]);
     const podWaits = decide(observed({ nodes: [failed(T0 - 1 * MIN)], pods: [pod('b', 'j', { phase: 'Pending', nodeSelector: { 'kubernetes.io/hostname': H } })] }), examplePolicy(), T0);
     expect(podWaits.actions).toEqual([]);
     expect(reasonFor(podWaits, H)).toMatch(/pod b\/j pending.*node failed to wake 1m ago; next retry in 29m/);

@@ -34,14 +34,14 @@ describe('applyStep', () => {
 
   it('a wake: attempts counted from the trigger, latency from the trigger, uncordon of our cordon', () => {
     const asleep = rec({ state: 'asleep', cordonedByPowerManager: true });
-    const first = applyStep(asleep, { step: 'wake-attempt', reason: 'manual wake request: x', attempt: 1, of: 3, triggeredAt: NOW - 2000 }, NOW)!;
-    expect(first.record).toMatchObject({ state: 'waking', attempts: 1, wakeTriggeredAt: NOW - 2000, reason: 'manual wake request: x (attempt 1 of 3)' });
-    const second = applyStep(first.record, { step: 'wake-attempt', reason: 'manual wake request: x', attempt: 2, of: 3, lastError: 'TCP 22 did not answer', triggeredAt: NOW - 2000 }, NOW + 60_000)!;
+    const first = applyStep(asleep, { step: 'wake-attempt', reason: 'manual wake request: x', source: 'manual', attempt: 1, of: 3, triggeredAt: NOW - 2000 }, NOW)!;
+    expect(first.record).toMatchObject({ state: 'waking', attempts: 1, wakeTriggeredAt: NOW - 2000, wakeSource: 'manual', reason: 'manual wake request: x (attempt 1 of 3)' });
+    const second = applyStep(first.record, { step: 'wake-attempt', reason: 'manual wake request: x', source: 'manual', attempt: 2, of: 3, lastError: 'TCP 22 did not answer', triggeredAt: NOW - 2000 }, NOW + 60_000)!;
     expect(second.record.reason).toBe('manual wake request: x (attempt 2 of 3; last: TCP 22 did not answer)');
     expect(second.event.message).toMatch(/^waking -> waking: /);
     const woken = applyStep(second.record, { step: 'woken', source: 'manual', attempt: 2, triggeredAt: NOW - 2000 }, NOW + 90_000)!;
     expect(woken).toEqual({
-      record: { state: 'awake', since: NOW + 90_000, reason: 'woken (manual): Ready 92.0 s after the trigger, attempt 2', attempts: 0, cordonedByPowerManager: false, wakeTriggeredAt: undefined, lastWakeLatencySeconds: 92 },
+      record: { state: 'awake', since: NOW + 90_000, reason: 'woken (manual): Ready 92.0 s after the trigger, attempt 2', attempts: 0, cordonedByPowerManager: false, wakeTriggeredAt: undefined, wakeSource: undefined, lastWakeLatencySeconds: 92 },
       cordon: false,
       event: { type: 'Normal', kind: 'awake', message: 'waking -> awake: woken (manual): Ready 92.0 s after the trigger, attempt 2' },
       wakeLatencySeconds: 92,
@@ -86,7 +86,7 @@ describe('instantStep', () => {
       { kind: 'uncordon', node: 'n', reason: 'r' },
       { kind: 'sleep', node: 'n', reason: 'r', evict: [] },
       { kind: 'wake', node: 'n', reason: 'r', source: 'manual', drivers: ['wol'], attempt: 1 },
-      { kind: 'retry-wake', node: 'n', reason: 'r', drivers: ['wol'], attempt: 2 },
+      { kind: 'retry-wake', node: 'n', reason: 'r', source: 'gateway', drivers: ['wol'], attempt: 2 },
     ];
     expect(actions.map((a) => instantStep(a)?.step)).toEqual(['sleep-aborted', 'marked-awake', 'marked-asleep', 'wake-failed', 'uncordoned', undefined, undefined, undefined]);
   });
