@@ -125,7 +125,13 @@ export class SecretsFile {
       // Loaded here, not at start-up: every verb that reads the cluster file imports this module,
       // and only writes need the lock (proper-lockfile brings graceful-fs and signal-exit).
       const { default: lockfile } = await import('proper-lockfile');
-      release = await lockfile.lock(target, { realpath: false, stale: LOCK_STALE_MS, retries: { retries: 60, minTimeout: 50, maxTimeout: 500 } });
+      const lock = (retries: number) => lockfile.lock(target, { realpath: false, stale: LOCK_STALE_MS, retries: { retries, minTimeout: 50, maxTimeout: 500 } });
+      // proper-lockfile retries on any error: a missing or read-only folder would be retried for
+      // about 30 s before the user hears of it. Only a lock held by another run is worth waiting for.
+      release = await lock(0).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return lock(60);
+        throw err;
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw fileSystemError(err) ?? err;
       throw userError('secrets-locked', `${file} is locked by another vmstation (${errorMessage(err)})`, `wait for it to finish; if none runs, remove ${target}.lock`);

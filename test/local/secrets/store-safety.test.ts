@@ -34,6 +34,14 @@ describe('secrets: nothing is lost', () => {
     for (let i = 0; i < 10; i++) expect(store.get(`key-${i}`)).toBe(`value-${i}`);
   });
 
+  // proper-lockfile retries on every error: a missing folder was retried 60 times (about 30 s)
+  // before the user heard of it. The test's own timeout (5 s) is what fails if that comes back.
+  it('a vault in a folder that does not exist is reported at once, not after the lock\'s retries', { timeout: 5000 }, async () => {
+    const w = workdir();
+    const missing = path.join(w.dir, 'missing', 'secrets.vault.yaml');
+    await expect(SecretsFile.update(missing, PASSWORD, (s) => s.set('a', 'b'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('writes through a symlinked vault: the link stays, the target changes, its mode is kept', async () => {
     const w = workdir();
     mkdirSync(path.join(w.dir, 'real'));
