@@ -4,9 +4,12 @@
 // kubernetes-models' interfaces at compile time (`satisfies`; unknown fields are type errors), then
 // handed to the serializer (./common.ts) as plain objects.
 import { createHash } from 'node:crypto';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { INamespace } from 'kubernetes-models/v1/Namespace';
+import type { IPersistentVolumeClaimSpec } from 'kubernetes-models/v1/PersistentVolumeClaimSpec';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import type { IService } from 'kubernetes-models/v1/Service';
@@ -207,4 +210,51 @@ type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 export function namespaceObject(name: string, podSecurity: { enforce: PodSecurityLevel; warn?: PodSecurityLevel }): KubeObject {
   const labels: Labels = { 'pod-security.kubernetes.io/enforce': podSecurity.enforce, ...(podSecurity.warn ? { 'pod-security.kubernetes.io/warn': podSecurity.warn } : {}) };
   return kube({ apiVersion: 'v1', kind: 'Namespace', metadata: objectMeta(name, { component: 'namespace', labels }) } satisfies INamespace);
+}
+
+/** A claim on one node's disk: ReadWriteOnce, `size`, from `storageClassName`. */
+export function readWriteOnceClaimSpec(size: string, storageClassName: string): IPersistentVolumeClaimSpec {
+  return { accessModes: ['ReadWriteOnce'], storageClassName, resources: { requests: { storage: size } } };
+}
+
+/** What differs between the one-replica StatefulSets of the monitoring stack. */
+export interface DataStatefulSetOptions {
+  metadata: ObjectMeta;
+  /** app.kubernetes.io/component of the pods. */
+  component: string;
+  /** app.kubernetes.io/component of the `data` claim (the component's unless given). */
+  claimComponent?: string;
+  /** The texts whose checksum rolls the pods when they change. */
+  configTexts: readonly string[];
+  claim: { size: string; storageClassName: string };
+  /** The pod spec after its service account (named as the StatefulSet), keys in the order they render. */
+  pod: Omit<IPodSpec, 'serviceAccountName'>;
+}
+
+/**
+ * The shape Prometheus, Alertmanager and Loki share: one replica, serviceName and service account
+ * of its own name, pods rolled by their config's checksum, one ReadWriteOnce `data` claim.
+ */
+export function dataStatefulSet(o: DataStatefulSetOptions): KubeObject {
+  const name = o.metadata.name;
+  return kube({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: o.metadata,
+    spec: {
+      serviceName: name,
+      replicas: 1,
+      selector: { matchLabels: selectorLabels(name) },
+      template: {
+        metadata: { labels: standardLabels(name, o.component), annotations: configChecksumAnnotation(...o.configTexts) },
+        spec: { serviceAccountName: name, ...o.pod },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data', labels: standardLabels(name, o.claimComponent ?? o.component) },
+          spec: readWriteOnceClaimSpec(o.claim.size, o.claim.storageClassName),
+        },
+      ],
+    },
+  } satisfies IStatefulSet);
 }

@@ -1,13 +1,12 @@
 // Alertmanager: receivers from the cluster file, routing by severity, node-down inhibition,
 // Watchdog to a heartbeat receiver. Passwords and tokens are never in the text: the config names
 // files mounted from a Secret the deploy creates from the vault (only its name is rendered).
-import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
 import { userError } from '../../errors.js';
 import type { Artifact } from '../artifact.js';
-import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { IMAGES, onMonitoringNode, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
-import { configChecksumAnnotation, configMap, kube, objectMeta, restricted, service, serviceAccount, volumeOwnerInit } from '../k8s/objects.js';
+import { configMap, dataStatefulSet, objectMeta, podSecurityContext, restricted, service, serviceAccount, volumeOwnerInit } from '../k8s/objects.js';
 import { ALERTMANAGER_SECRET_DIR, alertmanagerSecretKeys, monitoringNode, NAMES, PORTS, serviceHost } from './names.js';
 
 type Receiver = Cluster['spec']['monitoring']['alertmanager']['receivers'][number];
@@ -105,64 +104,50 @@ function statefulSet(cluster: Cluster, config: string): KubeObject {
   const mon = monitoringNode(cluster);
   const placement = onMonitoringNode(cluster);
   const secretKeys = alertmanagerSecretKeys(cluster);
-  return kube({
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
+  return dataStatefulSet({
     metadata: objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'alerting' }),
-    spec: {
-      serviceName: name,
-      replicas: 1,
-      selector: { matchLabels: selectorLabels(name) },
-      template: {
-        metadata: { labels: standardLabels(name, 'alerting'), annotations: configChecksumAnnotation(config) },
-        spec: {
-          serviceAccountName: name,
-          automountServiceAccountToken: false,
-          nodeSelector: placement.nodeSelector,
-          tolerations: placement.tolerations,
-          securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
-          initContainers: [volumeOwnerInit(UID, '/alertmanager')],
-          containers: [
-            {
-              name,
-              image: IMAGES.alertmanager,
-              args: [
-                '--config.file=/etc/alertmanager/alertmanager.yml',
-                '--storage.path=/alertmanager',
-                `--web.listen-address=:${PORTS.alertmanager}`,
-                // Links in notifications point where Alertmanager answers: its NodePort when the file
-                // exposes it, otherwise its Service (cluster-only: its API creates silences).
-                `--web.external-url=${am.nodePort === undefined ? `http://${serviceHost(cluster, NAMES.alertmanager)}:${PORTS.alertmanager}` : `http://${mon.address}:${am.nodePort}`}/`,
-                // One replica: no gossip cluster to listen on.
-                '--cluster.listen-address=',
-              ],
-              ports: [{ name: 'http', containerPort: PORTS.alertmanager, protocol: 'TCP' }],
-              readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10 },
-              livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 15 },
-              resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-              securityContext: restricted(),
-              volumeMounts: [
-                { name: 'config', mountPath: '/etc/alertmanager', readOnly: true },
-                { name: 'data', mountPath: '/alertmanager' },
-                ...(secretKeys.length > 0 ? [{ name: 'credentials', mountPath: ALERTMANAGER_SECRET_DIR, readOnly: true }] : []),
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'config', configMap: { name: `${name}-config` } },
-            // Created at apply time from the vault (keys: the secret names the receivers use).
-            ...(secretKeys.length > 0 ? [{ name: 'credentials', secret: { secretName: NAMES.alertmanagerSecret, defaultMode: 0o440 } }] : []),
-          ],
-        },
-      },
-      volumeClaimTemplates: [
+    component: 'alerting',
+    configTexts: [config],
+    claim: { size: am.storage, storageClassName: NAMES.storageClass },
+    pod: {
+      automountServiceAccountToken: false,
+      nodeSelector: placement.nodeSelector,
+      tolerations: placement.tolerations,
+      securityContext: podSecurityContext(UID),
+      initContainers: [volumeOwnerInit(UID, '/alertmanager')],
+      containers: [
         {
-          metadata: { name: 'data', labels: standardLabels(name, 'alerting') },
-          spec: { accessModes: ['ReadWriteOnce'], storageClassName: NAMES.storageClass, resources: { requests: { storage: am.storage } } },
+          name,
+          image: IMAGES.alertmanager,
+          args: [
+            '--config.file=/etc/alertmanager/alertmanager.yml',
+            '--storage.path=/alertmanager',
+            `--web.listen-address=:${PORTS.alertmanager}`,
+            // Links in notifications point where Alertmanager answers: its NodePort when the file
+            // exposes it, otherwise its Service (cluster-only: its API creates silences).
+            `--web.external-url=${am.nodePort === undefined ? `http://${serviceHost(cluster, NAMES.alertmanager)}:${PORTS.alertmanager}` : `http://${mon.address}:${am.nodePort}`}/`,
+            // One replica: no gossip cluster to listen on.
+            '--cluster.listen-address=',
+          ],
+          ports: [{ name: 'http', containerPort: PORTS.alertmanager, protocol: 'TCP' }],
+          readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10 },
+          livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 15 },
+          resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+          securityContext: restricted(),
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/alertmanager', readOnly: true },
+            { name: 'data', mountPath: '/alertmanager' },
+            ...(secretKeys.length > 0 ? [{ name: 'credentials', mountPath: ALERTMANAGER_SECRET_DIR, readOnly: true }] : []),
+          ],
         },
       ],
+      volumes: [
+        { name: 'config', configMap: { name: `${name}-config` } },
+        // Created at apply time from the vault (keys: the secret names the receivers use).
+        ...(secretKeys.length > 0 ? [{ name: 'credentials', secret: { secretName: NAMES.alertmanagerSecret, defaultMode: 0o440 } }] : []),
+      ],
     },
-  } satisfies IStatefulSet);
+  });
 }
 
 export function renderAlertmanager(cluster: Cluster): Artifact[] {

@@ -1,12 +1,11 @@
 // Prometheus: the config and rule files under configs/prometheus/, and the objects that run it
 // (ServiceAccount, least-privilege ClusterRole, ConfigMap with the same text, StatefulSet on the
 // monitoring node with a local-path volume, NodePort Service).
-import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
 import type { Artifact } from '../artifact.js';
-import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYamlDocuments, type KubeObject } from '../k8s/common.js';
+import { IMAGES, onMonitoringNode, toYamlDocuments, type KubeObject } from '../k8s/common.js';
 import { fastYaml } from './yaml.js';
-import { clusterRbac, configChecksumAnnotation, configMap, kube, objectMeta, restricted, service, serviceAccount, volumeOwnerInit } from '../k8s/objects.js';
+import { clusterRbac, configMap, dataStatefulSet, objectMeta, podSecurityContext, restricted, service, serviceAccount, volumeOwnerInit } from '../k8s/objects.js';
 import { monitoringNode, NAMES, PORTS } from './names.js';
 import { prometheusConfig } from './prometheus-config.js';
 import { ruleFile, type RuleGroup } from './rules/index.js';
@@ -66,72 +65,44 @@ function statefulSet(cluster: Cluster, files: PrometheusFiles): KubeObject {
   const p = cluster.spec.monitoring.prometheus;
   const name = NAMES.prometheus;
   const placement = onMonitoringNode(cluster);
-  return kube({
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
+  return dataStatefulSet({
     metadata: objectMeta(name, { namespace: cluster.spec.monitoring.namespace, component: 'metrics' }),
-    spec: {
-      serviceName: name,
-      replicas: 1,
-      selector: { matchLabels: selectorLabels(name) },
-      template: {
-        metadata: {
-          labels: standardLabels(name, 'metrics'),
-          annotations: configChecksumAnnotation(files.config, ...files.rules.map((r) => r.text)),
-        },
-        spec: {
-          serviceAccountName: name,
-          nodeSelector: placement.nodeSelector,
-          tolerations: placement.tolerations,
-          securityContext: {
-            runAsUser: UID,
-            runAsGroup: UID,
-            runAsNonRoot: true,
-            fsGroup: UID,
-            fsGroupChangePolicy: 'OnRootMismatch',
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          // local-path and hostPath volumes ignore fsGroup: hand the data directory to Prometheus' user.
-          initContainers: [volumeOwnerInit(UID, DATA_DIR)],
-          containers: [
-            {
-              name,
-              image: IMAGES.prometheus,
-              args: prometheusArgs(cluster),
-              ports: [{ name: 'http', containerPort: PORTS.prometheus, protocol: 'TCP' }],
-              readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 6 },
-              resources: { requests: { cpu: '200m', memory: '512Mi' }, limits: { memory: '2Gi' } },
-              securityContext: restricted(),
-              volumeMounts: [
-                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                { name: 'data', mountPath: DATA_DIR },
-              ],
-            },
-          ],
-          volumes: [
-            {
-              name: 'config',
-              configMap: {
-                name: `${name}-config`,
-                items: [{ key: 'prometheus.yml', path: 'prometheus.yml' }, ...files.rules.map((r) => ({ key: `rules-${r.group}.yaml`, path: `rules/${r.group}.yaml` }))],
-              },
-            },
-          ],
-        },
-      },
-      volumeClaimTemplates: [
+    component: 'metrics',
+    configTexts: [files.config, ...files.rules.map((r) => r.text)],
+    claim: { size: p.storage, storageClassName: NAMES.storageClass },
+    pod: {
+      nodeSelector: placement.nodeSelector,
+      tolerations: placement.tolerations,
+      securityContext: podSecurityContext(UID),
+      // local-path and hostPath volumes ignore fsGroup: hand the data directory to Prometheus' user.
+      initContainers: [volumeOwnerInit(UID, DATA_DIR)],
+      containers: [
         {
-          metadata: { name: 'data', labels: standardLabels(name, 'metrics') },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: NAMES.storageClass,
-            resources: { requests: { storage: p.storage } },
+          name,
+          image: IMAGES.prometheus,
+          args: prometheusArgs(cluster),
+          ports: [{ name: 'http', containerPort: PORTS.prometheus, protocol: 'TCP' }],
+          readinessProbe: { httpGet: { path: '/-/ready', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
+          livenessProbe: { httpGet: { path: '/-/healthy', port: 'http' }, initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 6 },
+          resources: { requests: { cpu: '200m', memory: '512Mi' }, limits: { memory: '2Gi' } },
+          securityContext: restricted(),
+          volumeMounts: [
+            { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+            { name: 'data', mountPath: DATA_DIR },
+          ],
+        },
+      ],
+      volumes: [
+        {
+          name: 'config',
+          configMap: {
+            name: `${name}-config`,
+            items: [{ key: 'prometheus.yml', path: 'prometheus.yml' }, ...files.rules.map((r) => ({ key: `rules-${r.group}.yaml`, path: `rules/${r.group}.yaml` }))],
           },
         },
       ],
     },
-  } satisfies IStatefulSet);
+  });
 }
 
 export function renderPrometheus(cluster: Cluster, groups: RuleGroup[]): Artifact[] {

@@ -2,12 +2,10 @@
 // the compactor, limits sized for a homelab. The config is built from a typed model of the
 // documented settings (no Loki binary runs here; a golden file pins the text).
 import { durationSeconds } from '../../config/duration.js';
-import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { Cluster } from '../../config/model.js';
-import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYaml, type KubeObject } from '../k8s/common.js';
-import { COMPONENTS, monitoringNamespace, RUN_AS } from './names.js';
-import { configChecksumAnnotation, configMap, kube, objectMeta, podSecurityContext, resources, restricted, scrapeAnnotations, service, serviceAccount } from '../k8s/objects.js';
-import { volumeClaimSpec } from './storage.js';
+import { IMAGES, onMonitoringNode, toYaml, type KubeObject } from '../k8s/common.js';
+import { COMPONENTS, monitoringNamespace, RUN_AS, STORAGE_CLASS } from './names.js';
+import { configMap, dataStatefulSet, objectMeta, podSecurityContext, resources, restricted, scrapeAnnotations, service, serviceAccount } from '../k8s/objects.js';
 
 /** The subset of Loki's configuration file we set (names as in Loki's configuration reference). */
 export interface LokiConfig {
@@ -120,7 +118,6 @@ export function lokiConfigText(cluster: Cluster): string {
 
 export function lokiObjects(cluster: Cluster, configText: string): KubeObject[] {
   const name = COMPONENTS.loki.name;
-  const labels = standardLabels(name, 'logs');
   return [
     serviceAccount(objectMeta(name, { namespace: monitoringNamespace(cluster) }), false),
     configMap(objectMeta(`${name}-config`, { namespace: monitoringNamespace(cluster), app: name, component: 'config' }), { 'loki.yaml': configText }),
@@ -129,50 +126,42 @@ export function lokiObjects(cluster: Cluster, configText: string): KubeObject[] 
       { name: 'http', port: COMPONENTS.loki.port, nodePort: cluster.spec.monitoring.loki.nodePort },
       { name: 'grpc', port: COMPONENTS.loki.grpcPort },
     ]),
-    kube({
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
+    dataStatefulSet({
       metadata: objectMeta(name, { namespace: monitoringNamespace(cluster), component: 'logs' }),
-      spec: {
-        serviceName: name,
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(name) },
-        template: {
-          metadata: { labels, annotations: configChecksumAnnotation(configText) },
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            ...onMonitoringNode(cluster),
-            securityContext: podSecurityContext(RUN_AS.loki),
-            containers: [
-              {
-                name,
-                image: IMAGES.loki,
-                imagePullPolicy: 'IfNotPresent',
-                args: [`-config.file=${LOKI_CONFIG_PATH}`, '-target=all'],
-                ports: [
-                  { name: 'http', containerPort: COMPONENTS.loki.port, protocol: 'TCP' },
-                  { name: 'grpc', containerPort: COMPONENTS.loki.grpcPort, protocol: 'TCP' },
-                ],
-                readinessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 },
-                livenessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 120, periodSeconds: 30, failureThreshold: 5 },
-                securityContext: restricted(),
-                resources: resources({ cpu: '100m', memory: '256Mi' }, { memory: '1Gi' }),
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/loki', readOnly: true },
-                  { name: 'data', mountPath: LOKI_DATA_DIR },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
+      component: 'logs',
+      claimComponent: 'storage',
+      configTexts: [configText],
+      claim: { size: cluster.spec.monitoring.loki.storage, storageClassName: STORAGE_CLASS },
+      pod: {
+        automountServiceAccountToken: false,
+        ...onMonitoringNode(cluster),
+        securityContext: podSecurityContext(RUN_AS.loki),
+        containers: [
+          {
+            name,
+            image: IMAGES.loki,
+            imagePullPolicy: 'IfNotPresent',
+            args: [`-config.file=${LOKI_CONFIG_PATH}`, '-target=all'],
+            ports: [
+              { name: 'http', containerPort: COMPONENTS.loki.port, protocol: 'TCP' },
+              { name: 'grpc', containerPort: COMPONENTS.loki.grpcPort, protocol: 'TCP' },
             ],
-            volumes: [
-              { name: 'config', configMap: { name: `${name}-config` } },
-              { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+            readinessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 2 },
+            livenessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 120, periodSeconds: 30, failureThreshold: 5 },
+            securityContext: restricted(),
+            resources: resources({ cpu: '100m', memory: '256Mi' }, { memory: '1Gi' }),
+            volumeMounts: [
+              { name: 'config', mountPath: '/etc/loki', readOnly: true },
+              { name: 'data', mountPath: LOKI_DATA_DIR },
+              { name: 'tmp', mountPath: '/tmp' },
             ],
           },
-        },
-        volumeClaimTemplates: [{ metadata: { name: 'data', labels: standardLabels(name, 'storage') }, spec: volumeClaimSpec(cluster.spec.monitoring.loki.storage) }],
+        ],
+        volumes: [
+          { name: 'config', configMap: { name: `${name}-config` } },
+          { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+        ],
       },
-    } satisfies IStatefulSet),
+    }),
   ];
 }

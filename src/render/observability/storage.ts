@@ -8,7 +8,7 @@
 import type { IPersistentVolumeClaimSpec } from 'kubernetes-models/v1/PersistentVolumeClaimSpec';
 import type { Cluster } from '../../config/model.js';
 import { IMAGES, onMonitoringNode, selectorLabels, standardLabels, toYaml, type KubeObject } from '../k8s/common.js';
-import { namespaceObject, resources, restricted } from '../k8s/objects.js';
+import { namespaceObject, readWriteOnceClaimSpec, resources, restricted } from '../k8s/objects.js';
 import { COMPONENTS, LOCAL_PATH_NAMESPACE, monitoringNamespace, RUN_AS, STORAGE_CLASS } from './names.js';
 
 /** One persistent volume a monitoring component claims. */
@@ -201,5 +201,5 @@ export function staticVolumeObjects(cluster: Cluster): KubeObject[] {
 
 /** A claim on the `local-path` class (Grafana's; StatefulSets use volumeClaimTemplate). */
 export function volumeClaimSpec(size: string): IPersistentVolumeClaimSpec {
-  return { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: size } } };
+  return readWriteOnceClaimSpec(size, STORAGE_CLASS);
 }
