@@ -2,13 +2,12 @@
 // Kubernetes API; the removal inventory and the record of deployed nodes on disk.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
 import type { KubeClient } from '../../adapters/kube/client.js';
 import type { Cluster } from '../../config/model.js';
 import type { Method } from '../../config/schema.js';
 import { ExitCode, VmstationError } from '../../errors.js';
 import { nodeReady } from '../../power/controller/observe.js';
-import { toYaml } from '../../render/k8s/common.js';
+import { ansibleYaml, parseAnsibleYaml } from '../../util/ansible-yaml.js';
 import type { DeployedNode, LeavingNode, StepAction } from '../plan-model.js';
 import { drainNode, uncordon } from './drain.js';
 import { deployedNodes, inventoryWithLeaving } from './inventory.js';
@@ -98,10 +97,14 @@ export async function readDeployedNodes(file: string, cluster: string): Promise<
   }
 }
 
-/** Writes the rendered inventory plus the leaving nodes next to it; returns its path relative to renderDir. */
+/**
+ * Writes the rendered inventory plus the leaving nodes next to it; returns its path relative to
+ * renderDir. Read and written as Ansible variables: every string stays `!unsafe`, so a value
+ * holding `{{ ... }}` is never templated (rendered inventories hold no template of ours).
+ */
 export async function writeLeavingInventory(renderDir: string, method: Method, inventory: string, leaving: readonly LeavingNode[]): Promise<string> {
-  const rendered = parse(await readFile(path.join(renderDir, inventory), 'utf8')) as unknown;
+  const rendered = parseAnsibleYaml(await readFile(path.join(renderDir, inventory), 'utf8'));
   const rel = path.join(path.dirname(inventory), 'inventory-with-leaving-nodes.yaml');
-  await writeFile(path.join(renderDir, rel), `# The rendered inventory plus the node(s) being removed (${leaving.map((l) => l.name).join(', ')}), written by vmstation deploy.\n${toYaml(inventoryWithLeaving(method, rendered, leaving))}`, { mode: 0o600 });
+  await writeFile(path.join(renderDir, rel), `# The rendered inventory plus the node(s) being removed (${leaving.map((l) => l.name).join(', ')}), written by vmstation deploy.\n${ansibleYaml(inventoryWithLeaving(method, rendered, leaving))}`, { mode: 0o600 });
   return rel;
 }

@@ -3,23 +3,23 @@
 // PodDisruptionBudgets) against a scripted client; the removal inventory read by the real
 // ansible-inventory.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { isScalar, parseDocument, visit } from 'yaml';
+import { UNSAFE_TAG } from '../../../src/util/ansible-yaml.js';
+import { unwrapUnsafe } from '../../helpers/ansible-unsafe.js';
 import { describe, expect, it } from 'vitest';
 import type { EvictionOutcome } from '../../../src/adapters/kube/client.js';
 import { drainNode, podsToDrain } from '../../../src/deploy/changes/drain.js';
-import { runDayTwoStep } from '../../../src/deploy/changes/execute.js';
-import { inventoryWithLeaving } from '../../../src/deploy/changes/inventory.js';
+import { runDayTwoStep, writeLeavingInventory } from '../../../src/deploy/changes/execute.js';
 import type { StepRunner } from '../../../src/deploy/executor.js';
 import type { DeployedNode, ObservedCluster } from '../../../src/deploy/plan.js';
 import { runDeploy } from '../../../src/deploy/run.js';
 import { VmstationError } from '../../../src/errors.js';
 import { renderCluster } from '../../../src/render/index.js';
-import { toYaml } from '../../../src/render/k8s/common.js';
 import { exampleWith, loadClusterFile } from '../../unit/deploy/helpers.js';
 
 const example = loadClusterFile('examples/vmstation.yaml');
@@ -184,19 +184,34 @@ describe('waiting for a Node', () => {
 });
 
 describe('the inventory a removal runs with', () => {
-  it("Kubespray: the leaving node is back in its groups, after the nodes that stay, and the real ansible-inventory reads it", () => {
+  it("Kubespray: the leaving node is back in its groups, after the nodes that stay, every value still !unsafe, and the real ansible-inventory reads it", async () => {
     // kubespray@v2.31.0:docs/operations/nodes.md: "With the old node still in the inventory, run
     // remove-node.yml"; "you can't remove the first node in your kube_control_plane".
     const inv = renderCluster(example).find((a) => a.path === 'kubespray/inventory.yaml')!;
-    const doc = inventoryWithLeaving('kubespray', parse(inv.content), [
-      { name: 'oldcp', address: '192.168.4.70', roles: ['control-plane'], etcd: true, ssh: { user: 'admin', port: 2222, privateKey: '/k' } },
+    const renderDir = mkdtempSync(path.join(tmpdir(), 'inv-'));
+    mkdirSync(path.join(renderDir, 'kubespray'));
+    writeFileSync(path.join(renderDir, inv.path), inv.content);
+    // A key path holding Jinja: Ansible must read it as written, never run it.
+    const rel = await writeLeavingInventory(renderDir, 'kubespray', inv.path, [
+      { name: 'oldcp', address: '192.168.4.70', roles: ['control-plane'], etcd: true, ssh: { user: 'admin', port: 2222, privateKey: "/k/{{ lookup('pipe', 'id') }}" } },
     ]);
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'inv-')), 'inventory.yaml');
-    writeFileSync(file, toYaml(doc));
+    const file = path.join(renderDir, rel);
+    // Every string, the rendered nodes' and the leaving node's, is still !unsafe (it was written
+    // untagged before: read without the tag and serialized as plain YAML).
+    const untagged: string[] = [];
+    visit(parseDocument(readFileSync(file, 'utf8'), { customTags: [{ tag: UNSAFE_TAG, resolve: (s: string) => s }] }), {
+      Pair(_, pair) {
+        if (isScalar(pair.value) && typeof pair.value.value === 'string' && pair.value.tag !== UNSAFE_TAG) untagged.push(String(pair.key));
+      },
+    });
+    expect(untagged).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toContain("ansible_ssh_private_key_file: !unsafe /k/{{ lookup('pipe', 'id') }}\n");
     const listed = JSON.parse(execFileSync('ansible-inventory', ['-i', file, '--list'], { encoding: 'utf8' })) as Record<string, { hosts?: string[] }> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
     expect(listed['kube_control_plane']?.hosts).toEqual(['masternode', 'oldcp']);
     expect(listed['etcd']?.hosts).toEqual(['masternode', 'oldcp']);
     expect(listed['kube_node']?.hosts).not.toContain('oldcp');
-    expect(listed._meta.hostvars['oldcp']).toMatchObject({ ansible_host: '192.168.4.70', ansible_port: 2222, ansible_user: 'admin', ansible_become: true, access_ip: '192.168.4.70' });
+    // ansible-inventory shows an unsafe string as {__ansible_unsafe: value}: the tag reached Ansible.
+    expect(listed._meta.hostvars['oldcp']?.['ansible_host']).toEqual({ __ansible_unsafe: '192.168.4.70' });
+    expect(unwrapUnsafe(listed._meta.hostvars['oldcp'])).toMatchObject({ ansible_host: '192.168.4.70', ansible_port: 2222, ansible_user: 'admin', ansible_become: true, access_ip: '192.168.4.70' });
   });
 });
