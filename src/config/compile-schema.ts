@@ -5,11 +5,14 @@
 // Anything it does not know how to mirror exactly (a transform, a pipe, a number format other
 // than safe integers, a non-JSON default) is an error here, at build time, rather than a fast
 // path that silently disagrees with zod.
+import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import type { FastCheck, FastField, FastNode, FastSchema } from './fast-parse.js';
 
 interface Def {
   type: string;
+  /** Set when the schema is its own check (a format: z.email(), z.int32()). */
+  check?: string;
   checks?: Array<{ _zod: { def: CheckDef } }>;
   shape?: Record<string, z.ZodType>;
   catchall?: z.ZodType;
@@ -54,7 +57,8 @@ export function compileSchema(root: z.ZodType): FastSchema {
   };
 
   const check = (c: CheckDef, where: string): FastCheck => {
-    if (c.check === 'string_format' && c.format === 'regex' && c.pattern) return { k: 'regex', p: patternIndex(c.pattern) };
+    // Formats that are a pattern and nothing else (zod's url, for one, also runs the URL parser).
+    if (c.check === 'string_format' && (c.format === 'regex' || c.format === 'email') && c.pattern) return { k: 'regex', p: patternIndex(c.pattern) };
     if (c.check === 'min_length' && typeof c.minimum === 'number') return { k: 'min', n: c.minimum };
     if (c.check === 'max_length' && typeof c.maximum === 'number') return { k: 'max', n: c.maximum };
     if ((c.check === 'greater_than' || c.check === 'less_than') && typeof c.value === 'number')
@@ -65,7 +69,7 @@ export function compileSchema(root: z.ZodType): FastSchema {
   };
 
   const jsonValue = (v: unknown, where: string): unknown => {
-    if (JSON.stringify(JSON.parse(JSON.stringify(v) ?? 'null')) !== JSON.stringify(v) || v === undefined) throw new Error(`compile-schema: the default at ${where} is not plain JSON`);
+    if (v === undefined || !isDeepStrictEqual(JSON.parse(JSON.stringify(v)), v)) throw new Error(`compile-schema: the default at ${where} is not plain JSON`);
     return v;
   };
 
@@ -73,11 +77,8 @@ export function compileSchema(root: z.ZodType): FastSchema {
     const zod = internals(s);
     const def = zod.def;
     const checks = (def.checks ?? []).map((c) => check(c._zod.def, where));
-    // A string format (z.email()) is its own check: its pattern.
-    if (def.type === 'string' && def.format) {
-      if (!def.pattern) throw new Error(`compile-schema: the ${def.format} format at ${where} has no pattern`);
-      checks.unshift({ k: 'regex', p: patternIndex(def.pattern) });
-    }
+    // A format schema (z.email(), z.int32()) is its own first check, as zod runs it.
+    if (def.check !== undefined) checks.unshift(check({ ...def, check: def.check, value: undefined }, where));
     const withChecks = (n: FastNode): FastNode => (checks.length > 0 ? { ...n, checks } : n);
     switch (def.type) {
       case 'string':
