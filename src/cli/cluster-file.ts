@@ -4,7 +4,8 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Cluster } from '../config/model.js';
 import { formatProblem, type Problem } from '../config/problems.js';
-import { validateText, type ValidateResult } from '../config/validate.js';
+import type { ValidateInput, ValidateResult } from '../config/validate-core.js';
+import { validateTextFast } from '../config/validate-fast.js';
 import { VmstationError, isVmstationError, userError } from '../errors.js';
 import { SecretsFile, readVaultPassword } from '../secrets/store.js';
 import { writeLine, type CliIo } from './io.js';
@@ -65,13 +66,21 @@ export function secretsPath(dir: string, cluster: Pick<Cluster, 'spec'>): string
 }
 
 /**
+ * The fast path first; zod (and its exact messages) only when the fast path declines, imported
+ * then so that a valid file never loads it (start-up time, issue 16 §7).
+ */
+async function validateClusterText(input: ValidateInput): Promise<ValidateResult> {
+  return validateTextFast(input) ?? (await import('../config/validate.js')).validateTextWithZod(input);
+}
+
+/**
  * Validates the cluster file. The secrets file is opened (to check references) when a vault
  * password is available and the file exists; otherwise a warning says the check was skipped.
  */
 export async function checkClusterFile(io: CliIo, opts: ClusterFileOptions): Promise<LoadedCluster> {
   const { absolute, shown, text } = await readClusterText(io, opts.file);
   const dir = path.dirname(absolute);
-  const first = validateText({ file: shown, text });
+  const first = await validateClusterText({ file: shown, text });
   if (!first.cluster || first.secretRefs.length === 0) return { file: shown, dir, result: first };
 
   const vaultPath = secretsPath(dir, first.cluster);
@@ -82,7 +91,7 @@ export async function checkClusterFile(io: CliIo, opts: ClusterFileOptions): Pro
   );
   if (password !== undefined && exists) {
     const store = await SecretsFile.open(vaultPath, password);
-    return { file: shown, dir, result: validateText({ file: shown, text, secretNames: new Set(store.names()) }) };
+    return { file: shown, dir, result: await validateClusterText({ file: shown, text, secretNames: new Set(store.names()) }) };
   }
   const reason = exists ? 'no vault password was given (--vault-password-file or VMSTATION_VAULT_PASSWORD_FILE)' : `${displayPath(io, vaultPath)} does not exist yet`;
   const warning: Problem = {

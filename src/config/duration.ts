@@ -1,5 +1,10 @@
 // Durations in the cluster file: 30s, 15m, 2h, 1h30m, 30d, 1w (Prometheus-style, no spaces).
-import { durationPattern } from './schema.js';
+
+/**
+ * The one pattern of a duration. It lives here rather than in schema.ts so the rules can use it
+ * without loading zod (validate's fast path, src/config/fast-parse.ts).
+ */
+export const durationPattern = /^(?=\d)(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/;
 
 const unitSeconds: Record<string, number> = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
 

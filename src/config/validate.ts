@@ -1,72 +1,29 @@
-// The four stages of reading the cluster file (pure: text in, model and problems out):
-// read with positions -> check against the schema -> normalize -> named cross-field rules.
+// The schema stage with zod: the one place a value the schema refuses becomes a problem with a
+// code, a position and a hint. `validateText` tries the compiled fast path first
+// (validate-fast.ts) and comes here only when it declines, so a valid file does not load zod.
 import type { z } from 'zod';
-import { normalize, type Cluster } from './model.js';
-import { sortProblems, type Problem } from './problems.js';
-import { APP_RULES } from './app-rules.js';
-import { EXPOSURE_RULES } from './exposure-rules.js';
-import { METHOD_RULES } from './method-rules.js';
-import { RULES, type RuleContext, type SecretRefUse } from './rules.js';
+import type { Problem } from './problems.js';
 import { ClusterSchema } from './schema.js';
 import { didYouMean, keysAt, metaOf, recordKeySchema, schemaAt } from './schema-walk.js';
-import { formatPath, locate, parseSource, toData, type Path, type SourceFile } from './source.js';
+import { formatPath, locate, type Path, type SourceFile } from './source.js';
+import { validateWith, type ValidateInput, type ValidateResult } from './validate-core.js';
+import { validateTextFast } from './validate-fast.js';
 
-export interface ValidateInput {
-  file: string;
-  text: string;
-  /** Names in the secrets file, when the caller could open it. */
-  secretNames?: ReadonlySet<string> | undefined;
-}
+export { collectSecretRefs, type ValidateInput, type ValidateResult } from './validate-core.js';
 
-export interface ValidateResult {
-  /** The model, when there is no error. */
-  cluster: Cluster | undefined;
-  problems: Problem[];
-  /** Secret references the file uses (for the caller's secrets check). */
-  secretRefs: SecretRefUse[];
-}
-
+/** Validates the cluster file's text: the fast path when it accepts the file, zod otherwise. */
 export function validateText(input: ValidateInput): ValidateResult {
-  const { source, problems } = parseSource(input.file, input.text);
-  if (problems.some((p) => p.severity === 'error')) return { cluster: undefined, problems: sortProblems(problems), secretRefs: [] };
-
-  const converted = toData(source);
-  if ('problem' in converted) return { cluster: undefined, problems: sortProblems([...problems, converted.problem]), secretRefs: [] };
-  const { data } = converted;
-  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
-    const pos = locate(source, []);
-    return {
-      cluster: undefined,
-      problems: [{ file: input.file, line: pos.line, column: pos.column, severity: 'error', code: 'not-a-cluster', message: 'the file is not a YAML mapping', hint: 'start from `vmstation init` or examples/vmstation.yaml: the file needs apiVersion, kind, metadata and spec' }],
-      secretRefs: [],
-    };
-  }
-
-  const parsed = ClusterSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) {
-    return { cluster: undefined, problems: sortProblems([...problems, ...parsed.error.issues.flatMap((i) => issueToProblems(source, i))]), secretRefs: [] };
-  }
-
-  const cluster = normalize(parsed.data);
-  const secretRefs = collectSecretRefs(cluster);
-  const ctx: RuleContext = {
-    cluster,
-    secretRefs,
-    secretNames: input.secretNames,
-    written: (path) => pathWritten(source, path),
-  };
-  for (const rule of [...RULES, ...METHOD_RULES, ...APP_RULES, ...EXPOSURE_RULES]) {
-    for (const p of rule.check(ctx)) {
-      const pos = locate(source, p.path);
-      problems.push({ file: input.file, line: pos.line, column: pos.column, severity: p.severity, code: p.code, message: p.message, hint: p.hint });
-    }
-  }
-  const sorted = sortProblems(problems);
-  return { cluster: sorted.some((p) => p.severity === 'error') ? undefined : cluster, problems: sorted, secretRefs };
+  return validateTextFast(input) ?? validateTextWithZod(input);
 }
 
-function pathWritten(source: SourceFile, path: Path): boolean {
-  return source.doc.hasIn(path as unknown[]);
+/** Validates with zod's schema stage only (what the fast path defers to). */
+export function validateTextWithZod(input: ValidateInput): ValidateResult {
+  const result = validateWith(input, (data, source) => {
+    const parsed = ClusterSchema.safeParse(data, { reportInput: true });
+    return parsed.success ? { parsed: parsed.data } : { problems: parsed.error.issues.flatMap((i) => issueToProblems(source, i)) };
+  });
+  if (!result) throw new Error('the zod schema stage always answers');
+  return result;
 }
 
 type Issue = z.core.$ZodIssue;
@@ -182,29 +139,3 @@ function issueToProblems(source: SourceFile, issue: Issue): Problem[] {
   return handler ? handler(issue as never, scope) : otherIssue(issue, scope);
 }
 
-/** Secret references of the enabled parts of the cluster, with their paths. */
-export function collectSecretRefs(cluster: Cluster): SecretRefUse[] {
-  const { spec } = cluster;
-  const refs: SecretRefUse[] = [];
-  const add = (path: Path, ref: { secret: string } | undefined) => {
-    if (ref) refs.push({ name: ref.secret, path });
-  };
-  spec.nodes.forEach((n, i) => {
-    add(['spec', 'nodes', i, 'power', 'bmc', 'username'], n.power.bmc?.username);
-    add(['spec', 'nodes', i, 'power', 'bmc', 'password'], n.power.bmc?.password);
-    add(['spec', 'nodes', i, 'power', 'secureOn'], n.power.secureOn);
-  });
-  if (spec.monitoring.enabled) {
-    add(['spec', 'monitoring', 'grafana', 'adminPassword'], spec.monitoring.grafana.adminPassword);
-    spec.monitoring.alertmanager.receivers.forEach((r, i) => {
-      add(['spec', 'monitoring', 'alertmanager', 'receivers', i, 'password'], r.password);
-      add(['spec', 'monitoring', 'alertmanager', 'receivers', i, 'token'], r.token);
-    });
-  }
-  if (spec.infrastructure.kerberos.enabled) {
-    add(['spec', 'infrastructure', 'kerberos', 'masterPassword'], spec.infrastructure.kerberos.masterPassword);
-    add(['spec', 'infrastructure', 'kerberos', 'adminPassword'], spec.infrastructure.kerberos.adminPassword);
-  }
-  if (spec.power.enabled) add(['spec', 'power', 'apiToken'], spec.power.apiToken);
-  return refs;
-}
