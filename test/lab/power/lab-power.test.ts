@@ -1,47 +1,14 @@
 // The power manager against the full lab: real Debian hosts in systemd-nspawn on 10.78.0.0/24,
 // their real suspend path (lab-suspend over SSH), real magic packets to 10.78.0.255:9, IPMI
 // through ipmi_sim, and the lab's Kubernetes API stand-in whose kubelets follow the hosts.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { control, events, labFixture, labSecrets, nodeStatus, waitForPower, waitForSsh } from '../../../lab/test/lab-fixture.js';
+import { control, events, labSecrets, nodeStatus, waitForPower, waitForSsh } from '../../../lab/test/lab-fixture.js';
 import type { Cluster } from '../../../src/config/model.js';
-import { validateText } from '../../../src/config/validate.js';
 import { requestPower } from '../../../src/power/api/requests.js';
 import { POWER_ANNOTATIONS } from '../../../src/power/controller/annotations.js';
 import { eventually } from '../../local/power/loopback-lab.js';
 import { kubeFor, nodeEvents, powerOf, startTestController, testPod, waitForState, type TestController } from '../../local/power/harness.js';
-
-/** The lab's cluster file with test timings (the lab's own file keeps the example's). */
-function labCluster(): { cluster: Cluster; file: string } {
-  const lab = labFixture();
-  const doc = parseDocument(readFileSync(lab.clusterFile, 'utf8'));
-  doc.setIn(['spec', 'power', 'wakeTimeout'], '40s');
-  doc.setIn(['spec', 'power', 'wakeAttempts'], 2);
-  doc.setIn(['spec', 'power', 'idleAfter'], '1h');
-  doc.setIn(['spec', 'power', 'minAwake'], '1s');
-  // homelab: WoL gets 2 x 5 s before the IPMI fallback.
-  const nodes = doc.getIn(['spec', 'nodes']) as { items: Array<{ get(k: string): unknown; setIn(p: string[], v: unknown): void }> };
-  for (const n of nodes.items) if (n.get('name') !== 'masternode') n.setIn(['power', 'bootSeconds'], 5);
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vmstation-lab-power-')), 'vmstation.yaml');
-  const text = doc.toString();
-  writeFileSync(file, text);
-  const cluster = validateText({ file, text }).cluster;
-  if (!cluster) throw new Error('the lab cluster file does not validate');
-  return { cluster, file };
-}
-
-function labKubeconfig(): string {
-  const k = labFixture().kubeconfig;
-  if (!k) throw new Error('the lab runs without its Kubernetes API stand-in (lab.json kubeconfig is null)');
-  return k;
-}
-
-async function faults(node: string, body: Record<string, unknown>): Promise<void> {
-  await control(`/nodes/${node}/faults`, { method: body['clear'] ? 'DELETE' : 'POST', body: JSON.stringify(body) });
-}
+import { faults, labCluster, labKubeconfig } from './lab-cluster.js';
 
 describe('power manager on the lab (real hosts, real suspend, real magic packets, ipmi_sim)', () => {
   let ctl: TestController | undefined;
