@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseAnsibleYaml } from '../../../src/util/ansible-yaml.js';
 import type { Artifact } from '../../../src/render/artifact.js';
 import { kubeadmConfig, kubeadmRenderer } from '../../../src/render/kubeadm/index.js';
 import { NETWORK_MANAGER_CONF, networkManagerConf } from '../../../src/render/network/network-manager.js';
@@ -123,7 +124,7 @@ describe('kubeadm renderer', () => {
   it('the host layer installs kernel-modules-extra on RHEL/Rocky 10 only, whatever the method', () => {
     expect(upstreamLine('upstream/rke2-docs-lines.txt', /dnf install kernel-modules-extra/).where).toBe('docs/install/requirements.md:32');
     expect(upstreamLine('kubespray-v2.31.0/upstream-lines.txt', /does not include `kernel-module-extra`/).where).toBe('docs/operating_systems/rhel.md:38');
-    const packagesOf = (c: typeof kubeadmCluster) => Object.fromEntries(c.spec.nodes.map((n) => [n.os, (parse(renderHostVars(c, hostPlan(c, n))) as { vmstation_packages: string[] }).vmstation_packages.includes('kernel-modules-extra')]));
+    const packagesOf = (c: typeof kubeadmCluster) => Object.fromEntries(c.spec.nodes.map((n) => [n.os, (parseAnsibleYaml(renderHostVars(c, hostPlan(c, n))) as { vmstation_packages: string[] }).vmstation_packages.includes('kernel-modules-extra')]));
     for (const c of [kubeadmCluster, exampleWith((t) => t), loadClusterFile('test/fixtures/valid/rke2-rocky.yaml')]) {
       const has = packagesOf(c);
       for (const [os, present] of Object.entries(has)) expect(present, `${c.spec.kubernetes.method} ${os}`).toBe(os === 'rhel-10' || os === 'rocky-10');
