@@ -167,29 +167,35 @@ interface WorkloadStatus {
   numberAvailable?: number;
 }
 
+type RolloutJudge = (s: WorkloadStatus, want: number) => { done: boolean; detail: string };
+
+/** Per kind, what `kubectl rollout status` waits for. */
+const ROLLOUT_JUDGES: Readonly<Record<string, RolloutJudge>> = {
+  Deployment: (s, want) => {
+    const updated = s.updatedReplicas ?? 0;
+    const available = s.availableReplicas ?? 0;
+    return { done: updated >= want && available >= want && (s.replicas ?? 0) <= want, detail: `${updated}/${want} updated, ${available} available` };
+  },
+  StatefulSet: (s, want) => {
+    const ready = s.readyReplicas ?? 0;
+    const updated = s.updatedReplicas ?? 0;
+    return { done: ready >= want && updated >= want && (s.updateRevision === undefined || s.currentRevision === s.updateRevision), detail: `${ready}/${want} ready, ${updated} updated` };
+  },
+  DaemonSet: (s) => {
+    const desired = s.desiredNumberScheduled ?? 0;
+    const updated = s.updatedNumberScheduled ?? 0;
+    const available = s.numberAvailable ?? 0;
+    return { done: updated >= desired && available >= desired, detail: `${available}/${desired} available, ${updated} updated` };
+  },
+};
+
 /** Whether a workload finished rolling out, judged the way `kubectl rollout status` does for its kind (pure). */
 export function rolloutDone(o: KubernetesObject & { spec?: { replicas?: number }; status?: WorkloadStatus }): { done: boolean; detail: string } {
-  const gen = o.metadata?.generation ?? 0;
   const s = o.status ?? {};
-  if ((s.observedGeneration ?? 0) < gen) return { done: false, detail: 'waiting for the controller to see the new generation' };
-  const want = o.spec?.replicas ?? 1;
-  switch (o.kind) {
-    case 'Deployment': {
-      const done = (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
-      return { done, detail: `${s.updatedReplicas ?? 0}/${want} updated, ${s.availableReplicas ?? 0} available` };
-    }
-    case 'StatefulSet': {
-      const done = (s.readyReplicas ?? 0) >= want && (s.updatedReplicas ?? 0) >= want && (s.updateRevision === undefined || s.currentRevision === s.updateRevision);
-      return { done, detail: `${s.readyReplicas ?? 0}/${want} ready, ${s.updatedReplicas ?? 0} updated` };
-    }
-    case 'DaemonSet': {
-      const desired = s.desiredNumberScheduled ?? 0;
-      const done = (s.updatedNumberScheduled ?? 0) >= desired && (s.numberAvailable ?? 0) >= desired;
-      return { done, detail: `${s.numberAvailable ?? 0}/${desired} available, ${s.updatedNumberScheduled ?? 0} updated` };
-    }
-    default:
-      return { done: true, detail: 'not a workload' };
-  }
+  if ((s.observedGeneration ?? 0) < (o.metadata?.generation ?? 0)) return { done: false, detail: 'waiting for the controller to see the new generation' };
+  // Own keys only: a kind named like an Object method (`constructor`) is not a workload.
+  const judge = o.kind !== undefined && Object.hasOwn(ROLLOUT_JUDGES, o.kind) ? ROLLOUT_JUDGES[o.kind] : undefined;
+  return judge ? judge(s, o.spec?.replicas ?? 1) : { done: true, detail: 'not a workload' };
 }
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'];
