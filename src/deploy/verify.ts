@@ -139,6 +139,58 @@ async function checkLoki(cluster: Cluster, deps: VerifyDeps, base: (port: number
   return { name: 'Loki ready', status: 'fail', detail: value === undefined ? `no probe result from Prometheus (${r.status || r.body})` : 'the blackbox probe of its /ready fails', hint };
 }
 
+/** Prometheus' targets, Grafana's health and Loki's readiness, through the monitoring node's NodePorts. */
+async function checkMonitoring(cluster: Cluster, deps: VerifyDeps, asleep: Set<string>): Promise<VerifyCheck[]> {
+  const m = cluster.spec.monitoring;
+  const monNode = cluster.spec.nodes.find((n) => n.name === m.node);
+  if (!m.enabled || !monNode) return [];
+  const base = (port: number) => `http://${monNode.address}:${port}`;
+  const targets = await deps
+    .httpGet(`${base(m.prometheus.nodePort)}/api/v1/targets?state=active`)
+    .then((r) => (r.status === 200 ? ((JSON.parse(r.body) as { data: { activeTargets: PromTarget[] } }).data.activeTargets ?? []) : new Error(`HTTP ${r.status}`)))
+    .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  const checks: VerifyCheck[] = [checkTargets(cluster, targets, asleep)];
+  const grafana = await deps.httpGet(`${base(m.grafana.nodePort)}/api/health`).catch((e: unknown) => ({ status: 0, body: String(e) }));
+  const gOk = grafana.status === 200 && /"database"\s*:\s*"ok"/.test(grafana.body);
+  checks.push(gOk ? { name: 'Grafana healthy', status: 'pass', detail: 'database ok' } : { name: 'Grafana healthy', status: 'fail', detail: `/api/health: ${grafana.status || grafana.body}`, hint: `kubectl -n ${m.namespace} logs deploy/grafana` });
+  checks.push(await checkLoki(cluster, deps, base));
+  return checks;
+}
+
+/** chrony's offset on each awake node. */
+async function checkNtp(cluster: Cluster, deps: VerifyDeps, awake: readonly string[]): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  for (const name of awake) {
+    const r = await deps.pool.exec(name, 'chronyc -c tracking', 15_000).catch((e: unknown) => ({ exitCode: 1, stdout: '', stderr: String(e) }));
+    const tracking = r.exitCode === 0 ? parseChronyTracking(r.stdout) : undefined;
+    const offset = tracking?.offset;
+    if (tracking && !tracking.synced) checks.push({ name: `NTP offset ${name}`, status: 'fail', detail: 'chrony is not synchronised', hint: `chronyc sources on ${name}: can it reach ${cluster.spec.infrastructure.ntp.server}?` });
+    else if (offset === undefined) checks.push({ name: `NTP offset ${name}`, status: 'fail', detail: `chronyc: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? 'no answer'}`, hint: 'run `vmstation deploy --phase host` (it installs and configures chrony)' });
+    else
+      checks.push(
+        Math.abs(offset) < MAX_CLOCK_OFFSET_S
+          ? { name: `NTP offset ${name}`, status: 'pass', detail: `${offset.toFixed(4)} s` }
+          : { name: `NTP offset ${name}`, status: 'fail', detail: `${offset.toFixed(3)} s (limit ${MAX_CLOCK_OFFSET_S} s)`, hint: `chronyc sources on ${name}: is the NTP server ${cluster.spec.infrastructure.ntp.server} reachable?` },
+      );
+  }
+  return checks;
+}
+
+/** Each awake node's log arrived on the syslog server in the last hour. */
+async function checkSyslog(cluster: Cluster, deps: VerifyDeps, awake: readonly string[]): Promise<VerifyCheck[]> {
+  const server = cluster.spec.infrastructure.syslog.server;
+  // Files written in the last hour, one folder per sending host (the host layer's rsyslog layout).
+  const r = await deps.pool.exec(server, `find ${SYSLOG_HOSTS_DIR} -mindepth 2 -maxdepth 2 -name syslog.log -mmin -60 2>/dev/null | awk -F/ '{print $(NF-1)}'`, 15_000).catch((e: unknown) => ({ exitCode: 1, stdout: '', stderr: String(e) }));
+  const receiving = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  return awake.map((name): VerifyCheck => {
+    const node = cluster.spec.nodes.find((n) => n.name === name)!;
+    const ok = receiving.has(name) || receiving.has(node.address) || [...receiving].some((h) => h.startsWith(`${name}.`));
+    return ok
+      ? { name: `syslog from ${name}`, status: 'pass', detail: `received on ${server} in the last hour` }
+      : { name: `syslog from ${name}`, status: 'fail', detail: `nothing in ${SYSLOG_HOSTS_DIR}/${name}/ on ${server} in the last hour`, hint: `logger -t vmstation test on ${name}, then check rsyslog on both (systemctl status rsyslog; firewall port ${cluster.spec.infrastructure.syslog.port})` };
+  });
+}
+
 export async function runVerify(cluster: Cluster, deps: VerifyDeps): Promise<VerifyReport> {
   const checks: VerifyCheck[] = [];
   const nodes = (await deps.client.list('v1', 'Node', '')) as NodeObject[];
@@ -151,21 +203,7 @@ export async function runVerify(cluster: Cluster, deps: VerifyDeps): Promise<Ver
     live.set(`${ref.kind}/${ref.namespace ?? ''}/${ref.name}`, await deps.client.read(ref));
   }
   checks.push(...checkWorkloads(deps.rendered, live, asleep.size));
-
-  const m = cluster.spec.monitoring;
-  const monNode = cluster.spec.nodes.find((n) => n.name === m.node);
-  if (m.enabled && monNode) {
-    const base = (port: number) => `http://${monNode.address}:${port}`;
-    const targets = await deps
-      .httpGet(`${base(m.prometheus.nodePort)}/api/v1/targets?state=active`)
-      .then((r) => (r.status === 200 ? ((JSON.parse(r.body) as { data: { activeTargets: PromTarget[] } }).data.activeTargets ?? []) : new Error(`HTTP ${r.status}`)))
-      .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-    checks.push(checkTargets(cluster, targets, asleep));
-    const grafana = await deps.httpGet(`${base(m.grafana.nodePort)}/api/health`).catch((e: unknown) => ({ status: 0, body: String(e) }));
-    const gOk = grafana.status === 200 && /"database"\s*:\s*"ok"/.test(grafana.body);
-    checks.push(gOk ? { name: 'Grafana healthy', status: 'pass', detail: 'database ok' } : { name: 'Grafana healthy', status: 'fail', detail: `/api/health: ${grafana.status || grafana.body}`, hint: `kubectl -n ${m.namespace} logs deploy/grafana` });
-    checks.push(await checkLoki(cluster, deps, base));
-  }
+  checks.push(...(await checkMonitoring(cluster, deps, asleep)));
 
   const awake: string[] = [];
   for (const n of cluster.spec.nodes) {
@@ -173,36 +211,8 @@ export async function runVerify(cluster: Cluster, deps: VerifyDeps): Promise<Ver
     else if (await deps.reachable(n.name)) awake.push(n.name);
     else checks.push({ name: `NTP offset ${n.name}`, status: 'fail', detail: 'not reachable over SSH', hint: `wake it (vmstation power wake ${n.name}) or check it is on` });
   }
-  if (cluster.spec.infrastructure.ntp.enabled) {
-    for (const name of awake) {
-      const r = await deps.pool.exec(name, 'chronyc -c tracking', 15_000).catch((e: unknown) => ({ exitCode: 1, stdout: '', stderr: String(e) }));
-      const tracking = r.exitCode === 0 ? parseChronyTracking(r.stdout) : undefined;
-      const offset = tracking?.offset;
-      if (tracking && !tracking.synced) checks.push({ name: `NTP offset ${name}`, status: 'fail', detail: 'chrony is not synchronised', hint: `chronyc sources on ${name}: can it reach ${cluster.spec.infrastructure.ntp.server}?` });
-      else if (offset === undefined) checks.push({ name: `NTP offset ${name}`, status: 'fail', detail: `chronyc: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? 'no answer'}`, hint: 'run `vmstation deploy --phase host` (it installs and configures chrony)' });
-      else
-        checks.push(
-          Math.abs(offset) < MAX_CLOCK_OFFSET_S
-            ? { name: `NTP offset ${name}`, status: 'pass', detail: `${offset.toFixed(4)} s` }
-            : { name: `NTP offset ${name}`, status: 'fail', detail: `${offset.toFixed(3)} s (limit ${MAX_CLOCK_OFFSET_S} s)`, hint: `chronyc sources on ${name}: is the NTP server ${cluster.spec.infrastructure.ntp.server} reachable?` },
-        );
-    }
-  }
-  if (cluster.spec.infrastructure.syslog.enabled) {
-    const server = cluster.spec.infrastructure.syslog.server;
-    // Files written in the last hour, one folder per sending host (the host layer's rsyslog layout).
-    const r = await deps.pool.exec(server, `find ${SYSLOG_HOSTS_DIR} -mindepth 2 -maxdepth 2 -name syslog.log -mmin -60 2>/dev/null | awk -F/ '{print $(NF-1)}'`, 15_000).catch((e: unknown) => ({ exitCode: 1, stdout: '', stderr: String(e) }));
-    const receiving = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
-    for (const name of awake) {
-      const node = cluster.spec.nodes.find((n) => n.name === name)!;
-      const ok = receiving.has(name) || receiving.has(node.address) || [...receiving].some((h) => h.startsWith(`${name}.`));
-      checks.push(
-        ok
-          ? { name: `syslog from ${name}`, status: 'pass', detail: `received on ${server} in the last hour` }
-          : { name: `syslog from ${name}`, status: 'fail', detail: `nothing in ${SYSLOG_HOSTS_DIR}/${name}/ on ${server} in the last hour`, hint: `logger -t vmstation test on ${name}, then check rsyslog on both (systemctl status rsyslog; firewall port ${cluster.spec.infrastructure.syslog.port})` },
-        );
-    }
-  }
+  if (cluster.spec.infrastructure.ntp.enabled) checks.push(...(await checkNtp(cluster, deps, awake)));
+  if (cluster.spec.infrastructure.syslog.enabled) checks.push(...(await checkSyslog(cluster, deps, awake)));
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
 
